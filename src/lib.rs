@@ -1,0 +1,9 @@
+//! netmonitor: what one Linux process does on the network, read from `/proc`.
+//!
+//! Data flows one way: [`source`] reads files (the only module that touches
+//! the filesystem), [`parse`] turns their text into records, [`tabs`] build
+//! views from one snapshot (and the previous one), [`render`] turns views
+//! into text, and [`session`] is the pure state machine that decides what to
+//! show. [`repl`] is the thin driver that feeds it lines and ticks.
+
+pub mod parse;

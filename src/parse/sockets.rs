@@ -1,0 +1,431 @@
+//! The socket tables: `tcp`, `tcp6`, `udp`, `udp6`, `udplite`, `udplite6`,
+//! `raw`, `raw6`, `icmp`, `icmp6`.
+//!
+//! All of them print the same first ten columns with the same printf
+//! formats (`sl`, addresses, state, queues, timer, retransmits, uid,
+//! probes, inode), then a family-specific tail: TCP full sockets add
+//! refcount, pointer and five congestion columns (TIME_WAIT and request
+//! lines stop after the pointer); datagram tables add refcount, pointer and
+//! `drops` (absent before 2.6.27). One parser therefore serves every table;
+//! the address family is told apart by the width of the address.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use nom::Parser;
+use nom::bytes::complete::take_while_m_n;
+use nom::character::complete::char;
+use nom::combinator::opt;
+use nom::multi::many0;
+use nom::sequence::preceded;
+
+use super::{
+    Endian, FieldError, PResult, Parsed, blanks, dec_i64, dec_u64, expect, hex_u32, hex_u64,
+    opt_blanks, parse_line, parse_lines, token,
+};
+
+/// One line of a socket table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketEntry {
+    /// `sl`: a per-read row number (TCP) or a hash bucket (datagram tables).
+    pub slot: u64,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// The raw state code (`st`): a TCP state, or 07/01 for datagram sockets.
+    pub state: u8,
+    pub tx_queue: u32,
+    pub rx_queue: u32,
+    /// `tr`: which timer is pending (0 none, 1 retransmit, 2 keepalive,
+    /// 3 TIME_WAIT, 4 zero-window probe).
+    pub timer: u8,
+    /// `tm->when` in clock ticks (`USER_HZ`); expired timers printed as
+    /// negative numbers by old kernels read as 0.
+    pub timer_ticks: u64,
+    pub retransmits: u32,
+    pub uid: u32,
+    /// The `timeout` column: outstanding window or keepalive probes.
+    pub probes: i64,
+    /// Socket inode; 0 when there is no `struct socket` (TIME_WAIT, request,
+    /// orphaned, kernel sockets).
+    pub inode: u64,
+    pub refcount: Option<i64>,
+    /// TCP full sockets only.
+    pub tcp: Option<TcpDetails>,
+    /// Datagram tables on kernels since 2.6.27.
+    pub drops: Option<u32>,
+}
+
+/// The five unnamed columns of a full TCP socket line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpDetails {
+    /// Retransmit timeout, clock ticks.
+    pub rto: u64,
+    /// Delayed-ACK timeout, clock ticks.
+    pub ato: u64,
+    pub quick_ack: u32,
+    pub cwnd: u32,
+    /// Slow-start threshold; -1 during initial slow start. For LISTEN, the
+    /// Fast Open queue limit.
+    pub ssthresh: i64,
+}
+
+/// Which kind of line a TCP table row is (told apart by token count and
+/// timer code, not by state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpLineKind {
+    Full,
+    TimeWait,
+    Request,
+}
+
+impl SocketEntry {
+    pub fn tcp_line_kind(&self) -> TcpLineKind {
+        match (self.tcp, self.timer) {
+            (Some(_), _) => TcpLineKind::Full,
+            (None, 3) => TcpLineKind::TimeWait,
+            (None, 1) if self.state == 0x03 => TcpLineKind::Request,
+            // 12-token line with another timer: treat as a full socket whose
+            // tail the kernel did not print.
+            _ => TcpLineKind::Full,
+        }
+    }
+
+    pub fn is_ipv6(&self) -> bool {
+        self.local.is_ipv6()
+    }
+}
+
+/// Parses a whole socket table (first line is the header).
+pub fn parse_socket_table(text: &str, endian: Endian) -> Parsed<SocketEntry> {
+    parse_lines(text, 1, |line| parse_socket_line(line, endian))
+}
+
+/// Parses one data line of any socket table.
+pub fn parse_socket_line(line: &str, endian: Endian) -> Result<SocketEntry, String> {
+    parse_line(|i| socket_line(i, endian), line)
+}
+
+fn socket_line(input: &str, endian: Endian) -> PResult<'_, SocketEntry> {
+    let (i, _) = opt_blanks(input)?;
+    let (i, slot) = expect("the row number 'sl:'", dec_u64).parse(i)?;
+    let (i, _) = expect("':' after sl", char(':')).parse(i)?;
+    let (i, _) = blanks(i)?;
+    let (i, local) = expect("a local address:port", |i| address_port(i, endian)).parse(i)?;
+    let (i, _) = blanks(i)?;
+    let (i, remote) = expect("a remote address:port", |i| address_port(i, endian)).parse(i)?;
+    if local.is_ipv6() != remote.is_ipv6() {
+        return Err(nom::Err::Error(FieldError {
+            input,
+            expected: "local and remote addresses of the same family",
+        }));
+    }
+    let (i, _) = blanks(i)?;
+    let (i, state) = expect("a 2-digit hex state", hex_byte).parse(i)?;
+    let (i, _) = blanks(i)?;
+    let (i, (tx_queue, _, rx_queue)) =
+        expect("tx_queue:rx_queue", (hex_u32, char(':'), hex_u32)).parse(i)?;
+    let (i, _) = blanks(i)?;
+    let (i, (timer, _, when)) = expect("tr:tm->when", (hex_byte, char(':'), hex_u64)).parse(i)?;
+    let (i, _) = blanks(i)?;
+    let (i, retransmits) = expect("retrnsmt", hex_u32).parse(i)?;
+    let (i, _) = blanks(i)?;
+    let (i, uid) = expect("a uid", dec_u32).parse(i)?;
+    let (i, _) = blanks(i)?;
+    let (i, probes) = expect("the timeout column", dec_i64).parse(i)?;
+    let (i, _) = blanks(i)?;
+    let (i, inode) = expect("an inode", dec_u64).parse(i)?;
+    // Optional tail: refcount and pointer, then family-specific columns.
+    let (i, ref_and_pointer) =
+        opt((preceded(blanks, dec_i64), preceded(blanks, token))).parse(i)?;
+    let (i, tail) = many0(preceded(blanks, expect("a number", dec_i64))).parse(i)?;
+    let (tcp, drops) = match (ref_and_pointer.is_some(), tail.as_slice()) {
+        (_, []) => (None, None),
+        (true, [drops]) => (None, Some(*drops as u32)),
+        (true, [rto, ato, qack, cwnd, ssthresh]) => (
+            Some(TcpDetails {
+                rto: non_negative(*rto, input, "a non-negative rto")?,
+                ato: non_negative(*ato, input, "a non-negative ato")?,
+                quick_ack: u32_of(*qack, input)?,
+                cwnd: u32_of(*cwnd, input)?,
+                ssthresh: *ssthresh,
+            }),
+            None,
+        ),
+        _ => {
+            return Err(nom::Err::Error(FieldError {
+                input,
+                expected: "12, 13 or 17 columns",
+            }));
+        }
+    };
+    let timer_ticks = if when >= 1 << 63 { 0 } else { when };
+    Ok((
+        i,
+        SocketEntry {
+            slot,
+            local,
+            remote,
+            state,
+            tx_queue,
+            rx_queue,
+            timer,
+            timer_ticks,
+            retransmits,
+            uid,
+            probes,
+            inode,
+            refcount: ref_and_pointer.map(|(r, _)| r),
+            tcp,
+            drops,
+        },
+    ))
+}
+
+fn non_negative<'a>(
+    value: i64,
+    input: &'a str,
+    expected: &'static str,
+) -> Result<u64, nom::Err<FieldError<'a>>> {
+    u64::try_from(value).map_err(|_| nom::Err::Error(FieldError { input, expected }))
+}
+
+fn u32_of(value: i64, input: &str) -> Result<u32, nom::Err<FieldError<'_>>> {
+    u32::try_from(value).map_err(|_| {
+        nom::Err::Error(FieldError {
+            input,
+            expected: "a 32-bit unsigned number",
+        })
+    })
+}
+
+fn dec_u32(input: &str) -> PResult<'_, u32> {
+    let (rest, value) = dec_u64(input)?;
+    let value = u32::try_from(value).map_err(|_| {
+        nom::Err::Error(FieldError {
+            input,
+            expected: "a 32-bit number",
+        })
+    })?;
+    Ok((rest, value))
+}
+
+fn hex_byte(input: &str) -> PResult<'_, u8> {
+    let (rest, value) = hex_u32(input)?;
+    let value = u8::try_from(value).map_err(|_| {
+        nom::Err::Error(FieldError {
+            input,
+            expected: "a one-byte hex code",
+        })
+    })?;
+    Ok((rest, value))
+}
+
+/// `XXXXXXXX:PPPP` (IPv4) or `XXXXXXXX×4:PPPP` (IPv6), words in the
+/// producer's byte order, port in plain hex.
+pub fn address_port(input: &str, endian: Endian) -> PResult<'_, SocketAddr> {
+    let (rest, digits) = take_while_m_n(8, 32, |c: char| c.is_ascii_hexdigit()).parse(input)?;
+    let ip = match digits.len() {
+        8 => IpAddr::V4(Ipv4Addr::from(endian.bytes(word_at(digits, 0)))),
+        32 => {
+            let mut octets = [0u8; 16];
+            for (n, chunk) in octets.chunks_exact_mut(4).enumerate() {
+                chunk.copy_from_slice(&endian.bytes(word_at(digits, n * 8)));
+            }
+            IpAddr::V6(Ipv6Addr::from(octets))
+        }
+        _ => {
+            return Err(nom::Err::Error(FieldError {
+                input,
+                expected: "8 or 32 hex digits",
+            }));
+        }
+    };
+    let (rest, _) = char(':').parse(rest)?;
+    let (rest, port) = hex_u32(rest)?;
+    let port = u16::try_from(port).map_err(|_| {
+        nom::Err::Error(FieldError {
+            input,
+            expected: "a 16-bit port",
+        })
+    })?;
+    Ok((rest, SocketAddr::new(ip, port)))
+}
+
+/// The 8 hex digits at `offset` as a `u32`; `digits` is known to be hex.
+fn word_at(digits: &str, offset: usize) -> u32 {
+    digits
+        .get(offset..offset + 8)
+        .and_then(|w| u32::from_str_radix(w, 16).ok())
+        .unwrap_or(0)
+}
+
+/// TCP states as printed in `st` (`include/net/tcp_states.h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TcpState {
+    Established,
+    SynSent,
+    SynRecv,
+    FinWait1,
+    FinWait2,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Listen,
+    Closing,
+    NewSynRecv,
+    BoundInactive,
+    Unknown(u8),
+}
+
+impl TcpState {
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            0x01 => TcpState::Established,
+            0x02 => TcpState::SynSent,
+            0x03 => TcpState::SynRecv,
+            0x04 => TcpState::FinWait1,
+            0x05 => TcpState::FinWait2,
+            0x06 => TcpState::TimeWait,
+            0x07 => TcpState::Close,
+            0x08 => TcpState::CloseWait,
+            0x09 => TcpState::LastAck,
+            0x0A => TcpState::Listen,
+            0x0B => TcpState::Closing,
+            0x0C => TcpState::NewSynRecv,
+            0x0D => TcpState::BoundInactive,
+            other => TcpState::Unknown(other),
+        }
+    }
+
+    /// The name `ss` prints, so users can compare the two tools.
+    pub fn name(self) -> String {
+        match self {
+            TcpState::Established => "ESTAB".into(),
+            TcpState::SynSent => "SYN-SENT".into(),
+            TcpState::SynRecv => "SYN-RECV".into(),
+            TcpState::FinWait1 => "FIN-WAIT-1".into(),
+            TcpState::FinWait2 => "FIN-WAIT-2".into(),
+            TcpState::TimeWait => "TIME-WAIT".into(),
+            TcpState::Close => "UNCONN".into(),
+            TcpState::CloseWait => "CLOSE-WAIT".into(),
+            TcpState::LastAck => "LAST-ACK".into(),
+            TcpState::Listen => "LISTEN".into(),
+            TcpState::Closing => "CLOSING".into(),
+            TcpState::NewSynRecv => "NEW-SYN-RECV".into(),
+            TcpState::BoundInactive => "BOUND-INACTIVE".into(),
+            TcpState::Unknown(code) => format!("UNKNOWN-{code:02X}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LISTEN: &str = "   2: 0100007F:15B3 00000000:0000 0A 00000000:00000001 00:00000000 00000000     0        0 8493 2 00000000cf79d647 100 0 0 10 0";
+
+    #[test]
+    fn full_tcp_line() {
+        let e = parse_socket_line(LISTEN, Endian::Little).unwrap();
+        assert_eq!(e.slot, 2);
+        assert_eq!(e.local, "127.0.0.1:5555".parse().unwrap());
+        assert_eq!(e.remote, "0.0.0.0:0".parse().unwrap());
+        assert_eq!(TcpState::from_code(e.state), TcpState::Listen);
+        assert_eq!((e.tx_queue, e.rx_queue), (0, 1));
+        assert_eq!(e.inode, 8493);
+        assert_eq!(e.refcount, Some(2));
+        assert_eq!(
+            e.tcp,
+            Some(TcpDetails {
+                rto: 100,
+                ato: 0,
+                quick_ack: 0,
+                cwnd: 10,
+                ssthresh: 0
+            })
+        );
+        assert_eq!(e.tcp_line_kind(), TcpLineKind::Full);
+    }
+
+    #[test]
+    fn time_wait_and_request_lines_have_12_tokens() {
+        let tw = "   5: 0100007F:DEFC 0100007F:15B5 06 00000000:00000000 03:00001595 00000000     0        0 0 3 00000000892b9a29";
+        let e = parse_socket_line(tw, Endian::Little).unwrap();
+        assert_eq!(e.tcp_line_kind(), TcpLineKind::TimeWait);
+        assert_eq!(e.timer_ticks, 0x1595);
+        let fw2 = "   4: 0100007F:C20C 0100007F:17D4 05 00000000:00000000 03:00001752 00000000     0        0 0 3 000000002a48fffa";
+        let e = parse_socket_line(fw2, Endian::Little).unwrap();
+        assert_eq!(e.tcp_line_kind(), TcpLineKind::TimeWait);
+        assert_eq!(TcpState::from_code(e.state), TcpState::FinWait2);
+        let req = "   7: 0100007F:1770 0100007F:BF78 03 00000000:00000000 01:0000000A 00000000     0        0 0 0 000000002b036a57";
+        let e = parse_socket_line(req, Endian::Little).unwrap();
+        assert_eq!(e.tcp_line_kind(), TcpLineKind::Request);
+    }
+
+    #[test]
+    fn ipv6_and_mapped_addresses() {
+        let line = "   3: 0000000000000000FFFF00000100007F:15B5 0000000000000000FFFF00000100007F:B9D2 01 00000000:00000000 00:00000000 00000000     0        0 8504 1 000000001b83669d 20 0 0 10 -1";
+        let e = parse_socket_line(line, Endian::Little).unwrap();
+        assert_eq!(e.local, "[::ffff:127.0.0.1]:5557".parse().unwrap());
+        let line = "   6: 00000000000000000000000001000000:1771 00000000000000000000000001000000:9110 03 00000000:00000000 01:0000000A 00000000     0        0 0 0 00000000dcd97ef9";
+        let e = parse_socket_line(line, Endian::Little).unwrap();
+        assert_eq!(e.local, "[::1]:6001".parse().unwrap());
+        assert!(e.is_ipv6());
+    }
+
+    #[test]
+    fn datagram_lines_with_and_without_drops() {
+        let udp = " 6794: 00000000:14E9 00000000:0000 07 00000000:00000340 00:00000000 00000000     0        0 8505 2 000000006987b778 7";
+        let e = parse_socket_line(udp, Endian::Little).unwrap();
+        assert_eq!(e.drops, Some(7));
+        assert_eq!(e.rx_queue, 0x340);
+        let old = " 6794: 00000000:14E9 00000000:0000 07 00000000:00000340 00:00000000 00000000     0        0 8505 2 000000006987b778";
+        assert_eq!(parse_socket_line(old, Endian::Little).unwrap().drops, None);
+        let negative = " 6794: 00000000:14E9 00000000:0000 07 00000000:00000340 00:00000000 00000000     0        0 8505 2 000000006987b778 -2";
+        assert_eq!(
+            parse_socket_line(negative, Endian::Little).unwrap().drops,
+            Some(u32::MAX - 1)
+        );
+    }
+
+    #[test]
+    fn big_endian_producer() {
+        let line = "   0: 7F000001:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0";
+        let e = parse_socket_line(line, Endian::Big).unwrap();
+        assert_eq!(e.local, "127.0.0.1:80".parse().unwrap());
+    }
+
+    #[test]
+    fn expired_timer_printed_negative_reads_as_zero() {
+        let line = "   0: 0100007F:0050 00000000:0000 01 00000000:00000000 01:FFFFFFFFFFFFF000 00000000     0        0 1 1 0 20 4 0 10 -1";
+        assert_eq!(
+            parse_socket_line(line, Endian::Little).unwrap().timer_ticks,
+            0
+        );
+    }
+
+    #[test]
+    fn malformed_lines_are_errors_not_panics() {
+        for bad in [
+            "",
+            "   2:",
+            "   2: 0100007F:15B3",
+            "   2: 0100007F:1FFFF 00000000:0000 0A 00000000:00000001 00:00000000 00000000 0 0 1",
+            "   2: 0100007F:15B3 00000000000000000000000000000000:0000 0A 00000000:00000001 00:00000000 00000000 0 0 1",
+            "   2: 0100007F:15B3 00000000:0000 0A 00000000:00000001 00:00000000 00000000 0 0 1 2 ptr 1 2",
+            "   2: 0100007F:15B3 00000000:0000 1FF 00000000:00000001 00:00000000 00000000 0 0 1",
+            "   2: 0100007F:15B3 00000000:0000 0A 00000000:00000001 00:00000000 00000000 99999999999 0 1",
+        ] {
+            assert!(parse_socket_line(bad, Endian::Little).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_line_does_not_lose_the_table() {
+        let text = format!("  sl  local_address ...\n{LISTEN}\n   3: garbage\n{LISTEN}\n");
+        let parsed = parse_socket_table(&text, Endian::Little);
+        assert_eq!(parsed.rows.len(), 2);
+        assert_eq!(parsed.bad_lines.len(), 1);
+        assert_eq!(parsed.bad_lines[0].line, 3);
+    }
+}
