@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn cmdline_joins_arguments() {
-        assert_eq!(format_cmdline("nc\0-l\0127.0.0.1\0"), "nc -l 127.0.0.1");
+        assert_eq!(format_cmdline("nc\0-l\x00127.0.0.1\0"), "nc -l 127.0.0.1");
         assert_eq!(format_cmdline(""), "");
     }
 }
