@@ -4,6 +4,15 @@
 //! the filesystem), [`parse`] turns their text into records, [`tabs`] build
 //! views from one snapshot (and the previous one), [`render`] turns views
 //! into text, and [`session`] is the pure state machine that decides what to
-//! show. [`repl`] is the thin driver that feeds it lines and ticks.
+//! show. [`repl`] is the thin driver that feeds it lines and ticks, and
+//! [`cli`] and [`command`] say what the command line and a typed line mean.
 
+pub mod cli;
+pub mod command;
+pub mod error;
 pub mod parse;
+pub mod render;
+pub mod repl;
+pub mod session;
+pub mod source;
+pub mod tabs;

@@ -2,6 +2,8 @@
 //! `fd/` links. They say who the monitored process is, whether it is still
 //! the same process (start time), and which sockets are its own.
 
+use std::collections::HashMap;
+
 use nom::Parser;
 use nom::bytes::complete::tag;
 use nom::character::complete::{anychar, char};
@@ -109,6 +111,25 @@ pub fn format_cmdline(raw: &str) -> String {
         .join(" ")
 }
 
+/// User names by uid from `/etc/passwd` text (`name:x:uid:…`). Lines that
+/// do not have that shape are skipped: the table is only used to label
+/// uids, and an unknown uid is shown as a number.
+pub fn parse_passwd(text: &str) -> HashMap<u32, String> {
+    let mut users = HashMap::new();
+    for line in text.lines() {
+        let mut fields = line.split(':');
+        let (Some(name), Some(_), Some(uid)) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        if let Ok(uid) = uid.parse::<u32>() {
+            if !name.is_empty() {
+                users.entry(uid).or_insert_with(|| name.to_string());
+            }
+        }
+    }
+    users
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +179,16 @@ mod tests {
         assert_eq!(socket_inode("pipe:[8493]"), None);
         assert_eq!(socket_inode("/tmp/socket:[1]"), None);
         assert_eq!(socket_inode("socket:[12]x"), None);
+    }
+
+    #[test]
+    fn passwd_names_by_uid() {
+        let users = parse_passwd(
+            "root:x:0:0:root:/root:/bin/bash\n# comment\nbad\nnobody:x:65534:65534::/:/usr/sbin/nologin\nroot2:x:0:0::/:/bin/sh\n",
+        );
+        assert_eq!(users.get(&0).map(String::as_str), Some("root"));
+        assert_eq!(users.get(&65534).map(String::as_str), Some("nobody"));
+        assert_eq!(users.len(), 2);
     }
 
     #[test]

@@ -1,0 +1,156 @@
+//! The command line: clap's definition, and the PID rules.
+//!
+//! A PID is plain decimal from 1 to the kernel's hard limit (2^22,
+//! `PID_MAX_LIMIT`); anything else is a usage error (exit status 2) told in
+//! one line, which is the spec's START → INVALID_PID → FAIL_EXIT.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+use crate::command::{Interval, parse_interval_arg};
+use crate::tabs::Tab;
+
+/// The largest pid any Linux kernel hands out (`PID_MAX_LIMIT` on 64-bit).
+pub const PID_MAX_LIMIT: u32 = 4_194_304;
+
+const AFTER_HELP: &str = "\
+At the prompt: a tab name shows that tab and refreshes it; `set SECONDS` changes the interval; \
+`help` lists commands; Ctrl+D (or end of piped input) ends the session.
+
+Exit status:
+  0  the session ended (Ctrl+D, end of input, quit, or the process exited)
+  1  the process does not exist or cannot be monitored, or output failed
+  2  usage error (missing or malformed PID or option)";
+
+/// Watch what one Linux process does on the network, read from /proc.
+#[derive(Debug, Parser)]
+#[command(name = "netmonitor", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// The process to watch (decimal process id)
+    #[arg(value_parser = parse_pid, allow_negative_numbers = true)]
+    pub pid: u32,
+
+    /// Refresh interval in seconds, 0.5 to 3600
+    #[arg(short, long, value_name = "SECONDS", default_value = "2", value_parser = parse_interval_arg)]
+    pub interval: Interval,
+
+    /// Tab to show at start (without it, tcp appears after one interval)
+    #[arg(short, long, value_parser = parse_tab)]
+    pub tab: Option<Tab>,
+
+    /// Print the tab once (tcp unless --tab is given) and exit, without a prompt
+    #[arg(long)]
+    pub once: bool,
+
+    /// Read everything below DIR instead of /proc (a captured tree)
+    #[arg(long, value_name = "DIR", default_value = "/proc")]
+    pub proc_root: PathBuf,
+
+    /// Show user ids instead of user names
+    #[arg(short, long)]
+    pub numeric: bool,
+}
+
+/// Validates a PID argument.
+pub fn parse_pid(text: &str) -> Result<u32, String> {
+    let invalid = || format!("expected a decimal process id from 1 to {PID_MAX_LIMIT}");
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    match text.parse::<u64>() {
+        Ok(pid) if (1..=u64::from(PID_MAX_LIMIT)).contains(&pid) => Ok(pid as u32),
+        _ => Err(invalid()),
+    }
+}
+
+fn parse_tab(text: &str) -> Result<Tab, String> {
+    Tab::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = Tab::ALL.iter().map(|t| t.name()).collect();
+        format!("expected one of: {}", names.join(", "))
+    })
+}
+
+/// How the command line failed, in the session's terms.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PidProblem {
+    Missing,
+    Invalid { given: String, why: String },
+}
+
+/// Recognises the clap errors that concern the PID, so that main can drive
+/// the state machine and print one line; other errors are clap's to print.
+pub fn pid_problem(error: &clap::Error) -> Option<PidProblem> {
+    let names_pid = |value: Option<&ContextValue>| match value {
+        Some(ContextValue::String(name)) => name == "<PID>",
+        Some(ContextValue::Strings(names)) => names.iter().any(|n| n == "<PID>"),
+        _ => false,
+    };
+    match error.kind() {
+        ErrorKind::MissingRequiredArgument if names_pid(error.get(ContextKind::InvalidArg)) => {
+            Some(PidProblem::Missing)
+        }
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+            if names_pid(error.get(ContextKind::InvalidArg)) =>
+        {
+            let given = match error.get(ContextKind::InvalidValue) {
+                Some(ContextValue::String(value)) => value.clone(),
+                _ => String::new(),
+            };
+            Some(PidProblem::Invalid {
+                given,
+                why: format!("expected a decimal process id from 1 to {PID_MAX_LIMIT}"),
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn pids() {
+        assert_eq!(parse_pid("1"), Ok(1));
+        assert_eq!(parse_pid("4194304"), Ok(PID_MAX_LIMIT));
+        for bad in [
+            "",
+            "0",
+            "-5",
+            "+1",
+            "0x10",
+            "abc",
+            "self",
+            "1/task/1",
+            "4194305",
+            " 1",
+            "1 ",
+            "99999999999999999999999",
+        ] {
+            assert!(parse_pid(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn pid_errors_are_recognised() {
+        let missing = Cli::try_parse_from(["netmonitor"]).unwrap_err();
+        assert_eq!(pid_problem(&missing), Some(PidProblem::Missing));
+        for bad in ["abc", "-5", "0", ""] {
+            let invalid = Cli::try_parse_from(["netmonitor", bad]).unwrap_err();
+            assert!(
+                matches!(pid_problem(&invalid), Some(PidProblem::Invalid { .. })),
+                "{bad:?}: {invalid}"
+            );
+        }
+        let other = Cli::try_parse_from(["netmonitor", "--bogus", "1"]).unwrap_err();
+        assert_eq!(pid_problem(&other), None);
+    }
+}

@@ -1,0 +1,268 @@
+//! What a line typed at the prompt (or piped on stdin) means.
+//!
+//! Parsing is pure and total: any string, however long or odd, becomes a
+//! [`Command`] or a one-line [`CommandError`] that the session prints
+//! before going on. The refresh interval's rules live here too, because
+//! `set` and `--interval` must accept exactly the same values.
+
+use std::fmt;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::tabs::Tab;
+
+/// Smallest and largest refresh interval, in milliseconds.
+const MIN_INTERVAL_MS: u64 = 500;
+const MAX_INTERVAL_MS: u64 = 3_600_000;
+
+/// A refresh interval within the allowed range (0.5 s to 3600 s), kept in
+/// whole milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Interval(Duration);
+
+impl Interval {
+    pub const DEFAULT: Interval = Interval(Duration::from_secs(2));
+
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+
+    /// Parses a plain decimal number of seconds: digits with at most one
+    /// `.` (`2`, `0.5`, `.5`, `2.`). Signs, exponents, `inf`, `NaN`, hex and
+    /// anything out of range are refused — without floating point, so
+    /// nothing can overflow or round into range.
+    pub fn parse(text: &str) -> Result<Interval, IntervalError> {
+        let text = text.trim();
+        let invalid = || IntervalError(text.chars().take(40).collect());
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if (whole.is_empty() && fraction.is_empty())
+            || !digits_only(whole)
+            || !digits_only(fraction)
+        {
+            return Err(invalid());
+        }
+        // Leading zeros do not change the value; more than 7 significant
+        // whole digits are out of range anyway.
+        let whole = whole.trim_start_matches('0');
+        if whole.len() > 7 {
+            return Err(invalid());
+        }
+        let whole_ms = if whole.is_empty() {
+            0
+        } else {
+            whole.parse::<u64>().map_err(|_| invalid())? * 1000
+        };
+        // Milliseconds from the first three fraction digits; finer digits
+        // only matter for deciding whether the value exceeds the maximum.
+        let mut fraction_ms = 0u64;
+        let mut finer_nonzero = false;
+        for (position, digit) in fraction.bytes().enumerate() {
+            let value = u64::from(digit - b'0');
+            match position {
+                0 => fraction_ms += value * 100,
+                1 => fraction_ms += value * 10,
+                2 => fraction_ms += value,
+                _ => finer_nonzero |= value != 0,
+            }
+        }
+        let ms = whole_ms + fraction_ms;
+        if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&ms)
+            || (ms == MAX_INTERVAL_MS && finer_nonzero)
+        {
+            return Err(invalid());
+        }
+        Ok(Interval(Duration::from_millis(ms)))
+    }
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::render::human_seconds(self.0.as_secs_f64()))
+    }
+}
+
+/// A value that is not a valid interval; the message names the range.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid interval '{0}': give a number of seconds from 0.5 to 3600, such as 2 or 0.5")]
+pub struct IntervalError(pub String);
+
+/// Parses `--interval` for clap.
+pub fn parse_interval_arg(text: &str) -> Result<Interval, String> {
+    Interval::parse(text).map_err(|e| e.to_string())
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Show a tab (and keep refreshing it).
+    Show(Tab),
+    /// Change the refresh interval.
+    Set(Interval),
+    Help,
+    Quit,
+    /// An empty line: reprint the current tab now.
+    Refresh,
+}
+
+/// Why a line is not a command.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CommandError {
+    #[error("unknown command '{word}'{} — try help", suggestion.map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
+    Unknown {
+        word: String,
+        suggestion: Option<&'static str>,
+    },
+    #[error("'{0}' takes no arguments")]
+    UnexpectedArgument(&'static str),
+    #[error("set needs a number of seconds from 0.5 to 3600, such as 'set 5'")]
+    MissingInterval,
+    #[error(transparent)]
+    Interval(#[from] IntervalError),
+}
+
+/// Words that mean something at the prompt, for completion and suggestions.
+pub fn command_words() -> Vec<&'static str> {
+    let mut words: Vec<&'static str> = Tab::ALL.iter().map(|t| t.name()).collect();
+    words.extend(["set", "help", "quit", "exit"]);
+    words
+}
+
+impl Command {
+    /// Parses one line. Surrounding blanks are ignored; words are
+    /// case-insensitive.
+    pub fn parse(line: &str) -> Result<Command, CommandError> {
+        let mut words = line.split_whitespace();
+        let Some(first) = words.next() else {
+            return Ok(Command::Refresh);
+        };
+        let rest: Vec<&str> = words.collect();
+        let keyword = first.to_ascii_lowercase();
+        let no_arguments = |name: &'static str, command: Command| {
+            if rest.is_empty() {
+                Ok(command)
+            } else {
+                Err(CommandError::UnexpectedArgument(name))
+            }
+        };
+        if let Some(tab) = Tab::from_name(&keyword) {
+            return no_arguments(tab.name(), Command::Show(tab));
+        }
+        match keyword.as_str() {
+            "set" => match rest.as_slice() {
+                [] => Err(CommandError::MissingInterval),
+                [value] => Ok(Command::Set(Interval::parse(value)?)),
+                _ => Err(IntervalError(rest.join(" ").chars().take(40).collect()).into()),
+            },
+            "help" | "?" => no_arguments("help", Command::Help),
+            "quit" | "exit" | "q" => no_arguments("quit", Command::Quit),
+            _ => Err(CommandError::Unknown {
+                word: first.chars().take(40).collect(),
+                suggestion: suggest(&keyword),
+            }),
+        }
+    }
+}
+
+/// The known word closest to `word`, if one is close enough to be a typo.
+fn suggest(word: &str) -> Option<&'static str> {
+    command_words()
+        .into_iter()
+        .map(|candidate| (strsim::damerau_levenshtein(word, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= 2 && *distance < candidate.len())
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(text: &str) -> Option<u128> {
+        Interval::parse(text).ok().map(|i| i.duration().as_millis())
+    }
+
+    #[test]
+    fn intervals_in_range() {
+        assert_eq!(ms("2"), Some(2000));
+        assert_eq!(ms("0.5"), Some(500));
+        assert_eq!(ms(".5"), Some(500));
+        assert_eq!(ms("6."), Some(6000));
+        assert_eq!(ms("3600"), Some(3_600_000));
+        assert_eq!(ms("3600.000"), Some(3_600_000));
+        assert_eq!(ms("00012.250"), Some(12_250));
+        assert_eq!(ms(" 1.5 "), Some(1500));
+    }
+
+    #[test]
+    fn intervals_refused() {
+        for bad in [
+            "",
+            ".",
+            "0",
+            "0.4999",
+            "-1",
+            "+1",
+            "abc",
+            "inf",
+            "NaN",
+            "1e20",
+            "1e2",
+            "0x10",
+            "3600.001",
+            "3601",
+            "18446744073709551615",
+            "99999999999999999999999",
+            "1..2",
+            "1 2",
+            "١",
+            "2s",
+        ] {
+            assert_eq!(ms(bad), None, "{bad:?}");
+        }
+        let message = Interval::parse("abc").unwrap_err().to_string();
+        assert!(message.contains("0.5 to 3600"), "{message}");
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(Command::parse("tcp"), Ok(Command::Show(Tab::Tcp)));
+        assert_eq!(Command::parse("  TCP \r"), Ok(Command::Show(Tab::Tcp)));
+        assert_eq!(
+            Command::parse("set 6"),
+            Ok(Command::Set(Interval(Duration::from_secs(6))))
+        );
+        assert_eq!(Command::parse(""), Ok(Command::Refresh));
+        assert_eq!(Command::parse("   "), Ok(Command::Refresh));
+        assert_eq!(Command::parse("help"), Ok(Command::Help));
+        assert_eq!(Command::parse("exit"), Ok(Command::Quit));
+        assert_eq!(Command::parse("set"), Err(CommandError::MissingInterval));
+        assert!(matches!(
+            Command::parse("set 0"),
+            Err(CommandError::Interval(_))
+        ));
+        assert!(matches!(
+            Command::parse("set 1 2"),
+            Err(CommandError::Interval(_))
+        ));
+        assert_eq!(
+            Command::parse("tcp now"),
+            Err(CommandError::UnexpectedArgument("tcp"))
+        );
+    }
+
+    #[test]
+    fn unknown_commands_suggest_a_close_match() {
+        let err = Command::parse("tpc").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown command 'tpc' (did you mean 'tcp'?) — try help"
+        );
+        let err = Command::parse("foo").unwrap_err();
+        assert_eq!(err.to_string(), "unknown command 'foo' — try help");
+        let long = "x".repeat(10_000);
+        let err = Command::parse(&long).unwrap_err().to_string();
+        assert!(err.len() < 120);
+    }
+}

@@ -1,0 +1,604 @@
+//! The thin driver around the session: it turns keystrokes, piped lines and
+//! timer ticks into [`Event`]s, feeds them to [`step`], and performs the
+//! [`Effect`]s — reading a snapshot, rendering, printing, exiting.
+//!
+//! Input always arrives from a dedicated thread over a bounded channel, so
+//! the main thread can wait for "the next line or the next tick, whichever
+//! comes first":
+//! * on a terminal (stdin and stdout both TTYs) that thread runs rustyline
+//!   with completion and history, and refreshes are printed through
+//!   rustyline's external printer so they never garble a half-typed line;
+//!   after each line it waits until the main thread has answered it, so the
+//!   next prompt comes after the output;
+//! * otherwise it reads raw bytes line by line, so piped input behaves like
+//!   typing: non-UTF-8 bytes, `\r\n`, a last line without newline and
+//!   over-long lines are all handled, and end of input ends the session.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::thread;
+use std::time::Instant;
+
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::history::DefaultHistory;
+use rustyline::validate::Validator;
+use rustyline::{
+    Cmd, ConditionalEventHandler, Editor, Event as KeyEvent, EventContext, EventHandler,
+    ExternalPrinter, Helper, KeyEvent as Key, Movement, RepeatCount,
+};
+
+use crate::command::{Command, command_words};
+use crate::parse::Endian;
+use crate::render::{RenderOptions, render, sanitize};
+use crate::session::{Effect, Event, Session, exit, step};
+use crate::source::{Liveness, ProcSource, Process, Snapshot};
+use crate::tabs::{Tab, ViewContext, view};
+
+/// Longest input line kept; longer lines are answered with an error and
+/// their bytes discarded as they arrive (memory stays bounded).
+pub const MAX_LINE_BYTES: usize = 4096;
+
+/// Settings of a session that do not change while it runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub numeric: bool,
+    pub endian: Endian,
+    pub clock_ticks: u64,
+    pub users: HashMap<u32, String>,
+}
+
+/// What the input thread reports.
+#[derive(Debug)]
+enum Incoming {
+    Line(String),
+    TooLong(usize),
+    EndOfInput,
+    Interrupted,
+    Failed(String),
+}
+
+/// Where output goes.
+enum Output {
+    /// A terminal with rustyline running: refreshes go through its printer.
+    Terminal {
+        printer: Box<dyn ExternalPrinter + Send>,
+        saved_mode: Option<nix::sys::termios::Termios>,
+    },
+    /// Anything else: plain writes.
+    Plain(io::Stdout),
+}
+
+/// Why output stopped.
+enum OutputError {
+    /// The reader went away (`| head`): end quietly.
+    Closed,
+    Failed(io::Error),
+}
+
+impl Output {
+    fn write(&mut self, text: &str) -> Result<(), OutputError> {
+        match self {
+            Output::Terminal { printer, .. } => printer
+                .print(text.to_string())
+                .map_err(|e| OutputError::Failed(io::Error::other(e.to_string()))),
+            Output::Plain(stdout) => {
+                let mut lock = stdout.lock();
+                lock.write_all(text.as_bytes())
+                    .and_then(|_| lock.flush())
+                    .map_err(|e| {
+                        if e.kind() == io::ErrorKind::BrokenPipe {
+                            OutputError::Closed
+                        } else {
+                            OutputError::Failed(e)
+                        }
+                    })
+            }
+        }
+    }
+
+    /// Puts the terminal back the way it was (the input thread may be
+    /// blocked in raw mode when the process exits on its own).
+    fn restore_terminal(&self) {
+        if let Output::Terminal {
+            saved_mode: Some(mode),
+            ..
+        } = self
+        {
+            let _ =
+                nix::sys::termios::tcsetattr(io::stdin(), nix::sys::termios::SetArg::TCSANOW, mode);
+        }
+    }
+}
+
+/// The running session and everything it needs.
+pub struct Driver {
+    source: ProcSource,
+    process: Process,
+    settings: Settings,
+    session: Session,
+    /// The last snapshot shown, for changes and rates.
+    previous: Option<(Tab, Snapshot)>,
+    render_options: RenderOptions,
+    output: Output,
+}
+
+/// Renders `tab` once as plain text (for `--once` and tests).
+pub fn render_once(
+    source: &ProcSource,
+    process: &Process,
+    settings: &Settings,
+    interval: crate::command::Interval,
+    tab: Tab,
+) -> String {
+    let snapshot = source.snapshot(process, tab.net_files(), tab.shows_own_sockets());
+    let ctx = view_context(process, settings, interval);
+    render(&view(tab, &ctx, &snapshot, None), &RenderOptions::plain())
+}
+
+fn view_context<'a>(
+    process: &'a Process,
+    settings: &'a Settings,
+    interval: crate::command::Interval,
+) -> ViewContext<'a> {
+    ViewContext {
+        process,
+        interval: interval.duration(),
+        users: &settings.users,
+        numeric: settings.numeric,
+        endian: settings.endian,
+        clock_ticks: settings.clock_ticks,
+    }
+}
+
+/// Runs an interactive or piped session until it ends; returns the exit
+/// status. `session` must be in NO_SELECTION; `start_tab` is `--tab`.
+pub fn run(
+    source: ProcSource,
+    process: Process,
+    settings: Settings,
+    session: Session,
+    start_tab: Option<Tab>,
+) -> i32 {
+    let interactive = io::stdin().is_terminal() && io::stdout().is_terminal();
+    let (tx, rx) = mpsc::sync_channel::<Incoming>(64);
+    let (ack_tx, ack_rx) = mpsc::sync_channel::<()>(1);
+    let output = if interactive {
+        let saved_mode = nix::sys::termios::tcgetattr(io::stdin()).ok();
+        match start_editor(tx, ack_rx) {
+            Ok(printer) => Output::Terminal {
+                printer,
+                saved_mode,
+            },
+            Err(e) => {
+                eprintln!("netmonitor: cannot start the prompt: {e}");
+                return exit::FAILURE;
+            }
+        }
+    } else {
+        thread::spawn(move || read_lines(io::stdin().lock(), tx));
+        Output::Plain(io::stdout())
+    };
+    let render_options = if interactive {
+        terminal_render_options()
+    } else {
+        RenderOptions::plain()
+    };
+    let mut driver = Driver {
+        source,
+        process,
+        settings,
+        session,
+        previous: None,
+        render_options,
+        output,
+    };
+    if interactive {
+        let banner = driver.banner();
+        if let Some(code) = driver.print(&banner) {
+            return code;
+        }
+    }
+    driver.event_loop(rx, if interactive { Some(ack_tx) } else { None }, start_tab)
+}
+
+impl Driver {
+    fn event_loop(
+        &mut self,
+        rx: Receiver<Incoming>,
+        ack: Option<SyncSender<()>>,
+        start_tab: Option<Tab>,
+    ) -> i32 {
+        if let Some(tab) = start_tab {
+            if let Some(code) = self.handle(Event::Line(Ok(Command::Show(tab)))) {
+                return code;
+            }
+        }
+        let mut next_tick = Instant::now() + self.session.interval.duration();
+        loop {
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            let (event, answered) = match rx.recv_timeout(wait) {
+                Ok(Incoming::Line(line)) => (Event::Line(Command::parse(&line)), true),
+                Ok(Incoming::TooLong(bytes)) => {
+                    eprintln!(
+                        "error: line of {bytes} bytes ignored: commands are at most {MAX_LINE_BYTES} bytes"
+                    );
+                    continue;
+                }
+                Ok(Incoming::EndOfInput) => (Event::EndOfInput, false),
+                Ok(Incoming::Interrupted) => (Event::Interrupted, false),
+                Ok(Incoming::Failed(why)) => {
+                    eprintln!("netmonitor: cannot read input: {why}");
+                    (Event::EndOfInput, false)
+                }
+                Err(RecvTimeoutError::Disconnected) => (Event::EndOfInput, false),
+                Err(RecvTimeoutError::Timeout) => {
+                    next_tick = Instant::now() + self.session.interval.duration();
+                    (Event::Tick, false)
+                }
+            };
+            if matches!(event, Event::Tick) {
+                if let Some(code) = self.check_process() {
+                    return code;
+                }
+            }
+            let restart = self.session.interval;
+            if let Some(code) = self.handle(event) {
+                return code;
+            }
+            if self.session.interval != restart {
+                next_tick = Instant::now() + self.session.interval.duration();
+            }
+            if answered {
+                if let Some(ack) = &ack {
+                    let _ = ack.send(());
+                }
+            }
+        }
+    }
+
+    /// Feeds one event to the state machine and performs its effects;
+    /// returns an exit status when the session is over.
+    fn handle(&mut self, event: Event) -> Option<i32> {
+        let (session, effects) = step(self.session, event);
+        self.session = session;
+        for effect in effects {
+            match effect {
+                Effect::Show(tab) => {
+                    if let Some(code) = self.check_process() {
+                        return Some(code);
+                    }
+                    let screen = self.show(tab);
+                    if let Some(code) = self.print(&screen) {
+                        return Some(code);
+                    }
+                }
+                Effect::Say(message) => {
+                    if let Some(code) = self.print(&format!("{}\n", sanitize(&message))) {
+                        return Some(code);
+                    }
+                }
+                Effect::Complain(message) => eprintln!("error: {}", sanitize(&message)),
+                Effect::Help => {
+                    if let Some(code) = self.print(&help_text()) {
+                        return Some(code);
+                    }
+                }
+                Effect::RestartTimer => {}
+                Effect::Exit(code) => {
+                    self.output.restore_terminal();
+                    return Some(code);
+                }
+            }
+        }
+        None
+    }
+
+    /// Ends the session when the process has exited or its pid was reused.
+    fn check_process(&mut self) -> Option<i32> {
+        let gone = match self.source.check(&mut self.process) {
+            Liveness::Alive => return None,
+            Liveness::Exited => format!(
+                "process {} ({}) exited",
+                self.process.pid, self.process.name
+            ),
+            Liveness::Replaced => format!(
+                "process {} ({}) exited; its pid now belongs to another process",
+                self.process.pid, self.process.name
+            ),
+        };
+        // The input thread may sit in raw mode: give the terminal back and
+        // start a fresh line before the last message.
+        self.output.restore_terminal();
+        if matches!(self.output, Output::Terminal { .. }) {
+            println!();
+        }
+        let (session, effects) = step(self.session, Event::ProcessGone(gone));
+        self.session = session;
+        let mut code = exit::OK;
+        for effect in effects {
+            match effect {
+                Effect::Say(message) => {
+                    let mut stdout = io::stdout().lock();
+                    let _ = writeln!(stdout, "{}", sanitize(&message));
+                    let _ = stdout.flush();
+                }
+                Effect::Exit(status) => code = status,
+                _ => {}
+            }
+        }
+        Some(code)
+    }
+
+    /// Reads a snapshot for `tab` and renders it against the previous one.
+    fn show(&mut self, tab: Tab) -> String {
+        let snapshot =
+            self.source
+                .snapshot(&self.process, tab.net_files(), tab.shows_own_sockets());
+        let previous = match &self.previous {
+            Some((shown, snap)) if *shown == tab => Some(snap),
+            _ => None,
+        };
+        let ctx = view_context(&self.process, &self.settings, self.session.interval);
+        let screen = view(tab, &ctx, &snapshot, previous);
+        let text = render(&screen, &self.render_options);
+        self.previous = Some((tab, snapshot));
+        text
+    }
+
+    /// Prints; returns an exit status when output is no longer possible.
+    fn print(&mut self, text: &str) -> Option<i32> {
+        match self.output.write(text) {
+            Ok(()) => None,
+            Err(OutputError::Closed) => Some(exit::OK),
+            Err(OutputError::Failed(e)) => {
+                self.output.restore_terminal();
+                eprintln!("netmonitor: cannot write output: {e}");
+                Some(exit::FAILURE)
+            }
+        }
+    }
+
+    fn banner(&self) -> String {
+        let p = &self.process;
+        let mut text = format!(
+            "netmonitor · pid {} ({}) · {}\n",
+            p.pid,
+            sanitize(&p.name),
+            p.netns.as_deref().unwrap_or("network namespace unknown")
+        );
+        if !p.cmdline.is_empty() {
+            text.push_str(&format!("command: {}\n", sanitize(&p.cmdline)));
+        }
+        text.push_str(&help_text());
+        text.push_str(&format!(
+            "No tab selected: {} appears after {}.\n",
+            Tab::DEFAULT.name(),
+            self.session.interval
+        ));
+        text
+    }
+}
+
+/// The commands and tabs, for the banner and `help`.
+pub fn help_text() -> String {
+    let mut text = String::from("Tabs:\n");
+    for tab in Tab::ALL {
+        text.push_str(&format!("  {:<9} {}\n", tab.name(), tab.summary()));
+    }
+    text.push_str(
+        "Commands:\n  set SECONDS  refresh interval, 0.5 to 3600\n  help         this list\n  quit         end (also Ctrl+D; Ctrl+C on an empty line)\n  (empty line) reprint now\n",
+    );
+    text
+}
+
+fn terminal_render_options() -> RenderOptions {
+    let size = terminal_size::terminal_size();
+    let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    RenderOptions {
+        width: size.map(|(w, _)| w.0),
+        colour,
+        // Room for the status box, headers, notes and the prompt.
+        max_rows: size.map(|(_, h)| usize::from(h.0).saturating_sub(12).max(5)),
+    }
+}
+
+/// Reads lines of raw bytes from `input` and sends them until end of input.
+fn read_lines(mut input: impl BufRead, tx: SyncSender<Incoming>) {
+    let mut line: Vec<u8> = Vec::new();
+    let mut overflow = 0usize;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = tx.send(Incoming::Failed(e.to_string()));
+                return;
+            }
+        };
+        if chunk.is_empty() {
+            if overflow > 0 {
+                let _ = tx.send(Incoming::TooLong(overflow));
+            } else if !line.is_empty() {
+                let _ = tx.send(Incoming::Line(decode_line(&line)));
+            }
+            let _ = tx.send(Incoming::EndOfInput);
+            return;
+        }
+        let (taken, complete) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(at) => (at + 1, true),
+            None => (chunk.len(), false),
+        };
+        let data = &chunk[..if complete { taken - 1 } else { taken }];
+        if overflow > 0 || line.len() + data.len() > MAX_LINE_BYTES {
+            overflow += line.len() + data.len();
+            line.clear();
+        } else {
+            line.extend_from_slice(data);
+        }
+        input.consume(taken);
+        if complete {
+            let message = if overflow > 0 {
+                Incoming::TooLong(std::mem::take(&mut overflow))
+            } else {
+                Incoming::Line(decode_line(&line))
+            };
+            line.clear();
+            if tx.send(message).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// A line of input as text: a trailing `\r` dropped, invalid UTF-8
+/// replaced (commands are ASCII; the replacement shows in the error).
+fn decode_line(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Tab completion of command words.
+struct PromptHelper;
+
+impl Completer for PromptHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let before = line.get(..pos).unwrap_or(line);
+        if before.contains(char::is_whitespace) {
+            return Ok((pos, Vec::new()));
+        }
+        let word = before.to_ascii_lowercase();
+        let candidates = command_words()
+            .into_iter()
+            .filter(|w| w.starts_with(&word))
+            .map(|w| Pair {
+                display: w.to_string(),
+                replacement: w.to_string(),
+            })
+            .collect();
+        Ok((0, candidates))
+    }
+}
+
+impl Hinter for PromptHelper {
+    type Hint = String;
+}
+impl Highlighter for PromptHelper {}
+impl Validator for PromptHelper {}
+impl Helper for PromptHelper {}
+
+/// Ctrl+C: clear a half-typed line; on an empty line, end the session.
+struct CtrlC;
+
+impl ConditionalEventHandler for CtrlC {
+    fn handle(
+        &self,
+        _event: &KeyEvent,
+        _n: RepeatCount,
+        _positive: bool,
+        ctx: &EventContext<'_>,
+    ) -> Option<Cmd> {
+        if ctx.line().is_empty() {
+            Some(Cmd::Interrupt)
+        } else {
+            Some(Cmd::Kill(Movement::WholeLine))
+        }
+    }
+}
+
+/// Starts rustyline on its own thread; returns the printer for refreshes.
+fn start_editor(
+    tx: SyncSender<Incoming>,
+    ack: Receiver<()>,
+) -> Result<Box<dyn ExternalPrinter + Send>, ReadlineError> {
+    let mut editor: Editor<PromptHelper, DefaultHistory> = Editor::new()?;
+    editor.set_helper(Some(PromptHelper));
+    editor.bind_sequence(Key::ctrl('C'), EventHandler::Conditional(Box::new(CtrlC)));
+    let printer = editor.create_external_printer()?;
+    thread::spawn(move || {
+        loop {
+            let message = match editor.readline("netmonitor> ") {
+                Ok(line) => {
+                    if !line.trim().is_empty() {
+                        let _ = editor.add_history_entry(line.as_str());
+                    }
+                    Incoming::Line(line)
+                }
+                Err(ReadlineError::Eof) => Incoming::EndOfInput,
+                Err(ReadlineError::Interrupted) => Incoming::Interrupted,
+                Err(e) => Incoming::Failed(e.to_string()),
+            };
+            let is_line = matches!(message, Incoming::Line(_));
+            if tx.send(message).is_err() || !is_line {
+                return;
+            }
+            // Wait until the main thread has printed its answer.
+            if ack.recv().is_err() {
+                return;
+            }
+        }
+    });
+    Ok(Box::new(printer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(input: &[u8]) -> Vec<String> {
+        let (tx, rx) = mpsc::sync_channel(1024);
+        read_lines(input, tx);
+        rx.into_iter()
+            .map(|i| match i {
+                Incoming::Line(l) => format!("line:{l}"),
+                Incoming::TooLong(n) => format!("too long:{n}"),
+                Incoming::EndOfInput => "eof".into(),
+                Incoming::Interrupted => "int".into(),
+                Incoming::Failed(e) => format!("failed:{e}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn piped_lines_crlf_and_missing_final_newline() {
+        assert_eq!(
+            lines_of(b"tcp\r\nset 6\nhelp"),
+            vec!["line:tcp", "line:set 6", "line:help", "eof"]
+        );
+        assert_eq!(lines_of(b""), vec!["eof"]);
+        assert_eq!(lines_of(b"\n"), vec!["line:", "eof"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        assert_eq!(
+            lines_of(b"tc\xffp\nudp\n"),
+            vec!["line:tc\u{fffd}p", "line:udp", "eof"]
+        );
+    }
+
+    #[test]
+    fn overlong_lines_are_reported_and_skipped() {
+        let mut input = vec![b'x'; MAX_LINE_BYTES * 3];
+        input.extend_from_slice(b"\ntcp\n");
+        let got = lines_of(&input);
+        assert_eq!(
+            got,
+            vec![
+                format!("too long:{}", MAX_LINE_BYTES * 3),
+                "line:tcp".into(),
+                "eof".into()
+            ]
+        );
+    }
+}

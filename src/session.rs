@@ -1,0 +1,321 @@
+//! The session as a pure state machine.
+//!
+//! States are the ones of the product spec:
+//!
+//! ```text
+//! START ──no pid──▶ NO_PID ──────▶ FAIL_EXIT        (decided in main)
+//! START ──bad pid─▶ INVALID_PID ─▶ FAIL_EXIT
+//! START ──pid ok──▶ NO_SELECTION ──tab typed──────▶ TAB_SELECTED ──Ctrl+D──▶ TERMINATED
+//!                   NO_SELECTION ──interval passed─▶ REFRESHING (default tab)
+//!                                                   REFRESHING ──tab typed──▶ TAB_SELECTED
+//! ```
+//!
+//! Ending the session (Ctrl+D, end of piped input, `quit`, the process
+//! exiting) is allowed from every running state, not only TAB_SELECTED.
+//! [`step`] has no I/O: it returns the next state and the [`Effect`]s the
+//! driver (`repl`) performs — print a tab, print a line, exit.
+
+use crate::command::{Command, CommandError, Interval};
+use crate::tabs::Tab;
+
+/// Exit statuses, documented in `--help` and the README.
+pub mod exit {
+    /// The session ended normally (Ctrl+D, end of input, `quit`, or the
+    /// monitored process exited).
+    pub const OK: i32 = 0;
+    /// The process does not exist or cannot be monitored, or output failed.
+    pub const FAILURE: i32 = 1;
+    /// Usage error: missing or malformed arguments.
+    pub const USAGE: i32 = 2;
+}
+
+/// The states of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Start,
+    NoPid,
+    InvalidPid,
+    FailExit,
+    NoSelection,
+    TabSelected(Tab),
+    Refreshing(Tab),
+    Terminated,
+}
+
+impl State {
+    /// The tab on screen, if any.
+    pub fn tab(self) -> Option<Tab> {
+        match self {
+            State::TabSelected(tab) | State::Refreshing(tab) => Some(tab),
+            _ => None,
+        }
+    }
+
+    fn is_running(self) -> bool {
+        matches!(
+            self,
+            State::NoSelection | State::TabSelected(_) | State::Refreshing(_)
+        )
+    }
+}
+
+/// What can happen to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The command line named no pid.
+    PidMissing,
+    /// The command line's pid is malformed.
+    PidInvalid,
+    /// The driver has reported a usage error.
+    UsageReported,
+    /// The pid names a process that can be monitored.
+    PidAccepted,
+    /// A line of input, parsed.
+    Line(Result<Command, CommandError>),
+    /// The refresh interval passed.
+    Tick,
+    /// Ctrl+D, or the end of piped input.
+    EndOfInput,
+    /// Ctrl+C on an empty line.
+    Interrupted,
+    /// The process exited or its pid was reused; the message says which.
+    ProcessGone(String),
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Read a snapshot and print this tab.
+    Show(Tab),
+    /// Print an informational line.
+    Say(String),
+    /// Print a one-line error; the session goes on.
+    Complain(String),
+    /// Print the command help.
+    Help,
+    /// Restart the refresh timer (the interval changed).
+    RestartTimer,
+    /// End the program with this status.
+    Exit(i32),
+}
+
+/// A session: its state and settings. Cheap to copy; [`step`] consumes one
+/// and returns the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub state: State,
+    pub interval: Interval,
+}
+
+impl Session {
+    pub fn new(interval: Interval) -> Self {
+        Session {
+            state: State::Start,
+            interval,
+        }
+    }
+}
+
+/// The transition function.
+pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
+    let Session { state, interval } = session;
+    let to = |state: State| Session { state, interval };
+    match (state, event) {
+        (State::Start, Event::PidMissing) => (to(State::NoPid), vec![]),
+        (State::Start, Event::PidInvalid) => (to(State::InvalidPid), vec![]),
+        (State::NoPid | State::InvalidPid, Event::UsageReported) => {
+            (to(State::FailExit), vec![Effect::Exit(exit::USAGE)])
+        }
+        (State::Start, Event::PidAccepted) => (to(State::NoSelection), vec![]),
+
+        (state, Event::Line(Ok(command))) if state.is_running() => match command {
+            Command::Show(tab) => (to(State::TabSelected(tab)), vec![Effect::Show(tab)]),
+            Command::Set(new) => (
+                Session {
+                    state,
+                    interval: new,
+                },
+                vec![
+                    Effect::Say(format!("refresh interval set to {new}")),
+                    Effect::RestartTimer,
+                ],
+            ),
+            Command::Help => (to(state), vec![Effect::Help]),
+            Command::Refresh => {
+                let effects = state.tab().map(Effect::Show).into_iter().collect();
+                (to(state), effects)
+            }
+            Command::Quit => (to(State::Terminated), vec![Effect::Exit(exit::OK)]),
+        },
+        (state, Event::Line(Err(error))) if state.is_running() => {
+            (to(state), vec![Effect::Complain(error.to_string())])
+        }
+        (State::NoSelection, Event::Tick) => (
+            to(State::Refreshing(Tab::DEFAULT)),
+            vec![Effect::Show(Tab::DEFAULT)],
+        ),
+        (State::Refreshing(tab) | State::TabSelected(tab), Event::Tick) => {
+            (to(state), vec![Effect::Show(tab)])
+        }
+        (state, Event::EndOfInput | Event::Interrupted) if state.is_running() => {
+            (to(State::Terminated), vec![Effect::Exit(exit::OK)])
+        }
+        (state, Event::ProcessGone(message)) if state.is_running() => (
+            to(State::Terminated),
+            vec![Effect::Say(message), Effect::Exit(exit::OK)],
+        ),
+        // Anything else changes nothing: events after the end, or events
+        // that cannot happen in a state (a tick before the pid is known).
+        (state, _) => (to(state), vec![]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn session(state: State) -> Session {
+        Session {
+            state,
+            interval: Interval::DEFAULT,
+        }
+    }
+
+    fn line(text: &str) -> Event {
+        Event::Line(Command::parse(text))
+    }
+
+    #[test]
+    fn start_without_pid_fails_with_usage_status() {
+        let (s, effects) = step(session(State::Start), Event::PidMissing);
+        assert_eq!(s.state, State::NoPid);
+        assert!(effects.is_empty());
+        let (s, effects) = step(s, Event::UsageReported);
+        assert_eq!(s.state, State::FailExit);
+        assert_eq!(effects, vec![Effect::Exit(exit::USAGE)]);
+    }
+
+    #[test]
+    fn start_with_invalid_pid_fails_with_usage_status() {
+        let (s, _) = step(session(State::Start), Event::PidInvalid);
+        assert_eq!(s.state, State::InvalidPid);
+        let (s, effects) = step(s, Event::UsageReported);
+        assert_eq!(s.state, State::FailExit);
+        assert_eq!(effects, vec![Effect::Exit(exit::USAGE)]);
+    }
+
+    #[test]
+    fn start_with_valid_pid_waits_for_a_selection() {
+        let (s, effects) = step(session(State::Start), Event::PidAccepted);
+        assert_eq!(s.state, State::NoSelection);
+        assert!(effects.is_empty());
+    }
+
+    #[test]
+    fn no_selection_to_tab_selected() {
+        let (s, effects) = step(session(State::NoSelection), line("tcp"));
+        assert_eq!(s.state, State::TabSelected(Tab::Tcp));
+        assert_eq!(effects, vec![Effect::Show(Tab::Tcp)]);
+    }
+
+    #[test]
+    fn no_selection_to_refreshing_default_tab_after_one_interval() {
+        let (s, effects) = step(session(State::NoSelection), Event::Tick);
+        assert_eq!(s.state, State::Refreshing(Tab::DEFAULT));
+        assert_eq!(effects, vec![Effect::Show(Tab::Tcp)]);
+        let (s, effects) = step(s, Event::Tick);
+        assert_eq!(s.state, State::Refreshing(Tab::Tcp));
+        assert_eq!(effects, vec![Effect::Show(Tab::Tcp)]);
+    }
+
+    #[test]
+    fn refreshing_to_tab_selected() {
+        let (s, effects) = step(session(State::Refreshing(Tab::Tcp)), line("tcp"));
+        assert_eq!(s.state, State::TabSelected(Tab::Tcp));
+        assert_eq!(effects, vec![Effect::Show(Tab::Tcp)]);
+    }
+
+    #[test]
+    fn tab_selected_to_terminated_on_ctrl_d() {
+        let (s, effects) = step(session(State::TabSelected(Tab::Tcp)), Event::EndOfInput);
+        assert_eq!(s.state, State::Terminated);
+        assert_eq!(effects, vec![Effect::Exit(exit::OK)]);
+    }
+
+    #[test]
+    fn tab_selected_reprints_on_every_tick() {
+        let (s, effects) = step(session(State::TabSelected(Tab::Tcp)), Event::Tick);
+        assert_eq!(s.state, State::TabSelected(Tab::Tcp));
+        assert_eq!(effects, vec![Effect::Show(Tab::Tcp)]);
+    }
+
+    #[test]
+    fn every_running_state_can_end() {
+        for state in [
+            State::NoSelection,
+            State::Refreshing(Tab::Tcp),
+            State::TabSelected(Tab::Tcp),
+        ] {
+            for event in [Event::EndOfInput, Event::Interrupted, line("quit")] {
+                let (s, effects) = step(session(state), event);
+                assert_eq!(s.state, State::Terminated);
+                assert_eq!(effects, vec![Effect::Exit(exit::OK)]);
+            }
+            let (s, effects) = step(session(state), Event::ProcessGone("gone".into()));
+            assert_eq!(s.state, State::Terminated);
+            assert_eq!(
+                effects,
+                vec![Effect::Say("gone".into()), Effect::Exit(exit::OK)]
+            );
+        }
+    }
+
+    #[test]
+    fn set_changes_the_interval_and_keeps_the_state() {
+        let (s, effects) = step(session(State::TabSelected(Tab::Tcp)), line("set 6"));
+        assert_eq!(s.state, State::TabSelected(Tab::Tcp));
+        assert_eq!(s.interval.duration(), Duration::from_secs(6));
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say("refresh interval set to 6 s".into()),
+                Effect::RestartTimer
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_input_complains_and_changes_nothing() {
+        for text in ["set 0", "set abc", "bogus", "tcp extra"] {
+            let before = session(State::TabSelected(Tab::Tcp));
+            let (s, effects) = step(before, line(text));
+            assert_eq!(s, before);
+            assert!(
+                matches!(effects.as_slice(), [Effect::Complain(_)]),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_line_reprints_the_current_tab_only() {
+        let (_, effects) = step(session(State::TabSelected(Tab::Tcp)), line(""));
+        assert_eq!(effects, vec![Effect::Show(Tab::Tcp)]);
+        let (s, effects) = step(session(State::NoSelection), line(""));
+        assert_eq!(s.state, State::NoSelection);
+        assert!(effects.is_empty());
+    }
+
+    #[test]
+    fn nothing_happens_after_the_end() {
+        for event in [Event::Tick, line("tcp"), Event::EndOfInput] {
+            let (s, effects) = step(session(State::Terminated), event);
+            assert_eq!(s.state, State::Terminated);
+            assert!(effects.is_empty());
+        }
+        let (s, effects) = step(session(State::Start), Event::Tick);
+        assert_eq!(s.state, State::Start);
+        assert!(effects.is_empty());
+    }
+}

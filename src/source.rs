@@ -1,0 +1,342 @@
+//! The only module that touches the filesystem.
+//!
+//! A [`ProcSource`] knows a root directory — `/proc`, or a captured tree
+//! given with `--proc-root` — and reads, for one process: its identity
+//! (`stat`, `cmdline`, `ns/net`), the socket inodes among its `fd/` links,
+//! and whole files of its network namespace (`net/*`). Everything it returns
+//! is plain data for the pure parsers and views.
+//!
+//! Why reads go through a "view directory": `/proc/<pid>/net` and
+//! `/proc/<pid>/fd` follow the thread-group leader. When the leader has
+//! exited while other threads still run, both are empty or fail, and the
+//! same data is reachable through `/proc/<pid>/task/<tid>/` of a live
+//! thread. [`Process::view_dir`] is whichever of the two works.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::{ProcessError, ReadError};
+use crate::parse::process::{ProcStat, format_cmdline, parse_stat, socket_inode};
+
+/// Where `/proc` is, and how to read it.
+#[derive(Debug, Clone)]
+pub struct ProcSource {
+    root: PathBuf,
+}
+
+/// What one tick read: the files a tab needs, taken together, and the
+/// process's socket inodes when the tab shows sockets.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub taken_at: chrono::DateTime<chrono::Local>,
+    pub instant: std::time::Instant,
+    /// `net/<name>` → its text, or why it could not be read.
+    pub files: Vec<(&'static str, Result<String, ReadError>)>,
+    pub fd: Option<Result<FdSockets, ReadError>>,
+}
+
+impl Snapshot {
+    /// The text of `net/<name>`, if this snapshot read it.
+    pub fn file(&self, name: &str) -> Option<&Result<String, ReadError>> {
+        self.files.iter().find(|(n, _)| *n == name).map(|(_, r)| r)
+    }
+}
+
+/// Who the monitored process is, as read at the start of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub pid: u32,
+    /// `comm` (untrusted: set by the process itself).
+    pub name: String,
+    /// Arguments joined with spaces (untrusted).
+    pub cmdline: String,
+    /// Start time in clock ticks after boot: pid + start time identify one
+    /// process across pid reuse.
+    pub start_time: u64,
+    pub parent: i64,
+    /// `net:[4026531840]`, the target of `ns/net`, when readable.
+    pub netns: Option<String>,
+    /// The live thread read instead of an exited main thread.
+    pub via_thread: Option<u32>,
+}
+
+/// What a liveness check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Liveness {
+    Alive,
+    /// The process is gone (or only its zombie is left).
+    Exited,
+    /// The pid now belongs to another process.
+    Replaced,
+}
+
+/// The socket inodes among a process's open file descriptors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FdSockets {
+    pub inodes: HashSet<u64>,
+    /// How many descriptors were seen in all.
+    pub descriptors: usize,
+}
+
+impl ProcSource {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        ProcSource { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// True when the root is the live kernel's `/proc` (not a capture).
+    fn is_live(&self) -> bool {
+        self.root == Path::new("/proc")
+    }
+
+    fn pid_dir(&self, pid: u32) -> PathBuf {
+        self.root.join(pid.to_string())
+    }
+
+    /// The directory through which `net/` and `fd/` of `process` are read.
+    pub fn view_dir(&self, process: &Process) -> PathBuf {
+        let dir = self.pid_dir(process.pid);
+        match process.via_thread {
+            Some(tid) => dir.join("task").join(tid.to_string()),
+            None => dir,
+        }
+    }
+
+    fn read_stat(&self, dir: &Path) -> Result<ProcStat, ReadError> {
+        let path = dir.join("stat");
+        let text = read_text(&path)?;
+        parse_stat(&text)
+            .map_err(|why| ReadError::new(path, io::Error::new(io::ErrorKind::InvalidData, why)))
+    }
+
+    /// Identifies `pid` and decides how to read it. Zombies and kernel
+    /// threads are refused with their own message; a process whose main
+    /// thread exited is read through one of its live threads.
+    pub fn open_process(&self, pid: u32) -> Result<Process, ProcessError> {
+        let dir = self.pid_dir(pid);
+        let stat = match self.read_stat(&dir) {
+            Ok(stat) => stat,
+            Err(e) if e.is_not_found() => return Err(ProcessError::NoSuchProcess { pid }),
+            Err(e) => {
+                return Err(ProcessError::Unreadable {
+                    pid,
+                    detail: e.to_string(),
+                });
+            }
+        };
+        if stat.is_kernel_thread() {
+            return Err(ProcessError::KernelThread {
+                pid,
+                name: stat.comm,
+            });
+        }
+        let via_thread = if stat.is_zombie() {
+            match self.live_thread(pid) {
+                Some(tid) => Some(tid),
+                None => {
+                    return Err(ProcessError::Zombie {
+                        pid,
+                        name: stat.comm,
+                        parent: stat.ppid,
+                    });
+                }
+            }
+        } else {
+            None
+        };
+        let cmdline = read_text(&dir.join("cmdline"))
+            .map(|raw| format_cmdline(&raw))
+            .unwrap_or_default();
+        let mut process = Process {
+            pid,
+            name: stat.comm,
+            cmdline,
+            start_time: stat.start_time,
+            parent: stat.ppid,
+            netns: None,
+            via_thread,
+        };
+        process.netns = self.netns_of(&process);
+        Ok(process)
+    }
+
+    /// A thread of `pid` other than the leader that has not exited.
+    fn live_thread(&self, pid: u32) -> Option<u32> {
+        let entries = fs::read_dir(self.pid_dir(pid).join("task")).ok()?;
+        let mut tids: Vec<u32> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|&tid| tid != pid)
+            .collect();
+        tids.sort_unstable();
+        tids.into_iter().find(|&tid| {
+            let dir = self.pid_dir(pid).join("task").join(tid.to_string());
+            self.read_stat(&dir).is_ok_and(|s| !s.is_zombie())
+        })
+    }
+
+    fn netns_of(&self, process: &Process) -> Option<String> {
+        let link = fs::read_link(self.view_dir(process).join("ns/net")).ok()?;
+        Some(link.to_string_lossy().into_owned())
+    }
+
+    /// Whether `process` is still running, and still the same process.
+    /// Re-picks the live thread when the main thread has exited meanwhile.
+    pub fn check(&self, process: &mut Process) -> Liveness {
+        let stat = match self.read_stat(&self.pid_dir(process.pid)) {
+            Ok(stat) => stat,
+            Err(_) => return Liveness::Exited,
+        };
+        if stat.start_time != process.start_time {
+            return Liveness::Replaced;
+        }
+        if stat.is_zombie() {
+            match self.live_thread(process.pid) {
+                Some(tid) => process.via_thread = Some(tid),
+                None => return Liveness::Exited,
+            }
+        }
+        Liveness::Alive
+    }
+
+    /// Reads `net/<name>` of the process's network namespace, whole.
+    pub fn read_net(&self, process: &Process, name: &str) -> Result<String, ReadError> {
+        read_text(&self.view_dir(process).join("net").join(name))
+    }
+
+    /// The socket inodes among the `fd/` links of the process and of any
+    /// thread that does not share its descriptor table.
+    pub fn socket_inodes(&self, process: &Process) -> Result<FdSockets, ReadError> {
+        let mut found = FdSockets::default();
+        let view = self.view_dir(process);
+        collect_fd_sockets(&view.join("fd"), &mut found)?;
+        let task_dir = self.pid_dir(process.pid).join("task");
+        let Ok(tasks) = fs::read_dir(&task_dir) else {
+            return Ok(found);
+        };
+        let reference = process.via_thread.unwrap_or(process.pid);
+        for task in tasks.flatten() {
+            let Some(tid) = task
+                .file_name()
+                .to_str()
+                .and_then(|t| t.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if tid == reference || (self.is_live() && shares_fd_table(reference, tid)) {
+                continue;
+            }
+            // A thread that exited meanwhile, or one we may not read, adds
+            // nothing; it is not an error for the whole process.
+            let _ = collect_fd_sockets(&task.path().join("fd"), &mut found);
+        }
+        Ok(found)
+    }
+
+    /// Reads what one tick of a tab needs: `net/<name>` for each of `files`
+    /// and, with `with_fd`, the process's socket inodes.
+    pub fn snapshot(&self, process: &Process, files: &[&'static str], with_fd: bool) -> Snapshot {
+        let fd = with_fd.then(|| self.socket_inodes(process));
+        let files = files
+            .iter()
+            .map(|&name| (name, self.read_net(process, name)))
+            .collect();
+        Snapshot {
+            taken_at: chrono::Local::now(),
+            instant: std::time::Instant::now(),
+            files,
+            fd,
+        }
+    }
+
+    /// Reads a file below the root that is not per-process (`/etc/passwd`
+    /// is read from the real filesystem, see [`read_passwd`]).
+    pub fn read_global(&self, relative: &str) -> Result<String, ReadError> {
+        read_text(&self.root.join(relative))
+    }
+}
+
+/// `/etc/passwd` of the machine netmonitor runs on, for user names.
+pub fn read_passwd() -> Option<String> {
+    read_text(Path::new("/etc/passwd")).ok()
+}
+
+fn collect_fd_sockets(dir: &Path, found: &mut FdSockets) -> Result<(), ReadError> {
+    let entries = fs::read_dir(dir).map_err(|e| ReadError::new(dir, e))?;
+    for entry in entries {
+        // Descriptors close while we list them: skip what vanished.
+        let Ok(entry) = entry else { continue };
+        found.descriptors += 1;
+        let Ok(target) = fs::read_link(entry.path()) else {
+            continue;
+        };
+        if let Some(inode) = target.to_str().and_then(socket_inode) {
+            found.inodes.insert(inode);
+        }
+    }
+    Ok(())
+}
+
+/// Whether two threads of the live system share one descriptor table
+/// (`kcmp(KCMP_FILES)`); when the kernel cannot tell, they are assumed not
+/// to, so the thread's own `fd/` is read too.
+fn shares_fd_table(a: u32, b: u32) -> bool {
+    const KCMP_FILES: nix::libc::c_int = 2;
+    // SAFETY: kcmp takes five integer arguments and reads no memory of ours.
+    let result = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_kcmp,
+            a as nix::libc::pid_t,
+            b as nix::libc::pid_t,
+            KCMP_FILES,
+            0 as nix::libc::c_ulong,
+            0 as nix::libc::c_ulong,
+        )
+    };
+    result == 0
+}
+
+/// Reads a whole file. `/proc` files report size 0 and hand out data in
+/// page-sized pieces, so this reads until end of file. Bytes that are not
+/// UTF-8 (interface names may hold any byte) become `\xNN` text, so parsers
+/// work on `&str` and nothing is lost silently.
+pub fn read_text(path: &Path) -> Result<String, ReadError> {
+    let mut file = fs::File::open(path).map_err(|e| ReadError::new(path, e))?;
+    let mut bytes = Vec::with_capacity(64 * 1024);
+    file.read_to_end(&mut bytes)
+        .map_err(|e| ReadError::new(path, e))?;
+    Ok(decode_bytes(bytes))
+}
+
+/// UTF-8 text of `bytes`, with each invalid byte written as `\xNN`.
+pub fn decode_bytes(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let mut text = String::with_capacity(bytes.len() + 16);
+            for chunk in bytes.utf8_chunks() {
+                text.push_str(chunk.valid());
+                for byte in chunk.invalid() {
+                    text.push_str(&format!("\\x{byte:02x}"));
+                }
+            }
+            text
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_is_kept_visibly() {
+        assert_eq!(decode_bytes(b"eth\xff0".to_vec()), "eth\\xff0");
+        assert_eq!(decode_bytes("é".as_bytes().to_vec()), "é");
+    }
+}

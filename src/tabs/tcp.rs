@@ -1,0 +1,148 @@
+//! The tcp tab: the process's TCP sockets from `net/tcp` and `net/tcp6`,
+//! with the columns a sysadmin compares against `ss -tanpo`.
+
+use std::collections::BTreeMap;
+
+use super::sockets::{collect, endpoint};
+use super::{Tab, ViewContext};
+use crate::parse::sockets::{SocketEntry, TcpLineKind, TcpState};
+use crate::render::{Block, Emphasis, Row, Screen, TableBlock};
+use crate::source::Snapshot;
+
+const HEADER: [&str; 9] = [
+    "State",
+    "Recv-Q",
+    "Send-Q",
+    "Local Address:Port",
+    "Peer Address:Port",
+    "Timer",
+    "Retrans",
+    "User",
+    "Inode",
+];
+
+pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, _previous: Option<&Snapshot>) -> Screen {
+    let set = collect(now, Tab::Tcp.net_files(), ctx.endian, |e| {
+        u8::from(TcpState::from_code(e.state) != TcpState::Listen)
+    });
+    let mut status = vec![
+        ctx.headline(Tab::Tcp, now),
+        set.scope_line("TCP", ctx.netns()),
+    ];
+    status.extend(ctx.process_notes());
+
+    let mut by_state: BTreeMap<TcpState, usize> = BTreeMap::new();
+    let rows: Vec<Row> = set
+        .sockets
+        .iter()
+        .map(|socket| {
+            let e = &socket.entry;
+            let state = TcpState::from_code(e.state);
+            *by_state.entry(state).or_default() += 1;
+            Row {
+                cells: vec![
+                    state.name(),
+                    e.rx_queue.to_string(),
+                    e.tx_queue.to_string(),
+                    endpoint(&e.local, false),
+                    endpoint(&e.remote, true),
+                    timer(e, ctx.clock_ticks),
+                    e.retransmits.to_string(),
+                    ctx.user(e.uid),
+                    e.inode.to_string(),
+                ],
+                emphasis: match state {
+                    TcpState::Listen => Emphasis::Highlight,
+                    TcpState::TimeWait
+                    | TcpState::Close
+                    | TcpState::CloseWait
+                    | TcpState::LastAck
+                    | TcpState::FinWait1
+                    | TcpState::FinWait2
+                    | TcpState::Closing => Emphasis::Dim,
+                    _ => Emphasis::None,
+                },
+            }
+        })
+        .collect();
+
+    let mut notes = vec![summary(rows.len(), &by_state)];
+    notes.extend(set.problems.iter().cloned());
+    let table = TableBlock {
+        title: None,
+        header: HEADER.iter().map(|h| h.to_string()).collect(),
+        numeric_columns: vec![1, 2, 6, 8],
+        rows,
+        notes,
+    };
+    Screen {
+        status,
+        blocks: vec![Block::Table(table)],
+    }
+}
+
+/// `3 sockets: 1 LISTEN, 2 ESTAB`.
+fn summary(total: usize, by_state: &BTreeMap<TcpState, usize>) -> String {
+    let noun = if total == 1 { "socket" } else { "sockets" };
+    if total == 0 {
+        return "0 TCP sockets".into();
+    }
+    let mut states: Vec<(TcpState, usize)> = by_state.iter().map(|(s, n)| (*s, *n)).collect();
+    // Listeners first, as in the table; then the rest in state order.
+    states.sort_by_key(|(s, _)| (*s != TcpState::Listen, *s));
+    let parts: Vec<String> = states
+        .iter()
+        .map(|(state, count)| format!("{count} {}", state.name()))
+        .collect();
+    format!("{total} TCP {noun}: {}", parts.join(", "))
+}
+
+/// The pending timer and the time until it fires: `retrans 0.20s`,
+/// `keepalive 7199.00s`, `timewait 59.70s`, `-` when none.
+fn timer(entry: &SocketEntry, clock_ticks: u64) -> String {
+    let kind = match entry.timer {
+        0 => return "-".into(),
+        1 if entry.tcp_line_kind() == TcpLineKind::Request => "syn-ack",
+        1 => "retrans",
+        2 => "keepalive",
+        3 => "timewait",
+        4 => "probe",
+        _ => "other",
+    };
+    let ticks = clock_ticks.max(1);
+    let seconds = entry.timer_ticks / ticks;
+    let hundredths = (entry.timer_ticks % ticks) * 100 / ticks;
+    format!("{kind} {seconds}.{hundredths:02}s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Endian;
+    use crate::parse::sockets::parse_socket_line;
+
+    #[test]
+    fn timers_read_in_seconds() {
+        let tw = parse_socket_line(
+            "   5: 0100007F:DEFC 0100007F:15B5 06 00000000:00000000 03:00001752 00000000     0        0 0 3 00000000892b9a29",
+            Endian::Little,
+        )
+        .unwrap();
+        assert_eq!(timer(&tw, 100), "timewait 59.70s");
+        let req = parse_socket_line(
+            "   7: 0100007F:1770 0100007F:BF78 03 00000000:00000000 01:0000000A 00000000     0        0 0 0 000000002b036a57",
+            Endian::Little,
+        )
+        .unwrap();
+        assert_eq!(timer(&req, 100), "syn-ack 0.10s");
+    }
+
+    #[test]
+    fn summary_lists_listeners_first() {
+        let mut states = BTreeMap::new();
+        states.insert(TcpState::Established, 2);
+        states.insert(TcpState::Listen, 1);
+        assert_eq!(summary(3, &states), "3 TCP sockets: 1 LISTEN, 2 ESTAB");
+        assert_eq!(summary(0, &BTreeMap::new()), "0 TCP sockets");
+    }
+}
