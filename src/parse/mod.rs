@@ -14,8 +14,12 @@
 //! * a malformed line is reported in [`Parsed::bad_lines`] and skipped; the
 //!   rest of the table is still returned.
 
+pub mod counters;
+pub mod dev;
 pub mod process;
 pub mod sockets;
+pub mod sockstat;
+pub mod softnet;
 
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while_m_n, take_while1};
@@ -204,6 +208,15 @@ pub fn token(input: &str) -> PResult<'_, &str> {
     take_while1(|c: char| c != ' ' && c != '\t').parse(input)
 }
 
+/// A label ended by a colon (`eth0:`, `Tcp:`, `TCP:`): one or more bytes
+/// that are neither blank nor `:`, then the `:`. Returns the label without
+/// the colon; what follows the colon (a blank or not) is left to the caller.
+pub fn colon_label(input: &str) -> PResult<'_, &str> {
+    let (rest, label) = take_while1(|c: char| c != ':' && c != ' ' && c != '\t').parse(input)?;
+    let (rest, _) = char(':').parse(rest)?;
+    Ok((rest, label))
+}
+
 /// Runs `parser` over one whole line (end already trimmed): it must consume
 /// everything. Returns the record, or a one-line reason naming the field.
 pub fn parse_line<'a, O, P>(mut parser: P, line: &'a str) -> Result<O, String>
@@ -312,6 +325,15 @@ mod tests {
         assert_eq!(parsed.rows, vec![1, 3]);
         assert_eq!(parsed.bad_lines.len(), 1);
         assert_eq!(parsed.bad_lines[0].line, 4);
+    }
+
+    #[test]
+    fn colon_label_stops_at_the_first_colon() {
+        assert_eq!(colon_label("eth0:123"), Ok(("123", "eth0")));
+        assert_eq!(colon_label("Tcp: 1"), Ok((" 1", "Tcp")));
+        assert_eq!(colon_label("düm0: 1"), Ok((" 1", "düm0")));
+        assert!(colon_label(": 1").is_err());
+        assert!(colon_label("eth0 :1").is_err());
     }
 
     #[test]
