@@ -1,4 +1,4 @@
-"""Traffic generator for testdata/capture.sh. Runs INSIDE a private network
+"""Traffic generator for testdata/scripts/capture_counters.sh. Runs INSIDE a private network
 namespace; talks only to its own loopback and to the veth peer namespace."""
 import socket
 import struct

@@ -1,0 +1,143 @@
+//! Helpers shared by the end-to-end tests: running the built binary with
+//! piped stdin, and private network namespaces with socket-holding child
+//! processes that are always cleaned up, even when a test fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// The repository's `testdata/` directory.
+pub fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+/// Runs netmonitor with `args`, feeding `stdin`, and waits at most
+/// `timeout` for it to finish.
+pub fn run(args: &[&str], stdin: &[u8], timeout: Duration) -> Output {
+    let output = assert_cmd::Command::cargo_bin("netmonitor")
+        .expect("binary built")
+        .args(args)
+        .env_remove("NO_COLOR")
+        .write_stdin(stdin.to_vec())
+        .timeout(timeout)
+        .output()
+        .expect("netmonitor runs");
+    output
+}
+
+pub fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// True when running as root. Live tests need root for `ip netns`; they
+/// print why they skip otherwise (CI runs as root, so there they run).
+pub fn root_or_skip(test: &str) -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    if !root {
+        eprintln!("skipping {test}: needs root to create network namespaces");
+    }
+    root
+}
+
+/// A private network namespace with `lo` up, deleted (with every process
+/// in it) when dropped.
+pub struct Netns {
+    pub name: String,
+}
+
+static NEXT_NS: AtomicUsize = AtomicUsize::new(0);
+
+impl Netns {
+    pub fn new(tag: &str) -> Netns {
+        let name = format!(
+            "nm-{tag}-{}-{}",
+            std::process::id(),
+            NEXT_NS.fetch_add(1, Ordering::SeqCst)
+        );
+        let ns = Netns { name };
+        ns.ip(&["netns", "add", &ns.name]);
+        ns.exec_ok(&["ip", "link", "set", "lo", "up"]);
+        ns
+    }
+
+    fn ip(&self, args: &[&str]) {
+        let status = Command::new("ip").args(args).status().expect("ip runs");
+        assert!(status.success(), "ip {args:?} failed");
+    }
+
+    /// Runs a command inside the namespace and asserts it succeeds.
+    pub fn exec_ok(&self, command: &[&str]) -> String {
+        let output = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(command)
+            .output()
+            .expect("ip netns exec runs");
+        assert!(
+            output.status.success(),
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Starts `python3 -c script` in the namespace and waits for its first
+    /// output line (the script prints one when its sockets are open).
+    pub fn spawn_python(&self, script: &str) -> Holder {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name, "python3", "-c", script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 starts");
+        let mut ready = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut reader = BufReader::new(stdout);
+        reader.read_line(&mut ready).expect("child reports readiness");
+        let holder = Holder {
+            child,
+            ready: ready.trim().to_string(),
+            _stdout: reader,
+        };
+        assert!(!holder.ready.is_empty(), "child exited before it was ready");
+        holder
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+/// A process holding sockets; killed when dropped.
+pub struct Holder {
+    pub child: Child,
+    /// The line the child printed when ready.
+    pub ready: String,
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Holder {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
