@@ -10,14 +10,16 @@ use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::command::{Interval, parse_interval_arg};
-use crate::tabs::Tab;
+use crate::tabs::{Scope, Tab};
 
 /// The largest pid any Linux kernel hands out (`PID_MAX_LIMIT` on 64-bit).
 pub const PID_MAX_LIMIT: u32 = 4_194_304;
 
 const AFTER_HELP: &str = "\
 At the prompt: a tab name shows that tab and refreshes it; `set SECONDS` changes the interval; \
-`help` lists commands; Ctrl+D (or end of piped input) ends the session.
+`scope own|all|tree` chooses whose sockets the socket tabs show; `filter TEXT` keeps rows \
+containing TEXT (`filter` alone clears it); `help` lists commands; Ctrl+D (or end of piped \
+input) ends the session.
 
 Exit status:
   0  the session ended (Ctrl+D, end of input, quit, or the process exited)
@@ -51,6 +53,25 @@ pub struct Cli {
     /// Show user ids instead of user names
     #[arg(short, long)]
     pub numeric: bool,
+
+    /// Socket tabs show every socket of the network namespace, with owners (`scope all`)
+    #[arg(long, conflicts_with = "children")]
+    pub all: bool,
+
+    /// Socket tabs add the sockets of the process's descendants, with owners (`scope tree`)
+    #[arg(long)]
+    pub children: bool,
+}
+
+impl Cli {
+    /// The scope the session starts with.
+    pub fn scope(&self) -> Scope {
+        match (self.all, self.children) {
+            (true, _) => Scope::All,
+            (false, true) => Scope::Tree,
+            (false, false) => Scope::Own,
+        }
+    }
 }
 
 /// Validates a PID argument.
@@ -137,6 +158,18 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn scope_options() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|c| c.scope());
+        assert_eq!(parse(&["netmonitor", "1"]).ok(), Some(Scope::Own));
+        assert_eq!(parse(&["netmonitor", "--all", "1"]).ok(), Some(Scope::All));
+        assert_eq!(
+            parse(&["netmonitor", "--children", "1"]).ok(),
+            Some(Scope::Tree)
+        );
+        assert!(parse(&["netmonitor", "--all", "--children", "1"]).is_err());
     }
 
     #[test]

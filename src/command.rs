@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::tabs::Tab;
+use crate::tabs::{Filter, Scope, Tab};
 
 /// Smallest and largest refresh interval, in milliseconds.
 const MIN_INTERVAL_MS: u64 = 500;
@@ -104,6 +104,10 @@ pub enum Command {
     Quit,
     /// An empty line: reprint the current tab now.
     Refresh,
+    /// Change whose sockets the socket tabs show.
+    Scope(Scope),
+    /// Keep only rows containing this text; `None` clears the filter.
+    Filter(Option<Filter>),
 }
 
 /// Why a line is not a command.
@@ -120,12 +124,14 @@ pub enum CommandError {
     MissingInterval,
     #[error(transparent)]
     Interval(#[from] IntervalError),
+    #[error("scope takes one of: own, all, tree (such as 'scope all')")]
+    BadScope,
 }
 
 /// Words that mean something at the prompt, for completion and suggestions.
 pub fn command_words() -> Vec<&'static str> {
     let mut words: Vec<&'static str> = Tab::ALL.iter().map(|t| t.name()).collect();
-    words.extend(["set", "help", "quit", "exit"]);
+    words.extend(["set", "scope", "filter", "help", "quit", "exit"]);
     words
 }
 
@@ -155,6 +161,15 @@ impl Command {
                 [value] => Ok(Command::Set(Interval::parse(value)?)),
                 _ => Err(IntervalError(rest.join(" ").chars().take(40).collect()).into()),
             },
+            "scope" => match rest.as_slice() {
+                [word] => Scope::from_name(word)
+                    .map(Command::Scope)
+                    .ok_or(CommandError::BadScope),
+                _ => Err(CommandError::BadScope),
+            },
+            // The filter is the rest of the line as typed (inner blanks
+            // kept), not the split words.
+            "filter" => Ok(Command::Filter(Filter::new(after_first_word(line)))),
             "help" | "?" => no_arguments("help", Command::Help),
             "quit" | "exit" | "q" => no_arguments("quit", Command::Quit),
             _ => Err(CommandError::Unknown {
@@ -163,6 +178,13 @@ impl Command {
             }),
         }
     }
+}
+
+/// `line` without its first word and the blanks around it.
+fn after_first_word(line: &str) -> &str {
+    let line = line.trim_start();
+    let end = line.find(char::is_whitespace).unwrap_or(line.len());
+    line[end..].trim()
 }
 
 /// The known word closest to `word`, if one is close enough to be a typo.
@@ -249,6 +271,37 @@ mod tests {
         assert_eq!(
             Command::parse("tcp now"),
             Err(CommandError::UnexpectedArgument("tcp"))
+        );
+    }
+
+    #[test]
+    fn scope_commands() {
+        assert_eq!(Command::parse("scope all"), Ok(Command::Scope(Scope::All)));
+        assert_eq!(
+            Command::parse(" SCOPE Tree "),
+            Ok(Command::Scope(Scope::Tree))
+        );
+        assert_eq!(Command::parse("scope own"), Ok(Command::Scope(Scope::Own)));
+        for bad in ["scope", "scope everything", "scope all own"] {
+            assert_eq!(Command::parse(bad), Err(CommandError::BadScope), "{bad}");
+        }
+    }
+
+    #[test]
+    fn filter_commands_keep_the_text_as_typed() {
+        assert_eq!(
+            Command::parse("filter 127.0.0.1"),
+            Ok(Command::Filter(Filter::new("127.0.0.1")))
+        );
+        let Ok(Command::Filter(Some(filter))) = Command::parse("  Filter   two  words ") else {
+            panic!("filter with text");
+        };
+        assert_eq!(filter.text(), "two  words");
+        assert_eq!(Command::parse("filter"), Ok(Command::Filter(None)));
+        assert_eq!(Command::parse("filter   "), Ok(Command::Filter(None)));
+        assert_eq!(
+            Command::parse("filter\ttab"),
+            Ok(Command::Filter(Filter::new("tab")))
         );
     }
 

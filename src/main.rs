@@ -65,15 +65,16 @@ fn run() -> i32 {
         clock_ticks: clock_ticks(),
         users: read_passwd().map(|t| parse_passwd(&t)).unwrap_or_default(),
     };
-    let session = Session {
+    let mut session = Session {
         interval: cli.interval,
         ..start
     };
+    session.view.scope = cli.scope();
     let (session, _) = step(session, Event::PidAccepted);
 
     if cli.once {
         let tab = cli.tab.unwrap_or(Tab::DEFAULT);
-        let text = render_once(&source, &process, &settings, cli.interval, tab);
+        let text = render_once(&source, &process, &settings, &session, tab);
         let mut stdout = io::stdout().lock();
         return match stdout
             .write_all(text.as_bytes())

@@ -36,7 +36,7 @@ use crate::parse::Endian;
 use crate::render::{RenderOptions, render, sanitize};
 use crate::session::{Effect, Event, Session, exit, step};
 use crate::source::{Liveness, ProcSource, Process, Snapshot};
-use crate::tabs::{Tab, ViewContext, view};
+use crate::tabs::{Scope, Tab, ViewContext, view};
 
 /// Longest input line kept; longer lines are answered with an error and
 /// their bytes discarded as they arrive (memory stays bounded).
@@ -126,31 +126,45 @@ pub struct Driver {
     output: Output,
 }
 
-/// Renders `tab` once as plain text (for `--once` and tests).
+/// Renders `tab` once as plain text (for `--once` and tests), with the
+/// session's interval and view settings.
 pub fn render_once(
     source: &ProcSource,
     process: &Process,
     settings: &Settings,
-    interval: crate::command::Interval,
+    session: &Session,
     tab: Tab,
 ) -> String {
-    let snapshot = source.snapshot(process, tab.net_files(), tab.shows_own_sockets());
-    let ctx = view_context(process, settings, interval);
+    let snapshot = take_snapshot(source, process, session, tab);
+    let ctx = view_context(process, settings, session);
     render(&view(tab, &ctx, &snapshot, None), &RenderOptions::plain())
+}
+
+/// Reads what `tab` needs; the scan of every process's `fd/` happens only
+/// when the scope shows owners.
+fn take_snapshot(source: &ProcSource, process: &Process, session: &Session, tab: Tab) -> Snapshot {
+    let own = tab.shows_own_sockets();
+    source.snapshot(
+        process,
+        tab.net_files(),
+        own,
+        own && session.view.scope.needs_owners(),
+    )
 }
 
 fn view_context<'a>(
     process: &'a Process,
     settings: &'a Settings,
-    interval: crate::command::Interval,
+    session: &'a Session,
 ) -> ViewContext<'a> {
     ViewContext {
         process,
-        interval: interval.duration(),
+        interval: session.interval.duration(),
         users: &settings.users,
         numeric: settings.numeric,
         endian: settings.endian,
         clock_ticks: settings.clock_ticks,
+        view: &session.view,
     }
 }
 
@@ -263,7 +277,7 @@ impl Driver {
     /// Feeds one event to the state machine and performs its effects;
     /// returns an exit status when the session is over.
     fn handle(&mut self, event: Event) -> Option<i32> {
-        let (session, effects) = step(self.session, event);
+        let (session, effects) = step(self.session.clone(), event);
         self.session = session;
         for effect in effects {
             match effect {
@@ -316,7 +330,7 @@ impl Driver {
         if matches!(self.output, Output::Terminal { .. }) {
             println!();
         }
-        let (session, effects) = step(self.session, Event::ProcessGone(gone));
+        let (session, effects) = step(self.session.clone(), Event::ProcessGone(gone));
         self.session = session;
         let mut code = exit::OK;
         for effect in effects {
@@ -335,14 +349,12 @@ impl Driver {
 
     /// Reads a snapshot for `tab` and renders it against the previous one.
     fn show(&mut self, tab: Tab) -> String {
-        let snapshot =
-            self.source
-                .snapshot(&self.process, tab.net_files(), tab.shows_own_sockets());
+        let snapshot = take_snapshot(&self.source, &self.process, &self.session, tab);
         let previous = match &self.previous {
             Some((shown, snap)) if *shown == tab => Some(snap),
             _ => None,
         };
-        let ctx = view_context(&self.process, &self.settings, self.session.interval);
+        let ctx = view_context(&self.process, &self.settings, &self.session);
         let screen = view(tab, &ctx, &snapshot, previous);
         let text = render(&screen, &self.render_options);
         self.previous = Some((tab, snapshot));
@@ -390,7 +402,7 @@ pub fn help_text() -> String {
         text.push_str(&format!("  {:<9} {}\n", tab.name(), tab.summary()));
     }
     text.push_str(
-        "Commands:\n  set SECONDS  refresh interval, 0.5 to 3600\n  help         this list\n  quit         end (also Ctrl+D; Ctrl+C on an empty line)\n  (empty line) reprint now\n",
+        "Commands:\n  set SECONDS  refresh interval, 0.5 to 3600\n  scope own    socket tabs show the process's own sockets (default)\n  scope all    every socket of the network namespace, with owners (--all)\n  scope tree   the process's and its descendants' sockets, with owners (--children)\n  filter TEXT  keep socket rows containing TEXT (any column, any case)\n  filter       clear the filter\n  help         this list\n  quit         end (also Ctrl+D; Ctrl+C on an empty line)\n  (empty line) reprint now\n",
     );
     text
 }
@@ -474,8 +486,23 @@ impl Completer for PromptHelper {
         _ctx: &rustyline::Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = line.get(..pos).unwrap_or(line);
-        if before.contains(char::is_whitespace) {
-            return Ok((pos, Vec::new()));
+        if let Some((first, rest)) = before.trim_start().split_once(char::is_whitespace) {
+            // `scope <Tab>` completes own/all/tree; other arguments are free.
+            let rest = rest.trim_start();
+            if !first.eq_ignore_ascii_case("scope") || rest.contains(char::is_whitespace) {
+                return Ok((pos, Vec::new()));
+            }
+            let word = rest.to_ascii_lowercase();
+            let candidates = Scope::ALL
+                .iter()
+                .map(|s| s.name())
+                .filter(|name| name.starts_with(&word))
+                .map(|name| Pair {
+                    display: name.to_string(),
+                    replacement: name.to_string(),
+                })
+                .collect();
+            return Ok((pos.saturating_sub(rest.len()), candidates));
         }
         let word = before.to_ascii_lowercase();
         let candidates = command_words()

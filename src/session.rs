@@ -14,9 +14,14 @@
 //! exiting) is allowed from every running state, not only TAB_SELECTED.
 //! [`step`] has no I/O: it returns the next state and the [`Effect`]s the
 //! driver (`repl`) performs — print a tab, print a line, exit.
+//!
+//! Besides its state, a session holds the settings the user changes at the
+//! prompt: the refresh interval and the [`ViewSettings`] (scope and filter)
+//! that views read. Changing a view setting keeps the state and reprints
+//! the tab on screen at once.
 
 use crate::command::{Command, CommandError, Interval};
-use crate::tabs::Tab;
+use crate::tabs::{Tab, ViewSettings};
 
 /// Exit statuses, documented in `--help` and the README.
 pub mod exit {
@@ -99,12 +104,14 @@ pub enum Effect {
     Exit(i32),
 }
 
-/// A session: its state and settings. Cheap to copy; [`step`] consumes one
-/// and returns the next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A session: its state and settings. [`step`] consumes one and returns
+/// the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub state: State,
     pub interval: Interval,
+    /// Scope and filter of the socket tabs.
+    pub view: ViewSettings,
 }
 
 impl Session {
@@ -112,14 +119,37 @@ impl Session {
         Session {
             state: State::Start,
             interval,
+            view: ViewSettings::default(),
         }
     }
 }
 
 /// The transition function.
 pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
-    let Session { state, interval } = session;
-    let to = |state: State| Session { state, interval };
+    let Session {
+        state,
+        interval,
+        view,
+    } = session;
+    let to = |state: State| Session {
+        state,
+        interval,
+        view: view.clone(),
+    };
+    // A view setting changed: same state, new settings, the tab on screen
+    // reprinted at once.
+    let with_view = |view: ViewSettings, message: String| {
+        let mut effects = vec![Effect::Say(message)];
+        effects.extend(state.tab().map(Effect::Show));
+        (
+            Session {
+                state,
+                interval,
+                view,
+            },
+            effects,
+        )
+    };
     match (state, event) {
         (State::Start, Event::PidMissing) => (to(State::NoPid), vec![]),
         (State::Start, Event::PidInvalid) => (to(State::InvalidPid), vec![]),
@@ -134,6 +164,7 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
                 Session {
                     state,
                     interval: new,
+                    view: view.clone(),
                 },
                 vec![
                     Effect::Say(format!("refresh interval set to {new}")),
@@ -146,6 +177,26 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
                 (to(state), effects)
             }
             Command::Quit => (to(State::Terminated), vec![Effect::Exit(exit::OK)]),
+            Command::Scope(scope) => with_view(
+                ViewSettings {
+                    scope,
+                    ..view.clone()
+                },
+                format!("scope {}: {}", scope.name(), scope.describe()),
+            ),
+            Command::Filter(filter) => {
+                let message = match &filter {
+                    Some(f) => format!("filter: rows containing '{}'", f.text()),
+                    None => "filter cleared: all rows".to_string(),
+                };
+                with_view(
+                    ViewSettings {
+                        filter,
+                        ..view.clone()
+                    },
+                    message,
+                )
+            }
         },
         (state, Event::Line(Err(error))) if state.is_running() => {
             (to(state), vec![Effect::Complain(error.to_string())])
@@ -173,12 +224,13 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tabs::{Filter, Scope};
     use std::time::Duration;
 
     fn session(state: State) -> Session {
         Session {
             state,
-            interval: Interval::DEFAULT,
+            ..Session::new(Interval::DEFAULT)
         }
     }
 
@@ -289,7 +341,7 @@ mod tests {
     fn bad_input_complains_and_changes_nothing() {
         for text in ["set 0", "set abc", "bogus", "tcp extra"] {
             let before = session(State::TabSelected(Tab::Tcp));
-            let (s, effects) = step(before, line(text));
+            let (s, effects) = step(before.clone(), line(text));
             assert_eq!(s, before);
             assert!(
                 matches!(effects.as_slice(), [Effect::Complain(_)]),
@@ -305,6 +357,87 @@ mod tests {
         let (s, effects) = step(session(State::NoSelection), line(""));
         assert_eq!(s.state, State::NoSelection);
         assert!(effects.is_empty());
+    }
+
+    #[test]
+    fn scope_changes_keep_the_state_and_reprint_the_tab() {
+        for (text, scope) in [
+            ("scope all", Scope::All),
+            ("scope tree", Scope::Tree),
+            ("scope own", Scope::Own),
+        ] {
+            let before = Session {
+                view: ViewSettings {
+                    filter: Filter::new("x"),
+                    ..ViewSettings::default()
+                },
+                ..session(State::TabSelected(Tab::Udp))
+            };
+            let (s, effects) = step(before, line(text));
+            assert_eq!(s.state, State::TabSelected(Tab::Udp));
+            assert_eq!(s.view.scope, scope);
+            assert_eq!(s.view.filter, Filter::new("x"), "filter kept");
+            assert_eq!(
+                effects,
+                vec![
+                    Effect::Say(format!("scope {}: {}", scope.name(), scope.describe())),
+                    Effect::Show(Tab::Udp)
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn scope_without_a_tab_on_screen_only_confirms() {
+        let (s, effects) = step(session(State::NoSelection), line("scope all"));
+        assert_eq!(s.state, State::NoSelection);
+        assert_eq!(s.view.scope, Scope::All);
+        assert!(matches!(effects.as_slice(), [Effect::Say(_)]));
+    }
+
+    #[test]
+    fn filter_is_set_and_cleared() {
+        let (s, effects) = step(session(State::Refreshing(Tab::Tcp)), line("filter 127.0"));
+        assert_eq!(s.state, State::Refreshing(Tab::Tcp));
+        assert_eq!(s.view.filter, Filter::new("127.0"));
+        assert_eq!(s.view.scope, Scope::Own, "scope kept");
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say("filter: rows containing '127.0'".into()),
+                Effect::Show(Tab::Tcp)
+            ]
+        );
+        let (s, effects) = step(s, line("filter"));
+        assert_eq!(s.view.filter, None);
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say("filter cleared: all rows".into()),
+                Effect::Show(Tab::Tcp)
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_scope_complains_and_keeps_settings() {
+        let before = session(State::TabSelected(Tab::Raw));
+        let (s, effects) = step(before.clone(), line("scope nowhere"));
+        assert_eq!(s, before);
+        assert!(matches!(effects.as_slice(), [Effect::Complain(_)]));
+    }
+
+    #[test]
+    fn view_settings_survive_ticks_and_tab_changes() {
+        let mut s = session(State::TabSelected(Tab::Tcp));
+        s.view.scope = Scope::All;
+        s.view.filter = Filter::new("x");
+        let expected = s.view.clone();
+        let (s, _) = step(s, Event::Tick);
+        let (s, _) = step(s, line("icmp"));
+        let (s, _) = step(s, line("set 3"));
+        assert_eq!(s.state, State::TabSelected(Tab::Icmp));
+        assert_eq!(s.view, expected);
     }
 
     #[test]

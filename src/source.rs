@@ -10,9 +10,14 @@
 //! `/proc/<pid>/fd` follow the thread-group leader. When the leader has
 //! exited while other threads still run, both are empty or fail, and the
 //! same data is reachable through `/proc/<pid>/task/<tid>/` of a live
-//! thread. [`Process::view_dir`] is whichever of the two works.
+//! thread. [`ProcSource::view_dir`] is whichever of the two works.
+//!
+//! Finding who owns a socket needs the `fd/` links of every process in the
+//! network namespace ([`ProcSource::scan_processes`]). That walk is costly
+//! on a busy host, so a snapshot does it only when asked (the `all` and
+//! `tree` scopes).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -35,9 +40,24 @@ pub struct Snapshot {
     /// `net/<name>` → its text, or why it could not be read.
     pub files: Vec<(&'static str, Result<String, ReadError>)>,
     pub fd: Option<Result<FdSockets, ReadError>>,
+    /// Every process of the system with, for those in the same network
+    /// namespace, its socket inodes; read only when owners are shown.
+    pub processes: Option<Result<ProcessScan, ReadError>>,
 }
 
 impl Snapshot {
+    /// A snapshot of the given texts taken now, with no `fd/` data (tests
+    /// and callers add [`Snapshot::fd`] and [`Snapshot::processes`]).
+    pub fn of_texts(files: Vec<(&'static str, String)>) -> Snapshot {
+        Snapshot {
+            taken_at: chrono::Local::now(),
+            instant: std::time::Instant::now(),
+            files: files.into_iter().map(|(n, t)| (n, Ok(t))).collect(),
+            fd: None,
+            processes: None,
+        }
+    }
+
     /// The text of `net/<name>`, if this snapshot read it.
     pub fn file(&self, name: &str) -> Option<&Result<String, ReadError>> {
         self.files.iter().find(|(n, _)| *n == name).map(|(_, r)| r)
@@ -78,6 +98,42 @@ pub struct FdSockets {
     pub inodes: HashSet<u64>,
     /// How many descriptors were seen in all.
     pub descriptors: usize,
+}
+
+impl FdSockets {
+    /// The sockets of the given inodes (tests and fixtures).
+    pub fn of(inodes: impl IntoIterator<Item = u64>) -> FdSockets {
+        let inodes: HashSet<u64> = inodes.into_iter().collect();
+        FdSockets {
+            descriptors: inodes.len(),
+            inodes,
+        }
+    }
+}
+
+/// One process seen while walking the proc root for socket owners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedProcess {
+    pub pid: u32,
+    /// Parent pid (0 for the roots of the process tree).
+    pub parent: u32,
+    /// `comm` (untrusted).
+    pub name: String,
+    /// Whether it is in the monitored process's network namespace (true
+    /// when either namespace is unknown: socket inodes are unique across
+    /// namespaces, so matching by inode stays correct).
+    pub same_netns: bool,
+    /// Its socket inodes (sorted): `None` when it is in another namespace
+    /// (not read) or its `fd/` could not be read.
+    pub sockets: Option<BTreeSet<u64>>,
+    /// Why `fd/` could not be read, for a process in the same namespace.
+    pub unreadable: Option<String>,
+}
+
+/// Every process found by one walk of the proc root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessScan {
+    pub processes: Vec<ScannedProcess>,
 }
 
 impl ProcSource {
@@ -237,10 +293,18 @@ impl ProcSource {
         Ok(found)
     }
 
-    /// Reads what one tick of a tab needs: `net/<name>` for each of `files`
-    /// and, with `with_fd`, the process's socket inodes.
-    pub fn snapshot(&self, process: &Process, files: &[&'static str], with_fd: bool) -> Snapshot {
+    /// Reads what one tick of a tab needs: `net/<name>` for each of `files`,
+    /// with `with_fd` the process's socket inodes, and with `with_owners`
+    /// the socket inodes of every process in its network namespace.
+    pub fn snapshot(
+        &self,
+        process: &Process,
+        files: &[&'static str],
+        with_fd: bool,
+        with_owners: bool,
+    ) -> Snapshot {
         let fd = with_fd.then(|| self.socket_inodes(process));
+        let processes = with_owners.then(|| self.scan_processes(process.netns.as_deref()));
         let files = files
             .iter()
             .map(|&name| (name, self.read_net(process, name)))
@@ -250,7 +314,64 @@ impl ProcSource {
             instant: std::time::Instant::now(),
             files,
             fd,
+            processes,
         }
+    }
+
+    /// Walks every pid directory of the root: name, parent and network
+    /// namespace of each process, and the socket inodes in `fd/` of those
+    /// in namespace `netns` (all processes when `netns` is unknown).
+    /// Processes that vanish during the walk are skipped; kernel threads
+    /// hold no sockets and are left out. Threads with a descriptor table of
+    /// their own are not read here (only the monitored process's are, by
+    /// [`ProcSource::socket_inodes`]).
+    pub fn scan_processes(&self, netns: Option<&str>) -> Result<ProcessScan, ReadError> {
+        let entries = fs::read_dir(&self.root).map_err(|e| ReadError::new(&self.root, e))?;
+        let mut scan = ProcessScan::default();
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let dir = entry.path();
+            let Ok(stat) = self.read_stat(&dir) else {
+                continue;
+            };
+            if stat.is_kernel_thread() {
+                continue;
+            }
+            let their_netns = fs::read_link(dir.join("ns/net"))
+                .ok()
+                .map(|link| link.to_string_lossy().into_owned());
+            let same_netns = match (netns, their_netns.as_deref()) {
+                (Some(ours), Some(theirs)) => ours == theirs,
+                _ => true,
+            };
+            let (sockets, unreadable) = if same_netns {
+                let mut found = FdSockets::default();
+                match collect_fd_sockets(&dir.join("fd"), &mut found) {
+                    Ok(()) => (Some(found.inodes.into_iter().collect()), None),
+                    // Exited meanwhile: not a process any more.
+                    Err(e) if e.is_not_found() => continue,
+                    Err(e) => (None, Some(crate::error::describe_io(&e.source))),
+                }
+            } else {
+                (None, None)
+            };
+            scan.processes.push(ScannedProcess {
+                pid,
+                parent: u32::try_from(stat.ppid).unwrap_or(0),
+                name: stat.comm,
+                same_netns,
+                sockets,
+                unreadable,
+            });
+        }
+        scan.processes.sort_by_key(|p| p.pid);
+        Ok(scan)
     }
 
     /// Reads a file below the root that is not per-process (`/etc/passwd`

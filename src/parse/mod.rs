@@ -16,6 +16,7 @@
 
 pub mod counters;
 pub mod dev;
+pub mod other_sockets;
 pub mod process;
 pub mod sockets;
 pub mod sockstat;

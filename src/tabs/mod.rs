@@ -4,10 +4,15 @@
 //! Views are pure: they get the parsed context and the raw texts of a
 //! [`Snapshot`], never a path. The list of tabs, their names and one-line
 //! summaries live here only; the prompt's parser, completion and help all
-//! read them from [`Tab::ALL`].
+//! read them from [`Tab::ALL`]. The view settings the user changes at the
+//! prompt (whose sockets, which rows) are defined here too, because every
+//! socket tab reads them and the session only stores them.
 
+pub mod icmp;
+pub mod raw;
 pub mod sockets;
 pub mod tcp;
+pub mod udp;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,11 +25,14 @@ use crate::source::{Process, Snapshot};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tab {
     Tcp,
+    Udp,
+    Raw,
+    Icmp,
 }
 
 impl Tab {
     /// Every tab, in the order help lists them.
-    pub const ALL: [Tab; 1] = [Tab::Tcp];
+    pub const ALL: [Tab; 4] = [Tab::Tcp, Tab::Udp, Tab::Raw, Tab::Icmp];
 
     /// The tab shown when nothing was selected for one interval.
     pub const DEFAULT: Tab = Tab::Tcp;
@@ -33,6 +41,9 @@ impl Tab {
     pub fn name(self) -> &'static str {
         match self {
             Tab::Tcp => "tcp",
+            Tab::Udp => "udp",
+            Tab::Raw => "raw",
+            Tab::Icmp => "icmp",
         }
     }
 
@@ -47,21 +58,116 @@ impl Tab {
     pub fn summary(self) -> &'static str {
         match self {
             Tab::Tcp => "the process's TCP sockets (tcp, tcp6): state, queues, timers, peers",
+            Tab::Udp => {
+                "UDP and UDP-Lite sockets (udp, udp6, udplite…); queues are memory, not payload"
+            }
+            Tab::Raw => "raw IP sockets (raw, raw6) with the IP protocol each one receives",
+            Tab::Icmp => "ping sockets (icmp, icmp6) and the namespace's ICMP messages by type",
         }
     }
 
-    /// The files under `net/` this tab reads each tick.
+    /// The files under `net/` this tab reads each tick. Socket tabs read
+    /// every socket table, not only the ones they display, so that the
+    /// process's other sockets can be told apart (`2 unix, 1 tcp`).
     pub fn net_files(self) -> &'static [&'static str] {
         match self {
-            Tab::Tcp => &["tcp", "tcp6"],
+            Tab::Tcp | Tab::Udp | Tab::Raw => &sockets::SOCKET_FILES,
+            Tab::Icmp => &icmp::NET_FILES,
         }
     }
 
     /// Whether the tab lists the process's own sockets (and so needs its
     /// `fd/` links), rather than namespace-wide tables.
     pub fn shows_own_sockets(self) -> bool {
-        matches!(self, Tab::Tcp)
+        matches!(self, Tab::Tcp | Tab::Udp | Tab::Raw | Tab::Icmp)
     }
+}
+
+/// Whose sockets the socket tabs show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// The process's own sockets (its `fd/` links).
+    #[default]
+    Own,
+    /// The process's and its descendants' sockets, with owners.
+    Tree,
+    /// Every socket of the network namespace, with owners.
+    All,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::Own, Scope::All, Scope::Tree];
+
+    /// The word typed after `scope`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Own => "own",
+            Scope::Tree => "tree",
+            Scope::All => "all",
+        }
+    }
+
+    /// The scope called `name` (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Scope> {
+        Scope::ALL
+            .into_iter()
+            .find(|scope| scope.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Whether rows carry an Owner column, which needs a scan of every
+    /// process's `fd/` links.
+    pub fn needs_owners(self) -> bool {
+        self != Scope::Own
+    }
+
+    /// What the scope shows, for confirmations.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scope::Own => "the process's own sockets",
+            Scope::Tree => "the sockets of the process and its descendants, with owners",
+            Scope::All => "every socket in the network namespace, with owners",
+        }
+    }
+}
+
+/// A row filter: rows are kept when any cell contains the text, ignoring
+/// case. Never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    text: String,
+    lowered: String,
+}
+
+impl Filter {
+    /// A filter for `text` (surrounding blanks ignored); `None` for blank
+    /// text.
+    pub fn new(text: &str) -> Option<Filter> {
+        let text = text.trim();
+        (!text.is_empty()).then(|| Filter {
+            text: text.to_string(),
+            lowered: text.to_lowercase(),
+        })
+    }
+
+    /// The text as typed.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether any of `cells` contains the text, ignoring case.
+    pub fn matches<S: AsRef<str>>(&self, cells: &[S]) -> bool {
+        cells
+            .iter()
+            .any(|cell| cell.as_ref().to_lowercase().contains(&self.lowered))
+    }
+}
+
+/// What the user chose to see, changed by `scope` and `filter` (and the
+/// `--all`/`--children` options); held by the session, read by views.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ViewSettings {
+    pub scope: Scope,
+    pub filter: Option<Filter>,
 }
 
 /// Everything a view needs besides the snapshots.
@@ -77,6 +183,8 @@ pub struct ViewContext<'a> {
     pub endian: Endian,
     /// Kernel clock ticks per second (`USER_HZ`) for timer columns.
     pub clock_ticks: u64,
+    /// Scope and filter.
+    pub view: &'a ViewSettings,
 }
 
 impl ViewContext<'_> {
@@ -125,5 +233,45 @@ pub fn view(
 ) -> Screen {
     match tab {
         Tab::Tcp => tcp::view(ctx, now, previous),
+        Tab::Udp => udp::view(ctx, now, previous),
+        Tab::Raw => raw::view(ctx, now, previous),
+        Tab::Icmp => icmp::view(ctx, now, previous),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tab_names_round_trip() {
+        for tab in Tab::ALL {
+            assert_eq!(Tab::from_name(tab.name()), Some(tab));
+            assert_eq!(Tab::from_name(&tab.name().to_uppercase()), Some(tab));
+        }
+        assert_eq!(Tab::from_name("udp6"), None);
+    }
+
+    #[test]
+    fn scope_names_round_trip() {
+        for scope in Scope::ALL {
+            assert_eq!(Scope::from_name(scope.name()), Some(scope));
+        }
+        assert_eq!(Scope::from_name("ALL"), Some(Scope::All));
+        assert_eq!(Scope::from_name("everything"), None);
+        assert!(!Scope::Own.needs_owners());
+        assert!(Scope::Tree.needs_owners() && Scope::All.needs_owners());
+    }
+
+    #[test]
+    fn filters_ignore_case_and_blank_text() {
+        assert_eq!(Filter::new("   "), None);
+        let filter = Filter::new(" UDP6 ").unwrap();
+        assert_eq!(filter.text(), "UDP6");
+        assert!(filter.matches(&["x", "udp6"]));
+        assert!(filter.matches(&["[::1]:53 Udp6"]));
+        assert!(!filter.matches(&["udp", "tcp6"]));
+        let empty: [&str; 0] = [];
+        assert!(!filter.matches(&empty));
     }
 }

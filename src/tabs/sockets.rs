@@ -1,14 +1,49 @@
-//! What every socket tab shares: parsing its tables out of a snapshot,
-//! removing the duplicates a multi-read dump can produce, keeping the
-//! process's own sockets, ordering rows, formatting addresses, and the
-//! status line that says whose sockets are shown.
+//! What every socket tab (tcp, udp, raw, icmp) shares, so that they agree
+//! to the letter: parsing their tables out of a snapshot, removing the
+//! duplicates a multi-read dump can produce, deciding whose sockets are
+//! shown (scope own / tree / all) and who owns each one, ordering rows,
+//! formatting addresses, the `filter`, the `+` marks of new rows and the
+//! line of what closed, the count of the process's sockets that no
+//! displayed table lists, parse-problem reporting, and the status lines.
+//!
+//! A tab describes only what differs — its tables, columns and summary —
+//! in a [`SocketTab`], and [`socket_screen`] builds the screen. Escaping is
+//! not done here: every string goes through `render`.
+//!
+//! Changes between ticks are computed on whole tables, not on the rows in
+//! scope: a row is new when its socket was in no table of the previous
+//! tick, and closed when it was in scope then and is in no table now. So
+//! switching scope or filter never makes rows look new or closed.
 
-use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 
+use super::{Scope, Tab, ViewContext};
+use crate::error::ReadError;
+use crate::parse::other_sockets::{parse_inode_column, parse_unix_inodes};
 use crate::parse::sockets::{SocketEntry, parse_socket_table};
-use crate::parse::{Endian, LineError};
-use crate::source::Snapshot;
+use crate::parse::{LineError, Parsed};
+use crate::render::{Block, Emphasis, Row, Screen, TableBlock, plural};
+use crate::source::{FdSockets, ProcessScan, Snapshot};
+
+/// Every table of IP sockets under `net/`.
+pub const INET_TABLES: [&str; 10] = [
+    "tcp", "tcp6", "udp", "udp6", "udplite", "udplite6", "raw", "raw6", "icmp", "icmp6",
+];
+
+/// The files a socket tab reads each tick: every IP socket table plus the
+/// tables used only to name the process's other sockets.
+pub const SOCKET_FILES: [&str; 13] = [
+    "tcp", "tcp6", "udp", "udp6", "udplite", "udplite6", "raw", "raw6", "icmp", "icmp6", "unix",
+    "netlink", "packet",
+];
+
+/// How many parse problems are spelled out before the rest are counted.
+const PROBLEMS_SHOWN: usize = 3;
+/// How many closed sockets the closed line names before counting the rest.
+const CLOSED_SHOWN: usize = 5;
+/// How many processes a note names before counting the rest.
+const PIDS_SHOWN: usize = 3;
 
 /// One socket and the table it came from (`tcp`, `udp6` …).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,11 +52,57 @@ pub struct Socket {
     pub entry: SocketEntry,
 }
 
+/// What identifies one socket across ticks: its table and inode, or for
+/// inode-less rows (TIME_WAIT, requests) its addresses and state.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SocketKey {
+    table: &'static str,
+    inode: u64,
+    local: SocketAddr,
+    remote: SocketAddr,
+    state: u8,
+}
+
+impl Socket {
+    pub fn key(&self) -> SocketKey {
+        let e = &self.entry;
+        if e.inode != 0 {
+            let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+            SocketKey {
+                table: self.table,
+                inode: e.inode,
+                local: unspecified,
+                remote: unspecified,
+                state: 0,
+            }
+        } else {
+            SocketKey {
+                table: self.table,
+                inode: 0,
+                local: e.local,
+                remote: e.remote,
+                state: e.state,
+            }
+        }
+    }
+}
+
+/// A process holding a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub pid: u32,
+    pub name: String,
+}
+
 /// Whose sockets a socket tab shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ownership {
     /// Only the process's own (inode among its `fd/` links).
     Own,
+    /// The process's and its descendants' (how many descendants).
+    Tree { descendants: usize },
+    /// Every socket of the namespace.
+    All,
     /// `fd/` could not be read: every socket of the namespace, and why.
     NamespaceFallback(String),
 }
@@ -29,83 +110,187 @@ pub enum Ownership {
 /// The rows of a socket tab for one tick.
 #[derive(Debug, Clone)]
 pub struct SocketSet {
+    /// The sockets in scope, ordered.
     pub sockets: Vec<Socket>,
     pub ownership: Ownership,
     /// Sockets listed in these tables for the whole namespace.
     pub namespace_total: usize,
+    /// Every socket of these tables (the whole namespace), for changes.
+    pub keys: HashSet<SocketKey>,
+    /// Inode → the processes holding it, when the scope shows owners and
+    /// the processes could be listed.
+    pub owners: Option<HashMap<u64, Vec<Owner>>>,
+    /// Sockets held in scope that these tables do not list, by kind
+    /// (`unix`, `tcp` …), in a fixed order.
+    pub other: Vec<(&'static str, usize)>,
+    /// Facts about the scope worth a line (unreadable processes,
+    /// descendants in another namespace).
+    pub notes: Vec<String>,
     /// Lines that did not parse and files that could not be read, each one
     /// line of text for under the table.
     pub problems: Vec<String>,
 }
 
-/// How many parse problems are spelled out before the rest are counted.
-const PROBLEMS_SHOWN: usize = 3;
+/// Collected problems of the files one tick read.
+#[derive(Default)]
+struct Problems {
+    unreadable: Vec<String>,
+    bad_lines: Vec<(&'static str, LineError)>,
+}
 
-/// Parses `tables` from `snapshot`, de-duplicates, keeps the process's own
-/// sockets (or all, when its `fd/` is unreadable) and orders them with
-/// `rank` first (lower first), then by local and peer address.
-pub fn collect(
-    snapshot: &Snapshot,
-    tables: &[&'static str],
-    endian: Endian,
-    rank: impl Fn(&SocketEntry) -> u8,
-) -> SocketSet {
-    let mut problems = Vec::new();
-    let mut bad_lines: Vec<(&str, LineError)> = Vec::new();
-    let mut seen = HashSet::new();
-    let mut all = Vec::new();
-    for &table in tables {
-        match snapshot.file(table) {
-            None => {}
-            Some(Err(e)) if e.is_not_found() => {}
-            Some(Err(e)) => problems.push(e.to_string()),
-            Some(Ok(text)) => {
-                let parsed = parse_socket_table(text, endian);
-                bad_lines.extend(parsed.bad_lines.into_iter().map(|e| (table, e)));
-                for entry in parsed.rows {
-                    if seen.insert(dedup_key(&entry)) {
-                        all.push(Socket { table, entry });
-                    }
-                }
+impl Problems {
+    /// The text of `net/<name>`, if it was read; a missing file (kernel
+    /// without IPv6 or UDP-Lite) is not a problem.
+    fn text<'s>(&mut self, snapshot: &'s Snapshot, name: &str) -> Option<&'s str> {
+        match snapshot.file(name)? {
+            Ok(text) => Some(text),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                self.unreadable.push(e.to_string());
+                None
             }
         }
     }
-    if !bad_lines.is_empty() {
-        problems.push(format!(
-            "{} {} could not be parsed and {} left out:",
-            bad_lines.len(),
-            if bad_lines.len() == 1 {
-                "line"
-            } else {
-                "lines"
-            },
-            if bad_lines.len() == 1 { "is" } else { "are" },
-        ));
-        for (table, error) in bad_lines.iter().take(PROBLEMS_SHOWN) {
-            problems.push(format!("  {table} {error}"));
+
+    fn add<T>(&mut self, name: &'static str, parsed: Parsed<T>) -> Vec<T> {
+        self.bad_lines
+            .extend(parsed.bad_lines.into_iter().map(|e| (name, e)));
+        parsed.rows
+    }
+
+    fn lines(self) -> Vec<String> {
+        let mut out = self.unreadable;
+        let bad = self.bad_lines;
+        if !bad.is_empty() {
+            out.push(format!(
+                "{} {} could not be parsed and {} left out:",
+                bad.len(),
+                plural(bad.len(), "line", "lines"),
+                plural(bad.len(), "is", "are"),
+            ));
+            for (table, error) in bad.iter().take(PROBLEMS_SHOWN) {
+                out.push(format!("  {table} {error}"));
+            }
+            if bad.len() > PROBLEMS_SHOWN {
+                out.push(format!("  … and {} more", bad.len() - PROBLEMS_SHOWN));
+            }
         }
-        if bad_lines.len() > PROBLEMS_SHOWN {
-            problems.push(format!("  … and {} more", bad_lines.len() - PROBLEMS_SHOWN));
+        out
+    }
+}
+
+/// Parses `tables` from `snapshot`, de-duplicates, keeps the sockets the
+/// scope of `ctx` shows (all of them when the process's `fd/` is
+/// unreadable) and orders them with `rank` first (lower first), then by
+/// local and peer address.
+pub fn collect(
+    snapshot: &Snapshot,
+    tables: &[&'static str],
+    ctx: &ViewContext<'_>,
+    rank: impl Fn(&SocketEntry) -> u8,
+) -> SocketSet {
+    let mut problems = Problems::default();
+    let mut seen = HashSet::new();
+    let mut all = Vec::new();
+    for &table in tables {
+        let Some(text) = problems.text(snapshot, table) else {
+            continue;
+        };
+        for entry in problems.add(table, parse_socket_table(text, ctx.endian)) {
+            let socket = Socket { table, entry };
+            if seen.insert(socket.key()) {
+                all.push(socket);
+            }
         }
     }
     let namespace_total = all.len();
-    let (mut sockets, ownership) = match &snapshot.fd {
-        Some(Ok(fd)) => (
-            all.into_iter()
-                .filter(|s| s.entry.inode != 0 && fd.inodes.contains(&s.entry.inode))
-                .collect(),
-            Ownership::Own,
-        ),
-        Some(Err(e)) => (
-            all,
-            Ownership::NamespaceFallback(format!(
-                "{e}: showing every socket in its network namespace"
-            )),
-        ),
-        None => (
-            all,
-            Ownership::NamespaceFallback("showing every socket in the network namespace".into()),
-        ),
+    let scope = ctx.view.scope;
+    let mut notes = Vec::new();
+
+    let scan = match &snapshot.processes {
+        Some(Ok(scan)) if scope.needs_owners() => Some(scan),
+        Some(Err(e)) if scope.needs_owners() => {
+            notes.push(format!("{e}: owners unknown"));
+            None
+        }
+        None if scope.needs_owners() => {
+            notes.push("processes were not scanned: owners unknown".into());
+            None
+        }
+        _ => None,
+    };
+    let fd: Result<&FdSockets, String> = match &snapshot.fd {
+        Some(Ok(fd)) => Ok(fd),
+        Some(Err(e)) => Err(fallback_reason(e)),
+        None => Err("showing every socket in the network namespace".into()),
+    };
+    if let Some(scan) = scan {
+        notes.extend(unreadable_note(scan));
+    }
+
+    // `held`: the socket inodes of the processes in scope, `None` when
+    // every socket of the tables is shown.
+    let (ownership, held): (Ownership, Option<HashSet<u64>>) = match (scope, fd) {
+        (Scope::All, fd) => {
+            // Every socket is shown; `held` still says which sockets of the
+            // namespace's processes are not in these tables.
+            let mut held = fd.map(|fd| fd.inodes.clone()).unwrap_or_default();
+            if let Some(scan) = scan {
+                for process in scan.processes.iter().filter(|p| p.same_netns) {
+                    held.extend(process.sockets.iter().flatten());
+                }
+            }
+            (Ownership::All, Some(held))
+        }
+        (_, Err(why)) => (Ownership::NamespaceFallback(why), None),
+        (Scope::Own, Ok(fd)) => (Ownership::Own, Some(fd.inodes.clone())),
+        (Scope::Tree, Ok(fd)) => {
+            let mut held = fd.inodes.clone();
+            let mut descendants = 0;
+            if let Some(scan) = scan {
+                let tree = descendants_of(scan, ctx.process.pid);
+                descendants = tree.len();
+                let mut elsewhere = Vec::new();
+                for process in tree {
+                    if !process.same_netns {
+                        elsewhere.push(format!("{}/{}", process.pid, process.name));
+                    }
+                    held.extend(process.sockets.iter().flatten());
+                }
+                if !elsewhere.is_empty() {
+                    notes.push(format!(
+                        "{} in another network namespace (its sockets are in that namespace's tables): {}",
+                        plural(elsewhere.len(), "descendant", "descendants"),
+                        name_some(&elsewhere),
+                    ));
+                }
+            }
+            (Ownership::Tree { descendants }, Some(held))
+        }
+    };
+
+    let owners = scan.map(|scan| owners_by_inode(scan, ctx, snapshot.fd.as_ref()));
+
+    let keys: HashSet<SocketKey> = all.iter().map(Socket::key).collect();
+    let listed: HashSet<u64> = all.iter().map(|s| s.entry.inode).collect();
+    let other = match &held {
+        Some(held) => {
+            let unexplained: Vec<u64> = held
+                .iter()
+                .copied()
+                .filter(|inode| !listed.contains(inode))
+                .collect();
+            classify(&unexplained, snapshot, tables, ctx, &mut problems)
+        }
+        None => Vec::new(),
+    };
+
+    let mut sockets: Vec<Socket> = match (&ownership, &held) {
+        (Ownership::Own | Ownership::Tree { .. }, Some(held)) => all
+            .into_iter()
+            .filter(|s| s.entry.inode != 0 && held.contains(&s.entry.inode))
+            .collect(),
+        _ => all,
     };
     sockets.sort_by(|a, b| {
         (
@@ -113,45 +298,391 @@ pub fn collect(
             a.entry.local.ip(),
             a.entry.local.port(),
             a.entry.remote,
+            a.entry.inode,
         )
             .cmp(&(
                 rank(&b.entry),
                 b.entry.local.ip(),
                 b.entry.local.port(),
                 b.entry.remote,
+                b.entry.inode,
             ))
     });
     SocketSet {
         sockets,
         ownership,
         namespace_total,
-        problems,
+        keys,
+        owners,
+        other,
+        notes,
+        problems: problems.lines(),
     }
 }
 
-/// Rows repeated by a dump that was refilled while the table changed share
-/// an inode; inode-less rows (TIME_WAIT, requests) share their addresses.
-fn dedup_key(entry: &SocketEntry) -> (u64, SocketAddr, SocketAddr, u8) {
-    if entry.inode != 0 {
-        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
-        (entry.inode, unspecified, unspecified, 0)
-    } else {
-        (0, entry.local, entry.remote, entry.state)
+fn fallback_reason(error: &ReadError) -> String {
+    format!("{error}: showing every socket in its network namespace")
+}
+
+/// `a, b, c` or `a, b, c and 4 more`.
+fn name_some(items: &[String]) -> String {
+    let shown: Vec<&str> = items.iter().take(PIDS_SHOWN).map(String::as_str).collect();
+    let mut text = shown.join(", ");
+    if items.len() > PIDS_SHOWN {
+        text.push_str(&format!(" and {} more", items.len() - PIDS_SHOWN));
     }
+    text
+}
+
+/// A note on processes of the namespace whose `fd/` could not be read.
+fn unreadable_note(scan: &ProcessScan) -> Option<String> {
+    let unreadable: Vec<String> = scan
+        .processes
+        .iter()
+        .filter(|p| p.same_netns)
+        .filter_map(|p| {
+            p.unreadable
+                .as_ref()
+                .map(|why| format!("{}/{} ({why})", p.pid, p.name))
+        })
+        .collect();
+    (!unreadable.is_empty()).then(|| {
+        format!(
+            "owners may be missing (shown as ?): cannot read fd/ of {} {}: {}",
+            unreadable.len(),
+            plural(unreadable.len(), "process", "processes"),
+            name_some(&unreadable),
+        )
+    })
+}
+
+/// The descendants of `pid` (children, their children …), in pid order.
+fn descendants_of(scan: &ProcessScan, pid: u32) -> Vec<&crate::source::ScannedProcess> {
+    let mut children: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (index, process) in scan.processes.iter().enumerate() {
+        children.entry(process.parent).or_default().push(index);
+    }
+    let mut found = Vec::new();
+    let mut visited = HashSet::from([pid]);
+    let mut queue = VecDeque::from([pid]);
+    while let Some(parent) = queue.pop_front() {
+        for &index in children.get(&parent).into_iter().flatten() {
+            let process = &scan.processes[index];
+            // `visited` guards against a loop in odd captured data.
+            if visited.insert(process.pid) {
+                found.push(process);
+                queue.push_back(process.pid);
+            }
+        }
+    }
+    found.sort_by_key(|p| p.pid);
+    found
+}
+
+/// Inode → holders, from the scan plus the monitored process's own `fd/`
+/// (which also covers threads with their own descriptor table).
+fn owners_by_inode(
+    scan: &ProcessScan,
+    ctx: &ViewContext<'_>,
+    fd: Option<&Result<FdSockets, ReadError>>,
+) -> HashMap<u64, Vec<Owner>> {
+    let mut owners: HashMap<u64, Vec<Owner>> = HashMap::new();
+    for process in &scan.processes {
+        for &inode in process.sockets.iter().flatten() {
+            owners.entry(inode).or_default().push(Owner {
+                pid: process.pid,
+                name: process.name.clone(),
+            });
+        }
+    }
+    if let Some(Ok(fd)) = fd {
+        for &inode in &fd.inodes {
+            let holders = owners.entry(inode).or_default();
+            if !holders.iter().any(|o| o.pid == ctx.process.pid) {
+                holders.push(Owner {
+                    pid: ctx.process.pid,
+                    name: ctx.process.name.clone(),
+                });
+            }
+        }
+    }
+    for holders in owners.values_mut() {
+        holders.sort_by_key(|o| o.pid);
+        holders.dedup_by_key(|o| o.pid);
+    }
+    owners
+}
+
+/// The kinds of sockets, in the order the "other sockets" line lists them.
+const KINDS: [&str; 8] = [
+    "tcp", "udp", "raw", "icmp", "unix", "netlink", "packet", "unlisted",
+];
+
+/// Which tab (or non-IP table) lists a table's sockets.
+fn kind_of_table(table: &str) -> &'static str {
+    match table {
+        "tcp" | "tcp6" => "tcp",
+        "udp" | "udp6" | "udplite" | "udplite6" => "udp",
+        "raw" | "raw6" => "raw",
+        "icmp" | "icmp6" => "icmp",
+        "unix" => "unix",
+        "netlink" => "netlink",
+        "packet" => "packet",
+        _ => "unlisted",
+    }
+}
+
+/// Counts `inodes` (held in scope but not in the displayed tables) by the
+/// table that lists them; those in no table are `unlisted`.
+fn classify(
+    inodes: &[u64],
+    snapshot: &Snapshot,
+    displayed: &[&'static str],
+    ctx: &ViewContext<'_>,
+    problems: &mut Problems,
+) -> Vec<(&'static str, usize)> {
+    if inodes.is_empty() {
+        return Vec::new();
+    }
+    let mut kind_of: HashMap<u64, &'static str> = HashMap::new();
+    for table in SOCKET_FILES {
+        if displayed.contains(&table) {
+            continue;
+        }
+        let Some(text) = problems.text(snapshot, table) else {
+            continue;
+        };
+        let listed: Vec<u64> = match table {
+            "unix" => problems.add(table, parse_unix_inodes(text)),
+            "netlink" | "packet" => problems.add(table, parse_inode_column(text)),
+            _ => problems
+                .add(table, parse_socket_table(text, ctx.endian))
+                .into_iter()
+                .map(|e| e.inode)
+                .collect(),
+        };
+        for inode in listed.into_iter().filter(|&i| i != 0) {
+            kind_of.entry(inode).or_insert(kind_of_table(table));
+        }
+    }
+    let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+    for inode in inodes {
+        let kind = kind_of.get(inode).copied().unwrap_or("unlisted");
+        let order = KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len());
+        *counts.entry(order).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(order, count)| (KINDS.get(order).copied().unwrap_or("unlisted"), count))
+        .collect()
 }
 
 impl SocketSet {
     /// The status line saying whose sockets are shown. `kind` names them
     /// (`TCP`, `UDP` …).
-    pub fn scope_line(&self, kind: &str, netns: &str) -> String {
+    pub fn scope_line(&self, kind: &str, pid: u32, netns: &str) -> String {
+        let total = self.namespace_total;
         match &self.ownership {
             Ownership::Own => format!(
-                "own sockets: {} of {} {kind} sockets in {netns}",
+                "scope own: sockets of pid {pid} — {} of {total} {kind} sockets in {netns}",
                 self.sockets.len(),
-                self.namespace_total
             ),
-            Ownership::NamespaceFallback(why) => format!("{why} ({netns})"),
+            Ownership::Tree { descendants } => format!(
+                "scope tree: sockets of pid {pid} and its {descendants} {} — {} of {total} {kind} sockets in {netns}",
+                plural(*descendants, "descendant", "descendants"),
+                self.sockets.len(),
+            ),
+            Ownership::All => {
+                format!("scope all: every {kind} socket in {netns} — {total}, with owners")
+            }
+            Ownership::NamespaceFallback(why) => format!("scope all (fallback): {why} ({netns})"),
         }
+    }
+
+    /// `3 other sockets not in these tables: 2 unix, 1 netlink`, when the
+    /// scope holds any.
+    pub fn other_line(&self) -> Option<String> {
+        let total: usize = self.other.iter().map(|(_, n)| n).sum();
+        if total == 0 {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .other
+            .iter()
+            .map(|(kind, n)| match *kind {
+                "unlisted" => format!(
+                    "{n} in no table (unbound, bound-only TCP, another namespace or family)"
+                ),
+                _ => format!("{n} {kind}"),
+            })
+            .collect();
+        Some(format!(
+            "{total} other {} not in these tables: {}",
+            plural(total, "socket", "sockets"),
+            parts.join(", ")
+        ))
+    }
+
+    /// The Owner cell of `socket`: `pid/name` of each holder, `-` for
+    /// inode 0 (TIME_WAIT, orphaned, kernel), `?` when no holder was found.
+    pub fn owner_cell(&self, socket: &Socket) -> String {
+        if socket.entry.inode == 0 {
+            return "-".into();
+        }
+        match self
+            .owners
+            .as_ref()
+            .and_then(|o| o.get(&socket.entry.inode))
+        {
+            Some(holders) if !holders.is_empty() => holders
+                .iter()
+                .map(|o| format!("{}/{}", o.pid, o.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => "?".into(),
+        }
+    }
+}
+
+/// What a socket tab adds to the shared layout.
+pub struct SocketTab {
+    pub tab: Tab,
+    /// How the status line names the sockets (`TCP`, `UDP`, `ping` …).
+    pub kind: &'static str,
+    /// The tables whose rows are displayed.
+    pub tables: &'static [&'static str],
+    pub header: &'static [&'static str],
+    /// Right-aligned columns (indexes into `header`).
+    pub numeric: &'static [usize],
+    /// Row order before addresses (lower first).
+    pub rank: fn(&SocketEntry) -> u8,
+    /// The cells of one row, matching `header`.
+    pub cells: fn(&ViewContext<'_>, &Socket) -> Vec<String>,
+    /// Colour of a row that is not new.
+    pub emphasis: fn(&Socket) -> Emphasis,
+    /// One socket in the closed line (`127.0.0.1:5501 → * ESTAB`).
+    pub describe: fn(&Socket) -> String,
+    /// The line under the table for the rows shown.
+    pub summary: fn(&[&Socket]) -> String,
+    /// Fixed lines after the summary that explain a column.
+    pub legend: &'static [&'static str],
+}
+
+/// Builds a socket tab's screen: status box, the table (Owner column in
+/// scope all/tree, `+` column once there is a previous tick) and the lines
+/// under it.
+pub fn socket_screen(
+    spec: &SocketTab,
+    ctx: &ViewContext<'_>,
+    now: &Snapshot,
+    previous: Option<&Snapshot>,
+) -> Screen {
+    let set = collect(now, spec.tables, ctx, spec.rank);
+    let before = previous.map(|p| collect(p, spec.tables, ctx, spec.rank));
+    let with_owner = ctx.view.scope.needs_owners();
+    let filter = ctx.view.filter.as_ref();
+    let cells_of = |set: &SocketSet, socket: &Socket| {
+        let mut cells = (spec.cells)(ctx, socket);
+        if with_owner {
+            cells.push(set.owner_cell(socket));
+        }
+        cells
+    };
+
+    let mut header: Vec<String> = Vec::new();
+    let mut numeric: Vec<usize> = spec.numeric.to_vec();
+    if before.is_some() {
+        header.push(String::new());
+        numeric = numeric.iter().map(|i| i + 1).collect();
+    }
+    header.extend(spec.header.iter().map(|h| h.to_string()));
+    if with_owner {
+        header.push("Owner".into());
+    }
+
+    let mut shown: Vec<&Socket> = Vec::new();
+    let mut rows = Vec::new();
+    let mut unknown_owner = false;
+    for socket in &set.sockets {
+        let cells = cells_of(&set, socket);
+        if filter.is_some_and(|f| !f.matches(&cells)) {
+            continue;
+        }
+        unknown_owner |= with_owner && cells.last().is_some_and(|c| c == "?");
+        let is_new = before
+            .as_ref()
+            .is_some_and(|b| !b.keys.contains(&socket.key()));
+        let mut row = Vec::with_capacity(cells.len() + 1);
+        if before.is_some() {
+            row.push(if is_new { "+" } else { "" }.to_string());
+        }
+        row.extend(cells);
+        rows.push(Row {
+            cells: row,
+            emphasis: if is_new {
+                Emphasis::Highlight
+            } else {
+                (spec.emphasis)(socket)
+            },
+        });
+        shown.push(socket);
+    }
+
+    let mut status = vec![
+        ctx.headline(spec.tab, now),
+        set.scope_line(spec.kind, ctx.process.pid, ctx.netns()),
+    ];
+    if let Some(f) = filter {
+        status.push(format!(
+            "filter '{}': {} of {} {}",
+            f.text(),
+            shown.len(),
+            set.sockets.len(),
+            plural(set.sockets.len(), "row", "rows")
+        ));
+    }
+    status.extend(ctx.process_notes());
+
+    let mut notes = vec![(spec.summary)(&shown)];
+    notes.extend(spec.legend.iter().map(|l| l.to_string()));
+    if let Some(before) = &before {
+        let closed: Vec<String> = before
+            .sockets
+            .iter()
+            .filter(|s| !set.keys.contains(&s.key()))
+            .filter(|s| filter.is_none_or(|f| f.matches(&cells_of(before, s))))
+            .map(|s| (spec.describe)(s))
+            .collect();
+        if !closed.is_empty() {
+            let mut line = format!(
+                "closed: {}",
+                closed[..closed.len().min(CLOSED_SHOWN)].join("; ")
+            );
+            if closed.len() > CLOSED_SHOWN {
+                line.push_str(&format!("; … and {} more", closed.len() - CLOSED_SHOWN));
+            }
+            notes.push(line);
+        }
+    }
+    notes.extend(set.other_line());
+    if unknown_owner {
+        notes.push(
+            "Owner ?: no visible process holds it (another PID namespace, hidepid, an unreadable fd/, or the kernel)"
+                .into(),
+        );
+    }
+    notes.extend(set.notes.iter().cloned());
+    notes.extend(set.problems.iter().cloned());
+
+    Screen {
+        status,
+        blocks: vec![Block::Table(TableBlock {
+            title: None,
+            header,
+            numeric_columns: numeric,
+            rows,
+            notes,
+        })],
     }
 }
 
@@ -162,6 +693,49 @@ pub fn endpoint(addr: &SocketAddr, is_peer: bool) -> String {
         return "*".into();
     }
     addr.to_string()
+}
+
+/// An address without its port (raw and ping sockets, whose "port" is a
+/// protocol or an echo id): `127.0.0.1`, `::1`; an unconnected peer is `*`.
+pub fn host(ip: &IpAddr, is_peer: bool) -> String {
+    if is_peer && ip.is_unspecified() {
+        return "*".into();
+    }
+    ip.to_string()
+}
+
+/// The state of a datagram socket (udp, raw, ping) as `ss` prints it:
+/// `UNCONN` (07) or `ESTAB` (01, after `connect()`).
+pub fn datagram_state(entry: &SocketEntry) -> String {
+    crate::parse::sockets::TcpState::from_code(entry.state).name()
+}
+
+/// `3 UDP sockets: 2 UNCONN, 1 ESTAB` for datagram rows, listing states in
+/// the order of first appearance.
+pub fn datagram_summary(kind: &str, rows: &[&Socket]) -> String {
+    if rows.is_empty() {
+        return format!("0 {kind} sockets");
+    }
+    let mut states: Vec<(String, usize)> = Vec::new();
+    for socket in rows {
+        let state = datagram_state(&socket.entry);
+        match states.iter_mut().find(|(s, _)| *s == state) {
+            Some((_, n)) => *n += 1,
+            None => states.push((state, 1)),
+        }
+    }
+    let parts: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    format!(
+        "{} {kind} {}: {}",
+        rows.len(),
+        plural(rows.len(), "socket", "sockets"),
+        parts.join(", ")
+    )
+}
+
+/// The `drops` column, `-` where the kernel does not print it.
+pub fn drops(entry: &SocketEntry) -> String {
+    entry.drops.map_or_else(|| "-".into(), |d| d.to_string())
 }
 
 #[cfg(test)]
@@ -185,5 +759,50 @@ mod tests {
         assert_eq!(endpoint(&"0.0.0.0:0".parse().unwrap(), true), "*");
         assert_eq!(endpoint(&"[::]:0".parse().unwrap(), true), "*");
         assert_eq!(endpoint(&"0.0.0.0:0".parse().unwrap(), false), "0.0.0.0:0");
+        assert_eq!(host(&"::".parse().unwrap(), true), "*");
+        assert_eq!(host(&"::".parse().unwrap(), false), "::");
+        assert_eq!(host(&"::1".parse().unwrap(), true), "::1");
+    }
+
+    #[test]
+    fn descendants_follow_parents_and_survive_loops() {
+        use crate::source::ScannedProcess;
+        let p = |pid, parent| ScannedProcess {
+            pid,
+            parent,
+            name: format!("p{pid}"),
+            same_netns: true,
+            sockets: None,
+            unreadable: None,
+        };
+        let scan = ProcessScan {
+            processes: vec![
+                p(1, 0),
+                p(10, 1),
+                p(11, 10),
+                p(12, 11),
+                p(20, 1),
+                p(30, 31),
+                p(31, 30),
+            ],
+        };
+        let pids = |root| {
+            descendants_of(&scan, root)
+                .iter()
+                .map(|p| p.pid)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pids(10), vec![11, 12]);
+        assert_eq!(pids(1), vec![10, 11, 12, 20]);
+        assert_eq!(pids(12), Vec::<u32>::new());
+        assert_eq!(pids(30), vec![31]);
+    }
+
+    #[test]
+    fn table_kinds() {
+        assert_eq!(kind_of_table("udplite6"), "udp");
+        assert_eq!(kind_of_table("icmp6"), "icmp");
+        assert_eq!(kind_of_table("netlink"), "netlink");
+        assert_eq!(kind_of_table("sctp"), "unlisted");
     }
 }

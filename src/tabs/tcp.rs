@@ -3,85 +3,93 @@
 
 use std::collections::BTreeMap;
 
-use super::sockets::{collect, endpoint};
+use super::sockets::{Socket, SocketTab, endpoint, socket_screen};
 use super::{Tab, ViewContext};
 use crate::parse::sockets::{SocketEntry, TcpLineKind, TcpState};
-use crate::render::{Block, Emphasis, Row, Screen, TableBlock};
+use crate::render::{Emphasis, Screen};
 use crate::source::Snapshot;
 
-const HEADER: [&str; 9] = [
-    "State",
-    "Recv-Q",
-    "Send-Q",
-    "Local Address:Port",
-    "Peer Address:Port",
-    "Timer",
-    "Retrans",
-    "User",
-    "Inode",
-];
+/// The tables this tab displays.
+pub const TABLES: [&str; 2] = ["tcp", "tcp6"];
 
-pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, _previous: Option<&Snapshot>) -> Screen {
-    let set = collect(now, Tab::Tcp.net_files(), ctx.endian, |e| {
-        u8::from(TcpState::from_code(e.state) != TcpState::Listen)
-    });
-    let mut status = vec![
-        ctx.headline(Tab::Tcp, now),
-        set.scope_line("TCP", ctx.netns()),
-    ];
-    status.extend(ctx.process_notes());
+const SPEC: SocketTab = SocketTab {
+    tab: Tab::Tcp,
+    kind: "TCP",
+    tables: &TABLES,
+    header: &[
+        "State",
+        "Recv-Q",
+        "Send-Q",
+        "Local Address:Port",
+        "Peer Address:Port",
+        "Timer",
+        "Retrans",
+        "User",
+        "Inode",
+    ],
+    numeric: &[1, 2, 6, 8],
+    rank: |e| u8::from(TcpState::from_code(e.state) != TcpState::Listen),
+    cells,
+    emphasis,
+    describe,
+    summary: |rows| {
+        let mut by_state: BTreeMap<TcpState, usize> = BTreeMap::new();
+        for socket in rows {
+            *by_state
+                .entry(TcpState::from_code(socket.entry.state))
+                .or_default() += 1;
+        }
+        summary(rows.len(), &by_state)
+    },
+    legend: &[],
+};
 
-    let mut by_state: BTreeMap<TcpState, usize> = BTreeMap::new();
-    let rows: Vec<Row> = set
-        .sockets
-        .iter()
-        .map(|socket| {
-            let e = &socket.entry;
-            let state = TcpState::from_code(e.state);
-            *by_state.entry(state).or_default() += 1;
-            Row {
-                cells: vec![
-                    state.name(),
-                    e.rx_queue.to_string(),
-                    e.tx_queue.to_string(),
-                    endpoint(&e.local, false),
-                    endpoint(&e.remote, true),
-                    timer(e, ctx.clock_ticks),
-                    e.retransmits.to_string(),
-                    ctx.user(e.uid),
-                    e.inode.to_string(),
-                ],
-                emphasis: match state {
-                    TcpState::Listen => Emphasis::Highlight,
-                    TcpState::TimeWait
-                    | TcpState::Close
-                    | TcpState::CloseWait
-                    | TcpState::LastAck
-                    | TcpState::FinWait1
-                    | TcpState::FinWait2
-                    | TcpState::Closing => Emphasis::Dim,
-                    _ => Emphasis::None,
-                },
-            }
-        })
-        .collect();
+pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    socket_screen(&SPEC, ctx, now, previous)
+}
 
-    let mut notes = vec![summary(rows.len(), &by_state)];
-    notes.extend(set.problems.iter().cloned());
-    let table = TableBlock {
-        title: None,
-        header: HEADER.iter().map(|h| h.to_string()).collect(),
-        numeric_columns: vec![1, 2, 6, 8],
-        rows,
-        notes,
-    };
-    Screen {
-        status,
-        blocks: vec![Block::Table(table)],
+fn cells(ctx: &ViewContext<'_>, socket: &Socket) -> Vec<String> {
+    let e = &socket.entry;
+    vec![
+        TcpState::from_code(e.state).name(),
+        e.rx_queue.to_string(),
+        e.tx_queue.to_string(),
+        endpoint(&e.local, false),
+        endpoint(&e.remote, true),
+        timer(e, ctx.clock_ticks),
+        e.retransmits.to_string(),
+        ctx.user(e.uid),
+        e.inode.to_string(),
+    ]
+}
+
+/// Sockets on their way out are dimmed (new rows are highlighted by the
+/// shared code).
+fn emphasis(socket: &Socket) -> Emphasis {
+    match TcpState::from_code(socket.entry.state) {
+        TcpState::TimeWait
+        | TcpState::Close
+        | TcpState::CloseWait
+        | TcpState::LastAck
+        | TcpState::FinWait1
+        | TcpState::FinWait2
+        | TcpState::Closing => Emphasis::Dim,
+        _ => Emphasis::None,
     }
 }
 
-/// `3 sockets: 1 LISTEN, 2 ESTAB`.
+/// `127.0.0.1:5501 → 127.0.0.1:40212 ESTAB`.
+fn describe(socket: &Socket) -> String {
+    let e = &socket.entry;
+    format!(
+        "{} → {} {}",
+        endpoint(&e.local, false),
+        endpoint(&e.remote, true),
+        TcpState::from_code(e.state).name()
+    )
+}
+
+/// `3 TCP sockets: 1 LISTEN, 2 ESTAB`.
 fn summary(total: usize, by_state: &BTreeMap<TcpState, usize>) -> String {
     let noun = if total == 1 { "socket" } else { "sockets" };
     if total == 0 {
