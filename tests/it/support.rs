@@ -16,15 +16,14 @@ pub fn testdata() -> PathBuf {
 /// Runs netmonitor with `args`, feeding `stdin`, and waits at most
 /// `timeout` for it to finish.
 pub fn run(args: &[&str], stdin: &[u8], timeout: Duration) -> Output {
-    let output = assert_cmd::Command::cargo_bin("netmonitor")
+    assert_cmd::Command::cargo_bin("netmonitor")
         .expect("binary built")
         .args(args)
         .env_remove("NO_COLOR")
         .write_stdin(stdin.to_vec())
         .timeout(timeout)
         .output()
-        .expect("netmonitor runs");
-    output
+        .expect("netmonitor runs")
 }
 
 pub fn stdout_of(output: &Output) -> String {
@@ -99,7 +98,9 @@ impl Netns {
         let mut ready = String::new();
         let stdout = child.stdout.take().expect("piped stdout");
         let mut reader = BufReader::new(stdout);
-        reader.read_line(&mut ready).expect("child reports readiness");
+        reader
+            .read_line(&mut ready)
+            .expect("child reports readiness");
         let holder = Holder {
             child,
             ready: ready.trim().to_string(),
@@ -112,12 +113,17 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
             for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
                 let _ = Command::new("kill").args(["-9", pid]).status();
             }
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
