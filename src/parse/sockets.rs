@@ -20,7 +20,7 @@ use nom::sequence::preceded;
 
 use super::{
     Endian, FieldError, PResult, Parsed, blanks, dec_i64, dec_u64, expect, hex_u32, hex_u64,
-    opt_blanks, parse_line, parse_lines, token,
+    opt_blanks, parse_line, parse_lines, token, wrap_u32,
 };
 
 /// One line of a socket table.
@@ -139,7 +139,15 @@ fn socket_line(input: &str, endian: Endian) -> PResult<'_, SocketEntry> {
     let (i, tail) = many0(preceded(blanks, expect("a number", dec_i64))).parse(i)?;
     let (tcp, drops) = match (ref_and_pointer.is_some(), tail.as_slice()) {
         (_, []) => (None, None),
-        (true, [drops]) => (None, Some(*drops as u32)),
+        (true, [drops]) => match wrap_u32(*drops) {
+            Some(drops) => (None, Some(drops)),
+            None => {
+                return Err(nom::Err::Error(FieldError {
+                    input,
+                    expected: "a 32-bit drops count",
+                }));
+            }
+        },
         (true, [rto, ato, qack, cwnd, ssthresh]) => (
             Some(TcpDetails {
                 rto: non_negative(*rto, input, "a non-negative rto")?,
@@ -157,7 +165,9 @@ fn socket_line(input: &str, endian: Endian) -> PResult<'_, SocketEntry> {
             }));
         }
     };
-    let timer_ticks = if when >= 1 << 63 { 0 } else { when };
+    // Expired timers were printed as negative `long`s by old kernels (16 hex
+    // digits on 64-bit, 8 on 32-bit); no real timer is 2^31 ticks away.
+    let timer_ticks = if when >= 1 << 31 { 0 } else { when };
     Ok((
         i,
         SocketEntry {
@@ -385,6 +395,24 @@ mod tests {
         assert_eq!(
             parse_socket_line(negative, Endian::Little).unwrap().drops,
             Some(u32::MAX - 1)
+        );
+    }
+
+    #[test]
+    fn out_of_range_drops_are_errors_not_truncated() {
+        let base = " 6794: 00000000:14E9 00000000:0000 07 00000000:00000340 00:00000000 00000000     0        0 8505 2 000000006987b778";
+        for bad in ["4294967297", "99999999999", "-2147483649"] {
+            assert!(
+                parse_socket_line(&format!("{base} {bad}"), Endian::Little).is_err(),
+                "{bad}"
+            );
+        }
+        let expired32 = "   0: 0100007F:0050 00000000:0000 01 00000000:00000000 01:FFFFF000 00000000     0        0 1 1 0 20 4 0 10 -1";
+        assert_eq!(
+            parse_socket_line(expired32, Endian::Little)
+                .unwrap()
+                .timer_ticks,
+            0
         );
     }
 

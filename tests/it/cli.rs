@@ -20,7 +20,15 @@ fn missing_pid_is_a_one_line_usage_error() {
 #[test]
 fn malformed_pids_are_one_line_usage_errors() {
     for bad in [
-        "", "0", "-5", "+1", "0x10", "abc", "self", "1/task/1", "4194305",
+        "",
+        "0",
+        "-5",
+        "+1",
+        "0x10",
+        "abc",
+        "self",
+        "1/task/1",
+        "4194305",
         "99999999999999999999999",
     ] {
         let out = run(&[bad], b"", QUICK);
@@ -46,7 +54,14 @@ fn help_and_version() {
     let out = run(&["--help"], b"", QUICK);
     assert_eq!(out.status.code(), Some(0));
     let help = stdout_of(&out);
-    for expected in ["--interval", "--tab", "--once", "--proc-root", "Exit status", "usage error"] {
+    for expected in [
+        "--interval",
+        "--tab",
+        "--once",
+        "--proc-root",
+        "Exit status",
+        "usage error",
+    ] {
         assert!(help.contains(expected), "{expected} missing from --help");
     }
     let out = run(&["--version"], b"", QUICK);
@@ -80,10 +95,20 @@ fn kernel_threads_and_zombies_get_their_own_message() {
 #[test]
 fn a_process_whose_main_thread_exited_is_read_through_a_live_thread() {
     let root = testdata().join("proc/leader-exited");
-    let out = run(&["--proc-root", root.to_str().unwrap(), "--once", "300"], b"", QUICK);
+    let out = run(
+        &["--proc-root", root.to_str().unwrap(), "--once", "300"],
+        b"",
+        QUICK,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let text = stdout_of(&out);
-    assert!(text.contains("the main thread has exited: reading through thread 301"), "{text}");
+    assert!(
+        text.contains("the main thread has exited: reading through thread 301"),
+        "{text}"
+    );
     assert!(text.contains("own sockets: 2 of"), "{text}");
-    assert!(text.contains("127.0.0.1:5555") && text.contains("[::]:5557"), "{text}");
+    assert!(
+        text.contains("127.0.0.1:5555") && text.contains("[::]:5557"),
+        "{text}"
+    );
 }

@@ -31,8 +31,14 @@ fn every_line_kind_of_a_real_tcp_file_parses() {
     assert_eq!(listener.rx_queue, 1, "accept queue length");
     assert_eq!(parsed.rows[1].rx_queue, 1000, "unread bytes");
     assert_eq!(parsed.rows[2].inode, 0, "un-accepted child");
-    assert_eq!(TcpState::from_code(parsed.rows[4].state), TcpState::TimeWait);
-    assert_eq!(TcpState::from_code(parsed.rows[5].state), TcpState::FinWait2);
+    assert_eq!(
+        TcpState::from_code(parsed.rows[4].state),
+        TcpState::TimeWait
+    );
+    assert_eq!(
+        TcpState::from_code(parsed.rows[5].state),
+        TcpState::FinWait2
+    );
     let five_digit = &parsed.rows[7];
     assert_eq!(five_digit.slot, 10000);
     assert_eq!(five_digit.uid, 1000);

@@ -49,7 +49,11 @@ fn ss_rows(ns: &Netns, pid: u32) -> BTreeSet<(String, String, String)> {
         .filter(|line| line.contains(&owner))
         .map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
-            let peer = if f[4].ends_with(":*") { "*".to_string() } else { f[4].to_string() };
+            let peer = if f[4].ends_with(":*") {
+                "*".to_string()
+            } else {
+                f[4].to_string()
+            };
             (f[0].to_string(), f[3].to_string(), peer)
         })
         .collect()
@@ -69,12 +73,22 @@ fn tcp_tab_lists_exactly_the_childs_sockets_like_ss() {
     let text = stdout_of(&out);
     let ours = netmonitor_rows(&text);
     let expected_locals: BTreeSet<&str> = ["127.0.0.1:7001", "[::1]:7002"].into();
-    assert!(ours.iter().all(|(_, local, peer)| {
-        expected_locals.contains(local.as_str()) || peer == "127.0.0.1:7001"
-    }), "{text}");
+    assert!(
+        ours.iter().all(|(_, local, peer)| {
+            expected_locals.contains(local.as_str()) || peer == "127.0.0.1:7001"
+        }),
+        "{text}"
+    );
     assert_eq!(ours.len(), 4, "{text}");
-    assert!(!text.contains("7003"), "the neighbour's listener leaked in: {text}");
-    assert_eq!(ours, ss_rows(&ns, child.pid()), "netmonitor and ss disagree:\n{text}");
+    assert!(
+        !text.contains("7003"),
+        "the neighbour's listener leaked in: {text}"
+    );
+    assert_eq!(
+        ours,
+        ss_rows(&ns, child.pid()),
+        "netmonitor and ss disagree:\n{text}"
+    );
     assert!(text.contains("own sockets: 4 of 7 TCP sockets"), "{text}");
 }
 
@@ -93,7 +107,11 @@ fn the_session_ends_on_its_own_when_the_process_exits() {
     child.child.wait().unwrap();
     let (code, out, _) = session.wait_exit(QUICK);
     assert_eq!(code, Some(0));
-    assert!(out.trim_end().ends_with(&format!("process {pid} (python3) exited")), "{out}");
+    assert!(
+        out.trim_end()
+            .ends_with(&format!("process {pid} (python3) exited")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -109,7 +127,10 @@ fn a_zombie_gets_its_own_message() {
     // Wait until the child has exited (state Z).
     for _ in 0..100 {
         let stat = std::fs::read_to_string(format!("/proc/{zombie}/stat")).unwrap_or_default();
-        if stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')) {
+        if stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -117,7 +138,10 @@ fn a_zombie_gets_its_own_message() {
     let out = run(&[&zombie], b"", QUICK);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr_of(&out);
-    assert!(err.contains(&format!("process {zombie} (python3) is a zombie")), "{err}");
+    assert!(
+        err.contains(&format!("process {zombie} (python3) is a zombie")),
+        "{err}"
+    );
     assert!(err.contains(&format!("pid {}", parent.pid())), "{err}");
 }
 
@@ -143,7 +167,10 @@ ctypes.CDLL(None).pthread_exit(None)
     // Wait for the leader to become a zombie while the thread lives.
     for _ in 0..100 {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')) {
+        if stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -151,7 +178,10 @@ ctypes.CDLL(None).pthread_exit(None)
     let out = run(&["--once", &pid.to_string()], b"", QUICK);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let text = stdout_of(&out);
-    assert!(text.contains("the main thread has exited: reading through thread"), "{text}");
+    assert!(
+        text.contains("the main thread has exited: reading through thread"),
+        "{text}"
+    );
     assert!(text.contains("127.0.0.1:7010"), "{text}");
 }
 
@@ -174,10 +204,18 @@ fn another_users_process_shows_the_namespace_and_says_why() {
         .output()
         .expect("setpriv runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         text.contains(&format!("cannot read /proc/{pid}/fd (permission denied): showing every socket in its network namespace")),
         "{text}"
     );
-    assert!(text.contains("127.0.0.1:7001") && text.contains("[::1]:7002"), "{text}");
+    assert!(
+        text.contains("127.0.0.1:7001") && text.contains("[::1]:7002"),
+        "{text}"
+    );
 }

@@ -10,7 +10,10 @@ const PID: &str = "15837";
 const QUICK: Duration = Duration::from_secs(10);
 
 fn root() -> String {
-    testdata().join("proc/tcp-live").to_string_lossy().into_owned()
+    testdata()
+        .join("proc/tcp-live")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Inodes of the process's sockets: the `socket:[N]` links in its `fd/`.
@@ -23,14 +26,24 @@ const OWN_INODES: [&str; 14] = [
 fn tab_then_set_prints_at_once_confirms_and_exits_on_end_of_input() {
     // A 30 s interval: only the typed line can have printed the tab, and
     // the session must end at end of input rather than wait for a tick.
-    let out = run(&["--proc-root", &root(), "-i", "30", PID], b"tcp\nset 6\n", QUICK);
+    let out = run(
+        &["--proc-root", &root(), "-i", "30", PID],
+        b"tcp\nset 6\n",
+        QUICK,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let text = stdout_of(&out);
-    assert!(text.contains("tcp · pid 15837 (python3) · refresh every 30 s"), "{text}");
+    assert!(
+        text.contains("tcp · pid 15837 (python3) · refresh every 30 s"),
+        "{text}"
+    );
     let netns = std::fs::read_link(testdata().join("proc/tcp-live/15837/ns/net")).unwrap();
     let scope = format!("own sockets: 14 of 19 TCP sockets in {}", netns.display());
     assert!(text.contains(&scope), "{text}");
-    assert!(text.trim_end().ends_with("refresh interval set to 6 s"), "{text}");
+    assert!(
+        text.trim_end().ends_with("refresh interval set to 6 s"),
+        "{text}"
+    );
     assert!(stderr_of(&out).is_empty());
 }
 
@@ -45,14 +58,23 @@ fn exactly_the_processs_own_sockets_are_listed() {
     // Listeners first, then by local address.
     let states: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     let first_other = states.iter().position(|s| *s != "LISTEN").unwrap();
-    assert!(states[first_other..].iter().all(|s| *s != "LISTEN"), "{states:?}");
-    assert!(text.contains("14 TCP sockets: 3 LISTEN, 7 ESTAB, 2 SYN-SENT, 2 CLOSE-WAIT"), "{text}");
+    assert!(
+        states[first_other..].iter().all(|s| *s != "LISTEN"),
+        "{states:?}"
+    );
+    assert!(
+        text.contains("14 TCP sockets: 3 LISTEN, 7 ESTAB, 2 SYN-SENT, 2 CLOSE-WAIT"),
+        "{text}"
+    );
     let unread = rows
         .iter()
         .find(|r| r[3] == "127.0.0.1:5555" && r[4] == "127.0.0.1:56086")
         .expect("the connection with unread bytes");
     assert_eq!(unread[1], "1000", "Recv-Q");
-    let syn_sent = rows.iter().find(|r| r[0] == "SYN-SENT").expect("a SYN-SENT row");
+    let syn_sent = rows
+        .iter()
+        .find(|r| r[0] == "SYN-SENT")
+        .expect("a SYN-SENT row");
     assert!(syn_sent[5].starts_with("retrans "), "{syn_sent:?}");
     assert!(rows.iter().any(|r| r[3] == "[::ffff:127.0.0.1]:5557"));
     assert!(rows.iter().any(|r| r[3] == "[::]:5557" && r[4] == "*"));
@@ -86,7 +108,10 @@ fn unreadable_fd_shows_the_namespace_and_says_why() {
         QUICK,
     );
     let text = stdout_of(&out);
-    assert!(text.contains("/fd (not found): showing every socket in its network namespace"), "{text}");
+    assert!(
+        text.contains("/fd (not found): showing every socket in its network namespace"),
+        "{text}"
+    );
     assert_eq!(table_rows(&text).len(), 19, "{text}");
 }
 
@@ -118,7 +143,9 @@ fn garbage_input_is_answered_line_by_line_and_the_session_goes_on() {
 #[test]
 fn no_selection_shows_tcp_after_one_interval_and_ticks_keep_coming() {
     let mut session = LiveSession::start(&["--proc-root", &root(), "-i", "0.5", PID]);
-    session.wait_for("the default tab", QUICK, |out| out.matches("tcp · pid 15837").count() >= 2);
+    session.wait_for("the default tab", QUICK, |out| {
+        out.matches("tcp · pid 15837").count() >= 2
+    });
     session.send("set 0.5\n");
     let (code, out, _) = session.finish(QUICK);
     assert_eq!(code, Some(0));
@@ -140,7 +167,10 @@ fn the_session_ends_when_the_process_exits() {
     std::fs::remove_dir_all(tree.path().join(PID)).unwrap();
     let (code, out, _) = session.wait_exit(QUICK);
     assert_eq!(code, Some(0));
-    assert!(out.trim_end().ends_with("process 15837 (python3) exited"), "{out}");
+    assert!(
+        out.trim_end().ends_with("process 15837 (python3) exited"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -158,14 +188,22 @@ fn the_session_ends_when_the_pid_is_reused() {
     session.wait_for("the tab", QUICK, |out| out.contains("tcp · pid"));
     // Same pid, another start time: another process.
     let stat = std::fs::read_to_string(&stat_path).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
     let start_time = fields[19];
     let replaced = stat.replacen(&format!(" {start_time} "), " 1 ", 1);
     assert_ne!(stat, replaced);
     std::fs::write(&stat_path, replaced).unwrap();
     let (code, out, _) = session.wait_exit(QUICK);
     assert_eq!(code, Some(0));
-    assert!(out.contains("its pid now belongs to another process"), "{out}");
+    assert!(
+        out.contains("its pid now belongs to another process"),
+        "{out}"
+    );
 }
 
 #[test]

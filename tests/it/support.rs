@@ -99,7 +99,9 @@ impl Netns {
         let mut ready = String::new();
         let stdout = child.stdout.take().expect("piped stdout");
         let mut reader = BufReader::new(stdout);
-        reader.read_line(&mut ready).expect("child reports readiness");
+        reader
+            .read_line(&mut ready)
+            .expect("child reports readiness");
         let holder = Holder {
             child,
             ready: ready.trim().to_string(),
@@ -112,12 +114,17 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
             for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
                 let _ = Command::new("kill").args(["-9", pid]).status();
             }
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
@@ -144,8 +151,17 @@ impl Drop for Holder {
 
 /// The data rows of every table in rendered output, as trimmed cells.
 pub fn table_rows(text: &str) -> Vec<Vec<String>> {
-    text.lines()
-        .filter(|line| line.starts_with('│') && line.contains('┆'))
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        // A header row is the one followed by the `╞═══` separator.
+        .filter(|(n, line)| {
+            line.starts_with('│')
+                && line.contains('┆')
+                && !lines.get(n + 1).is_some_and(|next| next.starts_with('╞'))
+        })
+        .map(|(_, line)| line)
         .map(|line| {
             line.trim_matches('│')
                 .split('┆')
@@ -186,7 +202,9 @@ impl LiveSession {
     pub fn send(&mut self, line: &str) {
         use std::io::Write;
         let stdin = self.child.stdin.as_mut().expect("stdin open");
-        stdin.write_all(line.as_bytes()).expect("write to netmonitor");
+        stdin
+            .write_all(line.as_bytes())
+            .expect("write to netmonitor");
         stdin.flush().expect("flush");
     }
 
