@@ -16,15 +16,14 @@ pub fn testdata() -> PathBuf {
 /// Runs netmonitor with `args`, feeding `stdin`, and waits at most
 /// `timeout` for it to finish.
 pub fn run(args: &[&str], stdin: &[u8], timeout: Duration) -> Output {
-    let output = assert_cmd::Command::cargo_bin("netmonitor")
+    assert_cmd::Command::cargo_bin("netmonitor")
         .expect("binary built")
         .args(args)
         .env_remove("NO_COLOR")
         .write_stdin(stdin.to_vec())
         .timeout(timeout)
         .output()
-        .expect("netmonitor runs");
-    output
+        .expect("netmonitor runs")
 }
 
 pub fn stdout_of(output: &Output) -> String {
