@@ -126,7 +126,8 @@ pub struct Driver {
     output: Output,
 }
 
-/// Renders `tab` once as plain text (for `--once` and tests).
+/// Renders `tab` once (for `--once`): every row; on a terminal with its
+/// width and colour (unless `NO_COLOR`), otherwise plain text.
 pub fn render_once(
     source: &ProcSource,
     process: &Process,
@@ -136,7 +137,15 @@ pub fn render_once(
 ) -> String {
     let snapshot = source.snapshot(process, tab.net_files(), tab.shows_own_sockets());
     let ctx = view_context(process, settings, interval);
-    render(&view(tab, &ctx, &snapshot, None), &RenderOptions::plain())
+    let options = if io::stdout().is_terminal() {
+        RenderOptions {
+            max_rows: None,
+            ..terminal_render_options()
+        }
+    } else {
+        RenderOptions::plain()
+    };
+    render(&view(tab, &ctx, &snapshot, None), &options)
 }
 
 fn view_context<'a>(
@@ -271,7 +280,8 @@ impl Driver {
                     if let Some(code) = self.check_process() {
                         return Some(code);
                     }
-                    let screen = self.show(tab);
+                    // A blank line after each screen keeps refreshes apart.
+                    let screen = self.show(tab) + "\n";
                     if let Some(code) = self.print(&screen) {
                         return Some(code);
                     }

@@ -240,3 +240,33 @@ fn a_closed_output_pipe_ends_quietly() {
     assert!(errors.is_empty(), "{errors}");
     drop(stdin);
 }
+
+#[test]
+fn a_full_disk_is_reported_with_status_1() {
+    use std::process::{Command, Stdio};
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let once = Command::new(env!("CARGO_BIN_EXE_netmonitor"))
+        .args(["--proc-root", &root(), "--once", PID])
+        .stdout(full())
+        .output()
+        .unwrap();
+    assert_eq!(once.status.code(), Some(1));
+    assert!(stderr_of(&once).contains("cannot write output: No space left on device"));
+
+    let mut session = Command::new(env!("CARGO_BIN_EXE_netmonitor"))
+        .args(["--proc-root", &root(), PID])
+        .stdin(Stdio::piped())
+        .stdout(full())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut session.stdin.take().unwrap(), b"tcp\n").unwrap();
+    let out = session.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("cannot write output: No space left on device"));
+}

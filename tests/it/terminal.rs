@@ -5,6 +5,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+static NEXT_SERVER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A private tmux server, killed when dropped.
 struct Tmux {
     socket: String,
@@ -13,7 +15,11 @@ struct Tmux {
 impl Tmux {
     fn start(command: &str) -> Tmux {
         let tmux = Tmux {
-            socket: format!("nm-test-{}", std::process::id()),
+            socket: format!(
+                "nm-test-{}-{}",
+                std::process::id(),
+                NEXT_SERVER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            ),
         };
         let status = Command::new("tmux")
             .args([
@@ -133,4 +139,42 @@ fn interactive_session_refreshes_keeps_typing_and_restores_the_terminal() {
         !after.contains("-icanon") && !after.contains(" -echo "),
         "{after}"
     );
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let run = |env: &str| {
+        let command = format!(
+            "{env} {} --once {}; echo DONE; sleep 30",
+            env!("CARGO_BIN_EXE_netmonitor"),
+            std::process::id()
+        );
+        let tmux = Tmux::start(&command);
+        tmux.wait_for("the output", |s| s.contains("DONE"));
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &tmux.socket,
+                "capture-pane",
+                "-p",
+                "-e",
+                "-S",
+                "-1000",
+            ])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = run("");
+    assert!(
+        coloured.contains("\u{1b}["),
+        "no styling on a terminal:\n{coloured}"
+    );
+    let plain = run("NO_COLOR=1");
+    assert!(plain.contains("tcp · pid"), "{plain}");
+    assert!(!plain.contains("\u{1b}["), "NO_COLOR ignored:\n{plain}");
 }
