@@ -196,4 +196,38 @@ mod tests {
         assert_eq!(format_cmdline("nc\0-l\x00127.0.0.1\0"), "nc -l 127.0.0.1");
         assert_eq!(format_cmdline(""), "");
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_text_never_panics(text in "\\PC*") {
+                let _ = parse_stat(&text);
+                let _ = socket_inode(&text);
+                let _ = parse_passwd(&text);
+                let _ = format_cmdline(&text);
+            }
+
+            #[test]
+            fn stat_round_trips_any_comm(
+                comm in "[^\\n]{0,15}",
+                state in "[RSDZTtXI]",
+                ppid in 0i64..4_194_304,
+                flags in any::<u32>(),
+                start in any::<u64>(),
+            ) {
+                let line = format!(
+                    "42 ({comm}) {state} {ppid} 1 1 0 -1 {flags} 0 0 0 0 0 0 0 0 20 0 1 0 {start} 0 0 1 2 3"
+                );
+                let stat = parse_stat(&line).unwrap();
+                prop_assert_eq!(stat.comm, comm);
+                prop_assert_eq!(stat.state.to_string(), state);
+                prop_assert_eq!(stat.ppid, ppid);
+                prop_assert_eq!(stat.flags, u64::from(flags));
+                prop_assert_eq!(stat.start_time, start);
+            }
+        }
+    }
 }

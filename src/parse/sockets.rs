@@ -456,4 +456,143 @@ mod tests {
         assert_eq!(parsed.bad_lines.len(), 1);
         assert_eq!(parsed.bad_lines[0].line, 3);
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Formats an entry exactly as `tcp4_seq_show` / `udp4_format_sock`
+        /// (and their IPv6 twins) print it on a host of byte order `endian`.
+        fn kernel_line(e: &SocketEntry, endian: Endian, pointer: &str) -> String {
+            let word = |bytes: [u8; 4]| match endian {
+                Endian::Little => u32::from_le_bytes(bytes),
+                Endian::Big => u32::from_be_bytes(bytes),
+            };
+            let addr = |a: &SocketAddr| match a.ip() {
+                IpAddr::V4(ip) => format!("{:08X}:{:04X}", word(ip.octets()), a.port()),
+                IpAddr::V6(ip) => {
+                    let o = ip.octets();
+                    let mut text = String::new();
+                    for chunk in o.chunks_exact(4) {
+                        text.push_str(&format!(
+                            "{:08X}",
+                            word([chunk[0], chunk[1], chunk[2], chunk[3]])
+                        ));
+                    }
+                    format!("{text}:{:04X}", a.port())
+                }
+            };
+            let mut line = format!(
+                "{:4}: {} {} {:02X} {:08X}:{:08X} {:02X}:{:08X} {:08X} {:5} {:8} {}",
+                e.slot,
+                addr(&e.local),
+                addr(&e.remote),
+                e.state,
+                e.tx_queue,
+                e.rx_queue,
+                e.timer,
+                e.timer_ticks,
+                e.retransmits,
+                e.uid,
+                e.probes,
+                e.inode
+            );
+            if let Some(refcount) = e.refcount {
+                line.push_str(&format!(" {refcount} {pointer}"));
+            }
+            if let Some(t) = e.tcp {
+                line.push_str(&format!(
+                    " {} {} {} {} {}",
+                    t.rto, t.ato, t.quick_ack, t.cwnd, t.ssthresh
+                ));
+            }
+            if let Some(drops) = e.drops {
+                line.push_str(&format!(" {drops}"));
+            }
+            line
+        }
+
+        fn any_addr(v6: bool) -> BoxedStrategy<SocketAddr> {
+            if v6 {
+                (any::<[u8; 16]>(), any::<u16>())
+                    .prop_map(|(o, p)| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(o)), p))
+                    .boxed()
+            } else {
+                (any::<[u8; 4]>(), any::<u16>())
+                    .prop_map(|(o, p)| SocketAddr::new(IpAddr::V4(Ipv4Addr::from(o)), p))
+                    .boxed()
+            }
+        }
+
+        fn any_entry() -> impl Strategy<Value = SocketEntry> {
+            any::<bool>().prop_flat_map(|v6| {
+                (
+                    (0u64..100_000, any_addr(v6), any_addr(v6), any::<u8>()),
+                    (
+                        any::<u32>(),
+                        any::<u32>(),
+                        0u8..5,
+                        0u64..(1 << 31),
+                        any::<u32>(),
+                    ),
+                    (any::<u32>(), any::<i32>(), any::<u64>()),
+                    (0u8..3, any::<i32>(), any::<u32>()),
+                    (
+                        0u64..1 << 40,
+                        0u64..1 << 40,
+                        any::<u32>(),
+                        any::<u32>(),
+                        any::<i32>(),
+                    ),
+                )
+                    .prop_map(|(a, b, c, (tail, refcount, drops), t)| {
+                        let (slot, local, remote, state) = a;
+                        let (tx_queue, rx_queue, timer, timer_ticks, retransmits) = b;
+                        let (uid, probes, inode) = c;
+                        SocketEntry {
+                            slot,
+                            local,
+                            remote,
+                            state,
+                            tx_queue,
+                            rx_queue,
+                            timer,
+                            timer_ticks,
+                            retransmits,
+                            uid,
+                            probes: i64::from(probes),
+                            inode,
+                            refcount: (tail > 0).then_some(i64::from(refcount)),
+                            tcp: (tail == 1).then_some(TcpDetails {
+                                rto: t.0,
+                                ato: t.1,
+                                quick_ack: t.2,
+                                cwnd: t.3,
+                                ssthresh: i64::from(t.4),
+                            }),
+                            drops: (tail == 2).then_some(drops),
+                        }
+                    })
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn kernel_formatted_lines_parse_back(
+                entry in any_entry(),
+                big in any::<bool>(),
+                pointer in "[0-9a-f]{8}|[0-9a-f]{16}",
+            ) {
+                let endian = if big { Endian::Big } else { Endian::Little };
+                let line = kernel_line(&entry, endian, &pointer);
+                prop_assert_eq!(parse_socket_line(&line, endian), Ok(entry));
+            }
+
+            #[test]
+            fn any_text_never_panics(text in "\\PC*", near in "[0-9A-Fa-f: -]{0,200}") {
+                let _ = parse_socket_table(&text, Endian::Little);
+                let _ = parse_socket_line(&near, Endian::Big);
+            }
+        }
+    }
 }
