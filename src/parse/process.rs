@@ -111,6 +111,27 @@ pub fn format_cmdline(raw: &str) -> String {
         .join(" ")
 }
 
+/// The `hidepid=` option of the procfs mounted at `mount_point`, from
+/// `/proc/self/mountinfo` text (`… mount-point … - proc proc rw,hidepid=2`).
+/// `None` when that mount has no such option (or is not found).
+pub fn proc_hidepid(mountinfo: &str, mount_point: &str) -> Option<String> {
+    mountinfo.lines().rev().find_map(|line| {
+        let (fields, tail) = line.split_once(" - ")?;
+        let point = fields.split(' ').nth(4)?;
+        let mut tail = tail.split(' ');
+        let fstype = tail.next()?;
+        let _source = tail.next()?;
+        let options = tail.next()?;
+        if point != mount_point || fstype != "proc" {
+            return None;
+        }
+        options
+            .split(',')
+            .find_map(|o| o.strip_prefix("hidepid="))
+            .map(str::to_string)
+    })
+}
+
 /// User names by uid from `/etc/passwd` text (`name:x:uid:…`). Lines that
 /// do not have that shape are skipped: the table is only used to label
 /// uids, and an unknown uid is shown as a number.
@@ -179,6 +200,18 @@ mod tests {
         assert_eq!(socket_inode("pipe:[8493]"), None);
         assert_eq!(socket_inode("/tmp/socket:[1]"), None);
         assert_eq!(socket_inode("socket:[12]x"), None);
+    }
+
+    #[test]
+    fn hidepid_from_mountinfo() {
+        let info = "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n\
+                    35 22 0:30 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw\n\
+                    90 22 0:50 / /proc rw,relatime - proc proc rw,hidepid=invisible\n";
+        // The last mount on /proc is the one in effect.
+        assert_eq!(proc_hidepid(info, "/proc").as_deref(), Some("invisible"));
+        let plain = "22 1 0:21 / /proc rw shared:12 - proc proc rw\n";
+        assert_eq!(proc_hidepid(plain, "/proc"), None);
+        assert_eq!(proc_hidepid("garbage", "/proc"), None);
     }
 
     #[test]

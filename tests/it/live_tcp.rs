@@ -219,3 +219,44 @@ fn another_users_process_shows_the_namespace_and_says_why() {
         "{text}"
     );
 }
+
+#[test]
+fn hidepid_says_not_found_or_hidden() {
+    if !root_or_skip("hidepid_says_not_found_or_hidden") {
+        return;
+    }
+    if Command::new("setpriv").arg("--version").output().is_err()
+        || Command::new("unshare").arg("--version").output().is_err()
+    {
+        eprintln!("skipping: setpriv or unshare (util-linux) is not installed");
+        return;
+    }
+    let mut target = Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("sleep starts");
+    let script = format!(
+        "mount -t proc -o hidepid=2 proc /proc && exec setpriv --reuid=65534 --regid=65534 --clear-groups {} --once {}",
+        env!("CARGO_BIN_EXE_netmonitor"),
+        target.id()
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .expect("unshare runs");
+    let _ = target.kill();
+    let _ = target.wait();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "no such process, or hidden from you: {}",
+            target.id()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("hidepid=invisible") || err.contains("hidepid=2"),
+        "{err}"
+    );
+}
