@@ -61,6 +61,10 @@ pub enum ProcessError {
     #[error("no such process: {pid}")]
     NoSuchProcess { pid: u32 },
     #[error(
+        "no such process, or hidden from you: {pid} (/proc is mounted with hidepid={hidepid}; processes of other users are invisible)"
+    )]
+    NotFoundOrHidden { pid: u32, hidepid: String },
+    #[error(
         "process {pid} ({name}) is a zombie: it has exited and holds no sockets (its parent, pid {parent}, has not reaped it yet)"
     )]
     Zombie { pid: u32, name: String, parent: i64 },

@@ -126,8 +126,9 @@ pub struct Driver {
     output: Output,
 }
 
-/// Renders `tab` once as plain text (for `--once` and tests), with the
-/// session's interval and view settings.
+/// Renders `tab` once (for `--once`), with the session's interval and
+/// view settings: every row; on a terminal with its width and colour
+/// (unless `NO_COLOR`), otherwise plain text.
 pub fn render_once(
     source: &ProcSource,
     process: &Process,
@@ -137,7 +138,15 @@ pub fn render_once(
 ) -> String {
     let snapshot = take_snapshot(source, process, session, tab);
     let ctx = view_context(process, settings, session);
-    render(&view(tab, &ctx, &snapshot, None), &RenderOptions::plain())
+    let options = if io::stdout().is_terminal() {
+        RenderOptions {
+            max_rows: None,
+            ..terminal_render_options()
+        }
+    } else {
+        RenderOptions::plain()
+    };
+    render(&view(tab, &ctx, &snapshot, None), &options)
 }
 
 /// Reads what `tab` needs; the scan of every process's `fd/` happens only
@@ -285,7 +294,8 @@ impl Driver {
                     if let Some(code) = self.check_process() {
                         return Some(code);
                     }
-                    let screen = self.show(tab);
+                    // A blank line after each screen keeps refreshes apart.
+                    let screen = self.show(tab) + "\n";
                     if let Some(code) = self.print(&screen) {
                         return Some(code);
                     }

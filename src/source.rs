@@ -23,7 +23,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::error::{ProcessError, ReadError};
-use crate::parse::process::{ProcStat, format_cmdline, parse_stat, socket_inode};
+use crate::parse::process::{ProcStat, format_cmdline, parse_stat, proc_hidepid, socket_inode};
 
 /// Where `/proc` is, and how to read it.
 #[derive(Debug, Clone)]
@@ -177,7 +177,14 @@ impl ProcSource {
         let dir = self.pid_dir(pid);
         let stat = match self.read_stat(&dir) {
             Ok(stat) => stat,
-            Err(e) if e.is_not_found() => return Err(ProcessError::NoSuchProcess { pid }),
+            Err(e) if e.is_not_found() => {
+                return Err(match self.hidepid() {
+                    Some(hidepid) if hidepid != "0" && hidepid != "off" => {
+                        ProcessError::NotFoundOrHidden { pid, hidepid }
+                    }
+                    _ => ProcessError::NoSuchProcess { pid },
+                });
+            }
             Err(e) => {
                 return Err(ProcessError::Unreadable {
                     pid,
@@ -219,6 +226,15 @@ impl ProcSource {
         };
         process.netns = self.netns_of(&process);
         Ok(process)
+    }
+
+    /// The `hidepid=` option of the proc mount netmonitor reads, when live.
+    fn hidepid(&self) -> Option<String> {
+        if !self.is_live() {
+            return None;
+        }
+        let mountinfo = read_text(&self.root.join("self/mountinfo")).ok()?;
+        proc_hidepid(&mountinfo, "/proc")
     }
 
     /// A thread of `pid` other than the leader that has not exited.

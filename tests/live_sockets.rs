@@ -18,7 +18,8 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use support::{Netns, root_or_skip, stdout_of};
 
@@ -143,6 +144,19 @@ impl Drop for Python {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Kills a process (by pid) when dropped, in case a test fails while it
+/// runs.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.0.to_string()])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -286,7 +300,10 @@ fn scope_own_lists_exactly_the_childs_sockets() {
     let (udp, out) = once("udp", pid, &[]);
     assert_eq!(udp.inodes(), child.inodes("udp"), "{out}");
     assert!(!udp.header.contains(&"Owner".to_string()));
-    assert!(out.contains("scope own: sockets of pid"), "{out}");
+    assert!(
+        out.contains("scope own · the process's own sockets: 4 of"),
+        "{out}"
+    );
     // Bound and connected, IPv4 and IPv6, with the queued datagram's
     // memory.
     let mut states = udp.column("State");
@@ -355,7 +372,7 @@ fn scope_all_shows_both_processes_with_their_owners() {
     assert!(!screens[0].header.contains(&"Owner".to_string()));
     let udp = &screens[1];
     assert!(
-        out.contains("scope all: every UDP socket in net:["),
+        out.contains("scope all · every UDP socket in net:["),
         "{out}"
     );
     let owner = |inode: &str| {
@@ -426,7 +443,9 @@ fn children_option_adds_the_descendants_sockets() {
     expected.insert(child.fact("child_udp").to_string());
     assert_eq!(udp.inodes(), expected, "{out}");
     assert!(
-        out.contains("scope tree: sockets of pid") && out.contains("and its 1 descendant"),
+        out.contains(&format!(
+            "scope tree · sockets of pid {pid} and its 1 descendant: 5 of"
+        )),
         "{out}"
     );
     let row = udp.row_of(child.fact("child_udp")).expect("grandchild row");
@@ -457,12 +476,43 @@ fn new_and_closed_sockets_between_ticks() {
         .args(["--interval", "0.5", "--tab", "udp", &pid])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("netmonitor starts");
-    // Let it print the first screen and one refresh, then change sockets,
-    // then let it refresh a few more times before ending its input.
-    std::thread::sleep(Duration::from_millis(1200));
+    let _guard = KillOnDrop(monitor.id());
+    let lines = monitor.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(lines).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut out = String::new();
+    // Reads output until `done` holds for it (or 20 s pass).
+    let mut read_until = |done: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done(&out) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+                Err(_) => break,
+            }
+        }
+        out.clone()
+    };
+    // Each screen ends its table with one summary line (`2 UDP sockets: …`).
+    let screens_in = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.contains(" UDP socket"))
+            .count()
+    };
+    // Two screens before the change, so the change is seen between ticks.
+    let seen = read_until(&|o| screens_in(o) >= 2);
     let stdin = child.child.stdin.as_mut().expect("piped stdin");
     stdin.write_all(b"change\n").expect("asks the child");
     stdin.flush().expect("flushes");
@@ -470,11 +520,13 @@ fn new_and_closed_sockets_between_ticks() {
         .get("opened")
         .cloned()
         .expect("the child reports the new socket");
-    std::thread::sleep(Duration::from_millis(1600));
+    let before_change = screens_in(&seen);
+    // Three more screens: the change is surely in one of them.
+    read_until(&|o| screens_in(o) >= before_change + 3);
     drop(monitor.stdin.take());
-    let output = monitor.wait_with_output().expect("netmonitor ends");
-    assert!(output.status.success());
-    let out = stdout_of(&output);
+    let out = read_until(&|_| false);
+    let status = monitor.wait().expect("netmonitor ends");
+    assert!(status.success(), "{out}");
 
     let screens = socket_tables(&out);
     assert!(screens.len() >= 3, "{out}");

@@ -252,7 +252,9 @@ fn udp_own_scope() {
     assert_eq!(column(&screen, "User"), vec!["alice", "root"]);
     assert!(column(&screen, "Owner").is_empty(), "no Owner in scope own");
     assert!(
-        screen.status[1].starts_with("scope own: sockets of pid 4242 — 2 of 5 UDP sockets"),
+        screen.status[1].starts_with(
+            "scope own · the process's own sockets: 2 of 5 UDP sockets in net:[4026532000]"
+        ),
         "{:?}",
         screen.status
     );
@@ -280,7 +282,10 @@ fn udp_all_scope_names_every_owner() {
             "4242/resolver"
         ]
     );
-    assert!(screen.status[1].starts_with("scope all: every UDP socket"));
+    assert_eq!(
+        screen.status[1],
+        "scope all · every UDP socket in net:[4026532000]: 5, with owners"
+    );
     let notes = notes(&screen);
     assert!(notes.iter().any(|n| n.starts_with("Owner ?:")), "{notes:?}");
     assert!(
@@ -302,7 +307,9 @@ fn udp_tree_scope_adds_descendants() {
         vec!["4243/worker", "4242/resolver, 4243/worker", "4242/resolver"]
     );
     assert!(
-        screen.status[1].starts_with("scope tree: sockets of pid 4242 and its 2 descendants"),
+        screen.status[1].starts_with(
+            "scope tree · sockets of pid 4242 and its 2 descendants: 3 of 5 UDP sockets"
+        ),
         "{:?}",
         screen.status
     );
@@ -556,7 +563,7 @@ fn unreadable_fd_falls_back_to_the_namespace_and_says_why() {
     assert_eq!(rows(&screen).len(), 5);
     assert_eq!(
         screen.status[1],
-        "scope all (fallback): cannot read /proc/4242/fd (permission denied): showing every socket in its network namespace (net:[4026532000])"
+        "scope own, fallback: cannot read /proc/4242/fd (permission denied): showing every socket in its network namespace (net:[4026532000])"
     );
 }
 

@@ -14,10 +14,12 @@
 //! * a malformed line is reported in [`Parsed::bad_lines`] and skipped; the
 //!   rest of the table is still returned.
 
+pub mod arp;
 pub mod counters;
 pub mod dev;
 pub mod other_sockets;
 pub mod process;
+pub mod route;
 pub mod sockets;
 pub mod sockstat;
 pub mod softnet;
@@ -204,6 +206,32 @@ pub fn dec_i64(input: &str) -> PResult<'_, i64> {
     Ok((rest, value))
 }
 
+/// A decimal printed from a 32-bit kernel value with `%d` or `%u` (the
+/// choice changed between versions for several columns): accepts
+/// -2^31 ..= 2^32-1 and wraps negatives to the `u32` the kernel stored
+/// (`-1` is `u32::MAX`).
+pub fn dec_u32_wrapping(input: &str) -> PResult<'_, u32> {
+    let (rest, value) = dec_i64(input)?;
+    match wrap_u32(value) {
+        Some(value) => Ok((rest, value)),
+        None => Err(nom::Err::Error(FieldError {
+            input,
+            expected: "a 32-bit decimal (-2147483648 to 4294967295)",
+        })),
+    }
+}
+
+/// A 32-bit column read as a signed number: negative values (printed with
+/// `%d` by older kernels) become the `u32` the kernel stored; values outside
+/// -2^31..2^32 are `None`.
+pub fn wrap_u32(value: i64) -> Option<u32> {
+    if value < 0 {
+        i32::try_from(value).ok().map(|v| v as u32)
+    } else {
+        u32::try_from(value).ok()
+    }
+}
+
 /// One blank-separated token: a run of anything but space and TAB.
 pub fn token(input: &str) -> PResult<'_, &str> {
     take_while1(|c: char| c != ' ' && c != '\t').parse(input)
@@ -341,5 +369,15 @@ mod tests {
     fn endian_orders_bytes_as_the_producer_did() {
         assert_eq!(Endian::Little.bytes(0x0100_007F), [127, 0, 0, 1]);
         assert_eq!(Endian::Big.bytes(0x7F00_0001), [127, 0, 0, 1]);
+    }
+
+    #[test]
+    fn dec_u32_wrapping_accepts_both_printf_forms() {
+        assert_eq!(dec_u32_wrapping("4294967295"), Ok(("", u32::MAX)));
+        assert_eq!(dec_u32_wrapping("-1 x"), Ok((" x", u32::MAX)));
+        assert_eq!(dec_u32_wrapping("-2147483648"), Ok(("", 0x8000_0000)));
+        assert!(dec_u32_wrapping("4294967296").is_err());
+        assert!(dec_u32_wrapping("-2147483649").is_err());
+        assert!(dec_u32_wrapping("99999999999999999999").is_err());
     }
 }

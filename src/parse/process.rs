@@ -111,6 +111,27 @@ pub fn format_cmdline(raw: &str) -> String {
         .join(" ")
 }
 
+/// The `hidepid=` option of the procfs mounted at `mount_point`, from
+/// `/proc/self/mountinfo` text (`… mount-point … - proc proc rw,hidepid=2`).
+/// `None` when that mount has no such option (or is not found).
+pub fn proc_hidepid(mountinfo: &str, mount_point: &str) -> Option<String> {
+    mountinfo.lines().rev().find_map(|line| {
+        let (fields, tail) = line.split_once(" - ")?;
+        let point = fields.split(' ').nth(4)?;
+        let mut tail = tail.split(' ');
+        let fstype = tail.next()?;
+        let _source = tail.next()?;
+        let options = tail.next()?;
+        if point != mount_point || fstype != "proc" {
+            return None;
+        }
+        options
+            .split(',')
+            .find_map(|o| o.strip_prefix("hidepid="))
+            .map(str::to_string)
+    })
+}
+
 /// User names by uid from `/etc/passwd` text (`name:x:uid:…`). Lines that
 /// do not have that shape are skipped: the table is only used to label
 /// uids, and an unknown uid is shown as a number.
@@ -182,6 +203,18 @@ mod tests {
     }
 
     #[test]
+    fn hidepid_from_mountinfo() {
+        let info = "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n\
+                    35 22 0:30 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw\n\
+                    90 22 0:50 / /proc rw,relatime - proc proc rw,hidepid=invisible\n";
+        // The last mount on /proc is the one in effect.
+        assert_eq!(proc_hidepid(info, "/proc").as_deref(), Some("invisible"));
+        let plain = "22 1 0:21 / /proc rw shared:12 - proc proc rw\n";
+        assert_eq!(proc_hidepid(plain, "/proc"), None);
+        assert_eq!(proc_hidepid("garbage", "/proc"), None);
+    }
+
+    #[test]
     fn passwd_names_by_uid() {
         let users = parse_passwd(
             "root:x:0:0:root:/root:/bin/bash\n# comment\nbad\nnobody:x:65534:65534::/:/usr/sbin/nologin\nroot2:x:0:0::/:/bin/sh\n",
@@ -195,5 +228,39 @@ mod tests {
     fn cmdline_joins_arguments() {
         assert_eq!(format_cmdline("nc\0-l\x00127.0.0.1\0"), "nc -l 127.0.0.1");
         assert_eq!(format_cmdline(""), "");
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_text_never_panics(text in "\\PC*") {
+                let _ = parse_stat(&text);
+                let _ = socket_inode(&text);
+                let _ = parse_passwd(&text);
+                let _ = format_cmdline(&text);
+            }
+
+            #[test]
+            fn stat_round_trips_any_comm(
+                comm in "[^\\n]{0,15}",
+                state in "[RSDZTtXI]",
+                ppid in 0i64..4_194_304,
+                flags in any::<u32>(),
+                start in any::<u64>(),
+            ) {
+                let line = format!(
+                    "42 ({comm}) {state} {ppid} 1 1 0 -1 {flags} 0 0 0 0 0 0 0 0 20 0 1 0 {start} 0 0 1 2 3"
+                );
+                let stat = parse_stat(&line).unwrap();
+                prop_assert_eq!(stat.comm, comm);
+                prop_assert_eq!(stat.state.to_string(), state);
+                prop_assert_eq!(stat.ppid, ppid);
+                prop_assert_eq!(stat.flags, u64::from(flags));
+                prop_assert_eq!(stat.start_time, start);
+            }
+        }
     }
 }

@@ -20,7 +20,7 @@ use nom::sequence::preceded;
 
 use super::{
     Endian, FieldError, PResult, Parsed, blanks, dec_i64, dec_u64, expect, hex_u32, hex_u64,
-    opt_blanks, parse_line, parse_lines, token,
+    opt_blanks, parse_line, parse_lines, token, wrap_u32,
 };
 
 /// One line of a socket table.
@@ -139,7 +139,15 @@ fn socket_line(input: &str, endian: Endian) -> PResult<'_, SocketEntry> {
     let (i, tail) = many0(preceded(blanks, expect("a number", dec_i64))).parse(i)?;
     let (tcp, drops) = match (ref_and_pointer.is_some(), tail.as_slice()) {
         (_, []) => (None, None),
-        (true, [drops]) => (None, Some(*drops as u32)),
+        (true, [drops]) => match wrap_u32(*drops) {
+            Some(drops) => (None, Some(drops)),
+            None => {
+                return Err(nom::Err::Error(FieldError {
+                    input,
+                    expected: "a 32-bit drops count",
+                }));
+            }
+        },
         (true, [rto, ato, qack, cwnd, ssthresh]) => (
             Some(TcpDetails {
                 rto: non_negative(*rto, input, "a non-negative rto")?,
@@ -157,7 +165,9 @@ fn socket_line(input: &str, endian: Endian) -> PResult<'_, SocketEntry> {
             }));
         }
     };
-    let timer_ticks = if when >= 1 << 63 { 0 } else { when };
+    // Expired timers were printed as negative `long`s by old kernels (16 hex
+    // digits on 64-bit, 8 on 32-bit); no real timer is 2^31 ticks away.
+    let timer_ticks = if when >= 1 << 31 { 0 } else { when };
     Ok((
         i,
         SocketEntry {
@@ -389,6 +399,24 @@ mod tests {
     }
 
     #[test]
+    fn out_of_range_drops_are_errors_not_truncated() {
+        let base = " 6794: 00000000:14E9 00000000:0000 07 00000000:00000340 00:00000000 00000000     0        0 8505 2 000000006987b778";
+        for bad in ["4294967297", "99999999999", "-2147483649"] {
+            assert!(
+                parse_socket_line(&format!("{base} {bad}"), Endian::Little).is_err(),
+                "{bad}"
+            );
+        }
+        let expired32 = "   0: 0100007F:0050 00000000:0000 01 00000000:00000000 01:FFFFF000 00000000     0        0 1 1 0 20 4 0 10 -1";
+        assert_eq!(
+            parse_socket_line(expired32, Endian::Little)
+                .unwrap()
+                .timer_ticks,
+            0
+        );
+    }
+
+    #[test]
     fn big_endian_producer() {
         let line = "   0: 7F000001:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0";
         let e = parse_socket_line(line, Endian::Big).unwrap();
@@ -427,5 +455,144 @@ mod tests {
         assert_eq!(parsed.rows.len(), 2);
         assert_eq!(parsed.bad_lines.len(), 1);
         assert_eq!(parsed.bad_lines[0].line, 3);
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Formats an entry exactly as `tcp4_seq_show` / `udp4_format_sock`
+        /// (and their IPv6 twins) print it on a host of byte order `endian`.
+        fn kernel_line(e: &SocketEntry, endian: Endian, pointer: &str) -> String {
+            let word = |bytes: [u8; 4]| match endian {
+                Endian::Little => u32::from_le_bytes(bytes),
+                Endian::Big => u32::from_be_bytes(bytes),
+            };
+            let addr = |a: &SocketAddr| match a.ip() {
+                IpAddr::V4(ip) => format!("{:08X}:{:04X}", word(ip.octets()), a.port()),
+                IpAddr::V6(ip) => {
+                    let o = ip.octets();
+                    let mut text = String::new();
+                    for chunk in o.chunks_exact(4) {
+                        text.push_str(&format!(
+                            "{:08X}",
+                            word([chunk[0], chunk[1], chunk[2], chunk[3]])
+                        ));
+                    }
+                    format!("{text}:{:04X}", a.port())
+                }
+            };
+            let mut line = format!(
+                "{:4}: {} {} {:02X} {:08X}:{:08X} {:02X}:{:08X} {:08X} {:5} {:8} {}",
+                e.slot,
+                addr(&e.local),
+                addr(&e.remote),
+                e.state,
+                e.tx_queue,
+                e.rx_queue,
+                e.timer,
+                e.timer_ticks,
+                e.retransmits,
+                e.uid,
+                e.probes,
+                e.inode
+            );
+            if let Some(refcount) = e.refcount {
+                line.push_str(&format!(" {refcount} {pointer}"));
+            }
+            if let Some(t) = e.tcp {
+                line.push_str(&format!(
+                    " {} {} {} {} {}",
+                    t.rto, t.ato, t.quick_ack, t.cwnd, t.ssthresh
+                ));
+            }
+            if let Some(drops) = e.drops {
+                line.push_str(&format!(" {drops}"));
+            }
+            line
+        }
+
+        fn any_addr(v6: bool) -> BoxedStrategy<SocketAddr> {
+            if v6 {
+                (any::<[u8; 16]>(), any::<u16>())
+                    .prop_map(|(o, p)| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(o)), p))
+                    .boxed()
+            } else {
+                (any::<[u8; 4]>(), any::<u16>())
+                    .prop_map(|(o, p)| SocketAddr::new(IpAddr::V4(Ipv4Addr::from(o)), p))
+                    .boxed()
+            }
+        }
+
+        fn any_entry() -> impl Strategy<Value = SocketEntry> {
+            any::<bool>().prop_flat_map(|v6| {
+                (
+                    (0u64..100_000, any_addr(v6), any_addr(v6), any::<u8>()),
+                    (
+                        any::<u32>(),
+                        any::<u32>(),
+                        0u8..5,
+                        0u64..(1 << 31),
+                        any::<u32>(),
+                    ),
+                    (any::<u32>(), any::<i32>(), any::<u64>()),
+                    (0u8..3, any::<i32>(), any::<u32>()),
+                    (
+                        0u64..1 << 40,
+                        0u64..1 << 40,
+                        any::<u32>(),
+                        any::<u32>(),
+                        any::<i32>(),
+                    ),
+                )
+                    .prop_map(|(a, b, c, (tail, refcount, drops), t)| {
+                        let (slot, local, remote, state) = a;
+                        let (tx_queue, rx_queue, timer, timer_ticks, retransmits) = b;
+                        let (uid, probes, inode) = c;
+                        SocketEntry {
+                            slot,
+                            local,
+                            remote,
+                            state,
+                            tx_queue,
+                            rx_queue,
+                            timer,
+                            timer_ticks,
+                            retransmits,
+                            uid,
+                            probes: i64::from(probes),
+                            inode,
+                            refcount: (tail > 0).then_some(i64::from(refcount)),
+                            tcp: (tail == 1).then_some(TcpDetails {
+                                rto: t.0,
+                                ato: t.1,
+                                quick_ack: t.2,
+                                cwnd: t.3,
+                                ssthresh: i64::from(t.4),
+                            }),
+                            drops: (tail == 2).then_some(drops),
+                        }
+                    })
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn kernel_formatted_lines_parse_back(
+                entry in any_entry(),
+                big in any::<bool>(),
+                pointer in "[0-9a-f]{8}|[0-9a-f]{16}",
+            ) {
+                let endian = if big { Endian::Big } else { Endian::Little };
+                let line = kernel_line(&entry, endian, &pointer);
+                prop_assert_eq!(parse_socket_line(&line, endian), Ok(entry));
+            }
+
+            #[test]
+            fn any_text_never_panics(text in "\\PC*", near in "[0-9A-Fa-f: -]{0,200}") {
+                let _ = parse_socket_table(&text, Endian::Little);
+                let _ = parse_socket_line(&near, Endian::Big);
+            }
+        }
     }
 }

@@ -480,22 +480,23 @@ fn classify(
 impl SocketSet {
     /// The status line saying whose sockets are shown. `kind` names them
     /// (`TCP`, `UDP` …).
-    pub fn scope_line(&self, kind: &str, pid: u32, netns: &str) -> String {
+    pub fn scope_line(&self, kind: &str, pid: u32, requested: Scope, netns: &str) -> String {
         let total = self.namespace_total;
+        let shown = self.sockets.len();
         match &self.ownership {
             Ownership::Own => format!(
-                "scope own: sockets of pid {pid} — {} of {total} {kind} sockets in {netns}",
-                self.sockets.len(),
+                "scope own · the process's own sockets: {shown} of {total} {kind} sockets in {netns}"
             ),
             Ownership::Tree { descendants } => format!(
-                "scope tree: sockets of pid {pid} and its {descendants} {} — {} of {total} {kind} sockets in {netns}",
+                "scope tree · sockets of pid {pid} and its {descendants} {}: {shown} of {total} {kind} sockets in {netns}",
                 plural(*descendants, "descendant", "descendants"),
-                self.sockets.len(),
             ),
             Ownership::All => {
-                format!("scope all: every {kind} socket in {netns} — {total}, with owners")
+                format!("scope all · every {kind} socket in {netns}: {total}, with owners")
             }
-            Ownership::NamespaceFallback(why) => format!("scope all (fallback): {why} ({netns})"),
+            Ownership::NamespaceFallback(why) => {
+                format!("scope {}, fallback: {why} ({netns})", requested.name())
+            }
         }
     }
 
@@ -630,7 +631,7 @@ pub fn socket_screen(
 
     let mut status = vec![
         ctx.headline(spec.tab, now),
-        set.scope_line(spec.kind, ctx.process.pid, ctx.netns()),
+        set.scope_line(spec.kind, ctx.process.pid, ctx.view.scope, ctx.netns()),
     ];
     if let Some(f) = filter {
         status.push(format!(

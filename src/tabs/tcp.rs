@@ -145,6 +145,63 @@ mod tests {
         assert_eq!(timer(&req, 100), "syn-ack 0.10s");
     }
 
+    /// The captured namespace of `testdata/proc/tcp-live`, with the
+    /// process owning every socket but the IPv6 listener (inode 22855).
+    fn captured_snapshot() -> Snapshot {
+        use crate::source::FdSockets;
+        use chrono::TimeZone;
+        let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/proc/tcp-live/15837");
+        let read = |name: &str| std::fs::read_to_string(format!("{tree}/net/{name}")).unwrap();
+        let inodes = [
+            22851, 22852, 22853, 22854, 22856, 22857, 22858, 22859, 22868, 22869, 22870, 22871,
+            22872,
+        ];
+        Snapshot {
+            taken_at: chrono::Local
+                .with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
+                .unwrap(),
+            instant: std::time::Instant::now(),
+            files: vec![("tcp", Ok(read("tcp"))), ("tcp6", Ok(read("tcp6")))],
+            fd: Some(Ok(FdSockets {
+                inodes: inodes.into_iter().collect(),
+                descriptors: 20,
+            })),
+            processes: None,
+        }
+    }
+
+    #[test]
+    fn tcp_tab_rendered_at_a_fixed_width() {
+        use crate::render::{RenderOptions, render};
+        use crate::source::Process;
+        let process = Process {
+            pid: 15837,
+            name: "python3".into(),
+            cmdline: "python3 capture_tcp_tree.py".into(),
+            start_time: 1,
+            parent: 1,
+            netns: Some("net:[4026532177]".into()),
+            via_thread: None,
+        };
+        let users = [(0, "root".to_string())].into_iter().collect();
+        let ctx = ViewContext {
+            process: &process,
+            interval: std::time::Duration::from_secs(2),
+            users: &users,
+            numeric: false,
+            endian: Endian::Little,
+            clock_ticks: 100,
+            view: &crate::tabs::ViewSettings::default(),
+        };
+        let screen = view(&ctx, &captured_snapshot(), None);
+        let options = RenderOptions {
+            width: Some(110),
+            colour: false,
+            max_rows: Some(10),
+        };
+        insta::assert_snapshot!(render(&screen, &options));
+    }
+
     #[test]
     fn summary_lists_listeners_first() {
         let mut states = BTreeMap::new();

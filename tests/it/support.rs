@@ -147,3 +147,153 @@ impl Drop for Holder {
         let _ = self.child.wait();
     }
 }
+
+/// The data rows of every table in rendered output, as trimmed cells.
+pub fn table_rows(text: &str) -> Vec<Vec<String>> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        // A header row is the one followed by the `╞═══` separator.
+        .filter(|(n, line)| {
+            line.starts_with('│')
+                && line.contains('┆')
+                && !lines.get(n + 1).is_some_and(|next| next.starts_with('╞'))
+        })
+        .map(|(_, line)| line)
+        .map(|line| {
+            line.trim_matches('│')
+                .split('┆')
+                .map(|cell| cell.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// A running session with piped stdin and stdout, for tests that need the
+/// program to keep waiting for input while ticks fire.
+pub struct LiveSession {
+    pub child: Child,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+    errors: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl LiveSession {
+    pub fn start(args: &[&str]) -> LiveSession {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_netmonitor"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("netmonitor starts");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let errors = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        collect(child.stdout.take().expect("stdout"), output.clone());
+        collect(child.stderr.take().expect("stderr"), errors.clone());
+        LiveSession {
+            child,
+            output,
+            errors,
+        }
+    }
+
+    pub fn send(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("stdin open");
+        stdin
+            .write_all(line.as_bytes())
+            .expect("write to netmonitor");
+        stdin.flush().expect("flush");
+    }
+
+    pub fn output(&self) -> String {
+        self.output.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn errors(&self) -> String {
+        self.errors.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Waits until `done(output)` holds; panics with the output after
+    /// `timeout`.
+    pub fn wait_for(&self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if done(&self.output()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "timed out waiting for {what}; output:\n{}\nerrors:\n{}",
+            self.output(),
+            self.errors()
+        );
+    }
+
+    /// Closes stdin (end of input) and waits for the exit status.
+    pub fn finish(mut self, timeout: Duration) -> (Option<i32>, String, String) {
+        drop(self.child.stdin.take());
+        self.wait_exit(timeout)
+    }
+
+    /// Waits for the program to end on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> (Option<i32>, String, String) {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Let the reader threads drain the pipes.
+                std::thread::sleep(Duration::from_millis(100));
+                return (status.code(), self.output(), self.errors());
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "netmonitor did not exit; output:\n{}\nerrors:\n{}",
+                    self.output(),
+                    self.errors()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for LiveSession {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(
+    mut pipe: impl std::io::Read + Send + 'static,
+    into: std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut text) = into.lock() {
+                text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        }
+    });
+}
+
+/// Copies a fixture tree into a temporary directory (symlinks kept as
+/// symlinks) so a test can change it while netmonitor reads it.
+pub fn copy_tree(relative: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(testdata().join(relative).join("."))
+        .arg(dir.path())
+        .status()
+        .expect("cp runs");
+    assert!(status.success());
+    dir
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests, built into one binary: the real `netmonitor`
+//! executable driven through its command line and stdin, against captured
+//! `/proc` trees and against live network namespaces the tests create.
+
+mod cli;
+mod fixtures;
+mod live_tcp;
+mod piped;
+mod support;
+mod terminal;

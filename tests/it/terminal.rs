@@ -1,0 +1,180 @@
+//! A real terminal session under tmux: the banner and prompt appear, a tab
+//! refreshes while the prompt waits, a half-typed line survives a refresh,
+//! Ctrl+D ends the session with status 0 and the terminal is left sane.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+static NEXT_SERVER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A private tmux server, killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!(
+                "nm-test-{}-{}",
+                std::process::id(),
+                NEXT_SERVER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            ),
+        };
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &tmux.socket,
+                "new-session",
+                "-d",
+                "-x",
+                "150",
+                "-y",
+                "50",
+                command,
+            ])
+            .env_remove("NO_COLOR")
+            .status()
+            .expect("tmux runs");
+        assert!(status.success());
+        tmux
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys"])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// The whole pane, scrollback included.
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "capture-pane",
+                "-p",
+                "-J",
+                "-S",
+                "-10000",
+            ])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+#[test]
+fn interactive_session_refreshes_keeps_typing_and_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    // Watch this test process itself: it is alive for the whole test.
+    let command = format!(
+        "{} -i 0.5 {}; echo EXITED:$?; stty -a; sleep 30",
+        env!("CARGO_BIN_EXE_netmonitor"),
+        std::process::id()
+    );
+    let tmux = Tmux::start(&command);
+    let screen = tmux.wait_for("the banner and prompt", |s| s.contains("netmonitor>"));
+    assert!(
+        screen.contains("Tabs:") && screen.contains("Ctrl+D"),
+        "{screen}"
+    );
+
+    tmux.keys(&["tcp", "Enter"]);
+    tmux.wait_for("two refreshes after the selection", |s| {
+        s.matches("tcp · pid").count() >= 3
+    });
+
+    // A half-typed command survives refreshes printed above it.
+    tmux.keys(&["se"]);
+    let seen = tmux.screen().matches("tcp · pid").count();
+    tmux.wait_for("a refresh while typing", |s| {
+        s.matches("tcp · pid").count() > seen
+    });
+    tmux.keys(&["t 1", "Enter"]);
+    tmux.wait_for("the interval confirmation", |s| {
+        s.contains("refresh interval set to 1 s")
+    });
+
+    tmux.keys(&["C-d"]);
+    let screen = tmux.wait_for("the exit and stty", |s| {
+        s.contains("EXITED:") && s.contains("speed ")
+    });
+    assert!(screen.contains("EXITED:0"), "{screen}");
+    let after = screen.split("EXITED:0").nth(1).unwrap_or_default();
+    assert!(
+        after.contains(" icanon") && after.contains(" echo "),
+        "terminal left in raw mode:\n{after}"
+    );
+    assert!(
+        !after.contains("-icanon") && !after.contains(" -echo "),
+        "{after}"
+    );
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let run = |env: &str| {
+        let command = format!(
+            "{env} {} --once {}; echo DONE; sleep 30",
+            env!("CARGO_BIN_EXE_netmonitor"),
+            std::process::id()
+        );
+        let tmux = Tmux::start(&command);
+        tmux.wait_for("the output", |s| s.contains("DONE"));
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &tmux.socket,
+                "capture-pane",
+                "-p",
+                "-e",
+                "-S",
+                "-1000",
+            ])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = run("");
+    assert!(
+        coloured.contains("\u{1b}["),
+        "no styling on a terminal:\n{coloured}"
+    );
+    let plain = run("NO_COLOR=1");
+    assert!(plain.contains("tcp · pid"), "{plain}");
+    assert!(!plain.contains("\u{1b}["), "NO_COLOR ignored:\n{plain}");
+}
