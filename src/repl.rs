@@ -606,6 +606,32 @@ mod tests {
             .collect()
     }
 
+    fn completions(line: &str) -> (usize, Vec<String>) {
+        let history = DefaultHistory::new();
+        let ctx = rustyline::Context::new(&history);
+        let (start, pairs) = PromptHelper
+            .complete(line, line.len(), &ctx)
+            .expect("completion never fails");
+        (start, pairs.into_iter().map(|p| p.replacement).collect())
+    }
+
+    #[test]
+    fn completion_of_commands_tabs_and_scopes() {
+        assert_eq!(completions("sc"), (0, vec!["scope".to_string()]));
+        assert_eq!(completions("u"), (0, vec!["udp".to_string()]));
+        assert_eq!(completions("fil"), (0, vec!["filter".to_string()]));
+        assert_eq!(completions("scope a"), (6, vec!["all".to_string()]));
+        assert_eq!(
+            completions("SCOPE  "),
+            (
+                7,
+                vec!["own".to_string(), "all".to_string(), "tree".to_string()]
+            )
+        );
+        assert_eq!(completions("scope all x"), (11, vec![]));
+        assert_eq!(completions("filter a"), (8, vec![]));
+    }
+
     #[test]
     fn piped_lines_crlf_and_missing_final_newline() {
         assert_eq!(

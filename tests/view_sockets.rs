@@ -639,3 +639,79 @@ fn new_rows_are_coloured_on_a_terminal() {
     assert_eq!(coloured.len(), 1, "{out}");
     assert!(coloured[0].contains("8531"));
 }
+
+/// The real 6.18 captures of `testdata/files` (see
+/// `datagram-6.18.manifest`): every socket belongs to the process except
+/// `u4_nobody` (inode 15328), held by a child.
+fn captured() -> Snapshot {
+    let read = |name: &str| {
+        std::fs::read_to_string(support_dir().join("files").join(format!("{name}-6.18")))
+            .expect("captured file")
+    };
+    let files = [
+        "udp", "udp6", "udplite", "udplite6", "raw", "raw6", "icmp", "icmp6",
+    ]
+    .into_iter()
+    .map(|name| (name, read(name)))
+    .collect();
+    let mut snapshot = snapshot(files, Scope::Own);
+    snapshot.fd = Some(Ok(FdSockets::of(
+        (15323..=15342).filter(|&inode| inode != 15328 && inode != 15327),
+    )));
+    snapshot
+}
+
+fn support_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+#[test]
+fn captured_datagram_tables_render_in_each_tab() {
+    let now = captured();
+    let udp = screen(Tab::Udp, &scope(Scope::Own), &now, None);
+    let mut inodes = column(&udp, "Inode");
+    inodes.sort();
+    assert_eq!(
+        inodes,
+        vec![
+            "15323", "15324", "15325", "15326", "15329", "15330", "15331", "15332", "15333",
+            "15334"
+        ]
+    );
+    let row = |screen: &Screen, inode: &str| -> Vec<String> {
+        rows(screen)
+            .into_iter()
+            .find(|r| r.last().is_some_and(|c| c == inode))
+            .unwrap_or_else(|| panic!("no row {inode}"))
+    };
+    // u4_flooded: memory queued and datagrams dropped.
+    let flooded = row(&udp, "15325");
+    assert_ne!(flooded[2], "0", "{flooded:?}");
+    assert_ne!(flooded[6], "0", "{flooded:?}");
+    assert_eq!(row(&udp, "15326")[1], "ESTAB");
+    assert_eq!(row(&udp, "15332")[4], "[::ffff:127.0.0.1]:40014");
+    assert_eq!(row(&udp, "15332")[5], "[::ffff:127.0.0.1]:40002");
+    assert_eq!(row(&udp, "15333")[0], "udplite");
+    assert_eq!(row(&udp, "15334")[4], "[::1]:40022");
+    insta::assert_snapshot!("captured_udp", text(&udp));
+
+    let raw = screen(Tab::Raw, &scope(Scope::Own), &now, None);
+    assert_eq!(row(&raw, "15335")[5], "1 icmp");
+    assert_eq!(row(&raw, "15336")[5], "255 raw");
+    let r253 = row(&raw, "15337");
+    assert_eq!(
+        (&r253[1][..], &r253[4][..], &r253[5][..], &r253[6][..]),
+        ("ESTAB", "198.51.100.1", "253 experimental", "198.51.100.2")
+    );
+    assert_eq!(row(&raw, "15338")[5], "58 ipv6-icmp");
+    assert_eq!(row(&raw, "15339")[4], "2001:db8:1::1");
+    insta::assert_snapshot!("captured_raw", text(&raw));
+
+    let icmp = screen(Tab::Icmp, &scope(Scope::Own), &now, None);
+    assert_eq!(row(&icmp, "15340")[5], "4660");
+    assert_eq!(row(&icmp, "15341")[5], "8738");
+    assert_eq!(row(&icmp, "15342")[5], "17185");
+    assert_eq!(row(&icmp, "15340")[6], "127.0.0.1");
+    assert_eq!(row(&icmp, "15341")[6], "*");
+    insta::assert_snapshot!("captured_icmp", text(&icmp));
+}
