@@ -387,3 +387,233 @@ fn findings_lines(
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::ErrorKind;
+
+    use super::*;
+    use crate::tabs::CounterDisplay;
+    use crate::tabs::testing::{bump_pairs, dev_text, failed, ok, show, snapshot, softnet_text};
+
+    const SNMP_618: &str = include_str!("../../testdata/files/snmp-6.18");
+    const SNMP_3X: &str = include_str!("../../testdata/files/snmp-3.x-no-icmpmsg");
+    const NETSTAT_618: &str = include_str!("../../testdata/files/netstat-6.18");
+    const SOFTNET_618: &str = include_str!("../../testdata/files/softnet_stat-6.18-15col");
+    const SOFTNET_11: &str = include_str!("../../testdata/files/softnet_stat-4.19-11col");
+    const DEV_618: &str = include_str!("../../testdata/files/dev-6.18");
+    const CACHE_618: &str = include_str!("../../testdata/files/arp_cache-6.18");
+
+    fn analysis(display: CounterDisplay, now: &Snapshot, previous: Option<&Snapshot>) -> String {
+        show(Tab::Analysis, display, now, previous)
+    }
+
+    /// A namespace other than the host's: no stat/arp_cache.
+    fn files(
+        snmp: &str,
+        netstat: &str,
+        softnet: &str,
+        dev: &str,
+    ) -> Vec<(&'static str, Result<String, crate::error::ReadError>)> {
+        vec![
+            ok(SNMP, snmp),
+            ok(SOFTNET, softnet),
+            ok("netstat", netstat),
+            ok("dev", dev),
+            failed("stat/arp_cache", ErrorKind::NotFound),
+        ]
+    }
+
+    #[test]
+    fn first_display_of_the_captured_files() {
+        let now = snapshot(0, files(SNMP_618, NETSTAT_618, SOFTNET_618, DEV_618));
+        let text = analysis(CounterDisplay::default(), &now, None);
+        assert!(
+            text.lines()
+                .any(|l| l.contains("Forwarding") && l.contains("disabled")),
+            "{text}"
+        );
+        assert!(text.contains("no limit"), "{text}");
+        assert!(
+            text.contains("findings appear from the next refresh"),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn a_quiet_tick() {
+        let before = snapshot(0, files(SNMP_618, NETSTAT_618, SOFTNET_618, DEV_618));
+        let snmp = bump_pairs(SNMP_618, &[("Ip", "InReceives", 3), ("Tcp", "InSegs", 3)]);
+        let now = snapshot(2, files(&snmp, NETSTAT_618, SOFTNET_618, DEV_618));
+        let text = analysis(CounterDisplay::default(), &now, Some(&before));
+        assert!(text.contains("No anomalies in the last 2 s"), "{text}");
+        assert!(
+            text.contains("ARP resolution failures not checked: ARP cache statistics are only available in the host namespace"),
+            "{text}"
+        );
+        assert!(!text.contains("counters missing"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn a_troubled_tick_names_its_problems() {
+        let snmp = bump_pairs(
+            SNMP_618,
+            &[
+                ("Tcp", "OutSegs", 1000),
+                ("Tcp", "RetransSegs", 80),
+                ("Tcp", "CurrEstab", 3),
+                ("Udp", "NoPorts", 50),
+                ("Udp", "RcvbufErrors", 9),
+                ("Ip", "ReasmFails", 1),
+                ("Icmp", "InDestUnreachs", 30),
+                ("IcmpMsg", "InType3", 30),
+            ],
+        );
+        let netstat = bump_pairs(
+            NETSTAT_618,
+            &[
+                ("TcpExt", "ListenOverflows", 4),
+                ("TcpExt", "ListenDrops", 4),
+                ("TcpExt", "SyncookiesSent", 20),
+                ("TcpExt", "TCPAbortOnMemory", 1),
+            ],
+        );
+        let softnet = SOFTNET_618.replacen(
+            "00000010 00000000 00000000",
+            "00000020 00000007 00000009",
+            1,
+        );
+        let mut dev_counters = [0u64; 16];
+        dev_counters[3] = 2;
+        // The captured file plus one more device, without a second header.
+        let with_eth9 = |counters: [u64; 16]| -> String {
+            let extra: String = dev_text(&[("eth9", counters)])
+                .lines()
+                .skip(2)
+                .map(|l| format!("{l}\n"))
+                .collect();
+            format!("{DEV_618}{extra}")
+        };
+        let dev = with_eth9(dev_counters);
+        let before_dev = with_eth9([0; 16]);
+        let mut before_files = files(SNMP_618, NETSTAT_618, SOFTNET_618, &before_dev);
+        before_files[4] = ok("stat/arp_cache", CACHE_618);
+        let before = snapshot(0, before_files);
+        let cache = CACHE_618.replacen(
+            "00000000   00000000         00000000         00000012",
+            "00000003   00000000         00000000         00000012",
+            1,
+        );
+        let mut now_files = files(&snmp, &netstat, &softnet, &dev);
+        now_files[4] = ok("stat/arp_cache", &cache);
+        let now = snapshot(2, now_files);
+        let text = analysis(CounterDisplay::default(), &now, Some(&before));
+        for rule in [
+            "TCP retransmissions at 8.0%",
+            "Listen queue overflows",
+            "SYN cookies sent",
+            "TCP connections aborted for lack of memory",
+            "UDP datagrams dropped",
+            "UDP datagrams to closed ports: 50",
+            "Receive backlog drops",
+            "Receive processing squeezed",
+            "IP reassembly failures",
+            "Burst of ICMP destination unreachable: 30",
+            "ARP resolution failures: ",
+            "Interface eth9: errors or drops",
+        ] {
+            assert!(text.contains(rule), "missing {rule}: {text}");
+        }
+        assert!(!text.contains("No anomalies"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn an_old_kernel_with_every_counter_shown() {
+        let zeros = CounterDisplay {
+            zeros: true,
+            changed_only: false,
+        };
+        let now = snapshot(0, files(SNMP_3X, "", SOFTNET_11, DEV_618));
+        let text = analysis(zeros, &now, None);
+        assert!(text.contains("CPU numbers are row positions"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn changed_keeps_only_what_moved() {
+        let changed = CounterDisplay {
+            zeros: false,
+            changed_only: true,
+        };
+        let before = snapshot(0, files(SNMP_618, NETSTAT_618, SOFTNET_618, DEV_618));
+        let snmp = bump_pairs(SNMP_618, &[("Udp", "InDatagrams", 2)]);
+        let now = snapshot(2, files(&snmp, NETSTAT_618, SOFTNET_618, DEV_618));
+        let text = analysis(changed, &now, Some(&before));
+        assert!(text.contains("InDatagrams"), "{text}");
+        assert!(!text.contains("OutDatagrams"), "{text}");
+        assert!(
+            !text.contains("RtoAlgorithm"),
+            "an unchanged setting: {text}"
+        );
+    }
+
+    #[test]
+    fn unreadable_files_are_named_and_the_rest_survives() {
+        let now = snapshot(
+            0,
+            vec![
+                failed(SNMP, ErrorKind::PermissionDenied),
+                ok(SOFTNET, SOFTNET_618),
+            ],
+        );
+        let text = analysis(CounterDisplay::default(), &now, None);
+        assert!(
+            text.contains("cannot read /proc/4242/net/snmp (permission denied)"),
+            "{text}"
+        );
+        assert!(text.contains("Packet stats per CPU"), "{text}");
+    }
+
+    #[test]
+    fn settings_read_as_words() {
+        let v = |n: i64| {
+            if n < 0 {
+                CounterValue::Negative(n)
+            } else {
+                CounterValue::Unsigned(n.unsigned_abs())
+            }
+        };
+        assert_eq!(snmp_value("Ip", "Forwarding", v(1)), "enabled");
+        assert_eq!(snmp_value("Ip", "Forwarding", v(2)), "disabled");
+        assert_eq!(snmp_value("Ip", "Forwarding", v(7)), "7");
+        assert_eq!(snmp_value("Tcp", "RtoAlgorithm", v(1)), "other (1)");
+        assert_eq!(snmp_value("Tcp", "RtoAlgorithm", v(9)), "9");
+        assert_eq!(snmp_value("Tcp", "RtoMin", v(200)), "200 ms");
+        assert_eq!(snmp_value("Tcp", "MaxConn", v(-1)), "no limit");
+        assert_eq!(snmp_value("Tcp", "MaxConn", v(-2)), "-2");
+        assert_eq!(snmp_value("Udp", "NoPorts", v(3)), "3");
+    }
+
+    #[test]
+    fn softnet_columns_follow_the_kernel() {
+        // 9 columns: no RPS, flow limit or backlog columns.
+        let nine = softnet_text(&[vec![5, 1, 0, 0, 0, 0, 0, 0, 0]]);
+        let rows = crate::parse::softnet::parse_softnet(&nine).rows;
+        let table = softnet_table(&rows, None);
+        assert_eq!(
+            table.header,
+            [
+                "CPU",
+                "Processed",
+                "Dropped",
+                "Time squeezes",
+                "CPU collisions"
+            ]
+        );
+        let rows15 = crate::parse::softnet::parse_softnet(SOFTNET_618).rows;
+        assert_eq!(softnet_table(&rows15, None).header.len(), 8);
+    }
+}

@@ -69,9 +69,11 @@ fn neighbours(now: &Snapshot) -> Block {
 }
 
 fn neighbour_row(entry: &ArpEntry) -> Row {
-    let hw_type = match entry.hw_type_name() {
-        Some(name) => name.to_string(),
-        None => format!("{:#x}", entry.hw_type),
+    // A proxy entry without a device has HW type 0, which is not NET/ROM.
+    let hw_type = match (entry.device(), entry.hw_type_name()) {
+        (None, _) if entry.hw_type == 0 => "-".to_string(),
+        (_, Some(name)) => name.to_string(),
+        (_, None) => format!("{:#x}", entry.hw_type),
     };
     let hw_address = if entry.hw_address.is_empty() {
         "-".to_string()
@@ -284,4 +286,125 @@ fn cache_statistics(now: &Snapshot, previous: Option<&Snapshot>) -> Block {
         rows,
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::ErrorKind;
+
+    use super::*;
+    use crate::tabs::CounterDisplay;
+    use crate::tabs::testing::{failed, ok, show, snapshot};
+
+    const ARP_618: &str = include_str!("../../testdata/files/arp-6.18");
+    const CACHE_618: &str = include_str!("../../testdata/files/arp_cache-6.18");
+    const CACHE_OLD: &str = include_str!("../../testdata/files/arp_cache-old-spacing");
+
+    fn arp(now: &Snapshot, previous: Option<&Snapshot>) -> String {
+        show(Tab::Arp, CounterDisplay::default(), now, previous)
+    }
+
+    #[test]
+    fn first_display_of_the_captured_tables() {
+        let now = snapshot(0, vec![ok(ARP, ARP_618), ok(ARP_CACHE, CACHE_618)]);
+        insta::assert_snapshot!(arp(&now, None));
+    }
+
+    #[test]
+    fn cache_changes_since_the_previous_tick() {
+        let before = snapshot(0, vec![ok(ARP, ARP_618), ok(ARP_CACHE, CACHE_618)]);
+        // Two failed resolutions and a new entry on CPU 1; lookups wrapped
+        // back (a reset) on CPU 0.
+        let later = CACHE_618
+            .replace(
+                "0000000c 0000000e 00000008 00000000   0000001f 00000004 00000000",
+                "0000000d 0000000f 00000008 00000000   00000021 00000004 00000002",
+            )
+            .replace(
+                "0000000c 00000011 0000000b 00000001   0000001e",
+                "0000000d 00000011 0000000b 00000001   00000000",
+            );
+        let now = snapshot(2, vec![ok(ARP, ARP_618), ok(ARP_CACHE, &later)]);
+        let text = arp(&now, Some(&before));
+        assert!(
+            text.contains("changes and rates over the last 2 s"),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn outside_the_host_namespace_the_statistics_are_explained() {
+        let now = snapshot(
+            0,
+            vec![ok(ARP, ARP_618), failed(ARP_CACHE, ErrorKind::NotFound)],
+        );
+        let text = arp(&now, None);
+        assert!(text.contains(HOST_ONLY), "{text}");
+        assert!(text.contains("namespace-wide · net:[4026532281]"), "{text}");
+        assert!(text.contains("198.51.100.78"), "{text}");
+    }
+
+    #[test]
+    fn an_unreadable_table_is_named_and_the_rest_survives() {
+        let now = snapshot(
+            0,
+            vec![
+                failed(ARP, ErrorKind::PermissionDenied),
+                ok(ARP_CACHE, CACHE_OLD),
+            ],
+        );
+        let text = arp(&now, None);
+        insta::assert_snapshot!(text);
+        assert!(text.contains("cannot read /proc/4242/net/arp (permission denied)"));
+        assert!(text.contains("summed over 4 CPUs"), "{text}");
+    }
+
+    #[test]
+    fn damaged_files_keep_their_good_lines() {
+        let arp_bad = format!("{ARP_618}garbage line\n192.0.2.9 0x1 0x2\n");
+        let now = snapshot(
+            0,
+            vec![ok(ARP, &arp_bad), ok(ARP_CACHE, "entries allocs\n1 2\n")],
+        );
+        let text = arp(&now, None);
+        assert!(
+            text.contains("2 lines of arp could not be parsed"),
+            "{text}"
+        );
+        assert!(text.contains("198.51.100.2 "), "{text}");
+        assert!(
+            text.contains("ARP cache statistics: stat/arp_cache could not be parsed"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn hostile_device_names_stay_in_their_cell() {
+        let line =
+            "192.0.2.7        0x1         0x2         02:00:00:00:00:07     *        ev\x1b[2Jil\n";
+        let now = snapshot(
+            0,
+            vec![
+                ok(
+                    ARP,
+                    &format!("{}\n{line}", ARP_618.lines().next().unwrap_or("")),
+                ),
+                failed(ARP_CACHE, ErrorKind::NotFound),
+            ],
+        );
+        let text = arp(&now, None);
+        assert!(!text.contains('\x1b'));
+        assert!(text.contains("ev\\x1b[2Jil"), "{text}");
+    }
+
+    #[test]
+    fn summary_counts_each_kind() {
+        let entries = parse_arp_table(ARP_618).rows;
+        assert_eq!(
+            neighbour_summary(&entries),
+            "9 entries: 2 complete, 3 permanent, 2 incomplete, 2 proxy"
+        );
+        assert_eq!(neighbour_summary(&[]), "0 entries");
+    }
 }

@@ -160,14 +160,15 @@ impl Change {
         }
     }
 
-    /// `value` followed by the change when there is one worth showing:
-    /// `12 (+3)`, `7 (reset)`, `4 (new)`; just `value` otherwise.
+    /// `value` followed by the change when a counter grew or went back:
+    /// `12 (+3)`, `7 (reset)`; just `value` otherwise (a new row says so
+    /// elsewhere, and `(new)` in every cell would bury the numbers).
     pub fn with_value(self, value: impl Into<String>) -> String {
         let value = value.into();
-        if self.moved() {
-            format!("{value} ({})", self.cell())
-        } else {
-            value
+        match self {
+            Change::By(delta) if delta > 0 => format!("{value} (+{delta})"),
+            Change::Reset => format!("{value} (reset)"),
+            _ => value,
         }
     }
 
@@ -357,6 +358,7 @@ mod tests {
         assert_eq!(Change::By(0).with_value("12"), "12");
         assert_eq!(Change::Reset.with_value("7"), "7 (reset)");
         assert_eq!(Change::FirstReading.with_value("7"), "7");
+        assert_eq!(Change::New.with_value("7"), "7");
     }
 
     #[test]

@@ -555,3 +555,325 @@ fn moved_list(counters: &[(&str, Option<u64>)]) -> String {
         moved.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tabs::testing::{dev_text, ok, snapshot, softnet_text};
+
+    type Files = Vec<(&'static str, Result<String, crate::error::ReadError>)>;
+
+    /// Evaluates the rules between two snapshots `seconds` apart.
+    fn evaluate_files(before: Files, after: Files, seconds: u64) -> Evaluation {
+        let before = snapshot(0, before);
+        let after = snapshot(seconds, after);
+        evaluate(
+            &Readings::of(&after),
+            &Readings::of(&before),
+            Duration::from_secs(seconds),
+            &THRESHOLDS,
+        )
+    }
+
+    fn fired(evaluation: &Evaluation, rule: Rule) -> Vec<String> {
+        evaluation
+            .findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| f.text.clone())
+            .collect()
+    }
+
+    /// Asserts that `rule` fires once between `before` and `after` texts of
+    /// `file` (and that the line names `counters`), and does not fire for
+    /// `quiet_after`.
+    fn check(
+        rule: Rule,
+        file: &'static str,
+        before: &str,
+        after: &str,
+        quiet_after: &str,
+        counters: &[&str],
+    ) {
+        let e = evaluate_files(vec![ok(file, before)], vec![ok(file, after)], 2);
+        let lines = fired(&e, rule);
+        assert_eq!(lines.len(), 1, "{rule:?} should fire: {e:?}");
+        for counter in counters {
+            assert!(
+                lines[0].contains(counter),
+                "{rule:?}: {} lacks {counter}",
+                lines[0]
+            );
+        }
+        assert!(!e.unchecked.contains(&rule));
+        let e = evaluate_files(vec![ok(file, before)], vec![ok(file, quiet_after)], 2);
+        assert!(
+            fired(&e, rule).is_empty(),
+            "{rule:?} should not fire: {e:?}"
+        );
+        assert!(!e.unchecked.contains(&rule));
+    }
+
+    #[test]
+    fn tcp_retransmissions_above_the_share() {
+        let before = "Tcp: RetransSegs OutSegs\nTcp: 0 1000\n";
+        // 10 of 200 segments (5%) fire; 2 of 200 (1%) do not.
+        check(
+            Rule::TcpRetransmissions,
+            "snmp",
+            before,
+            "Tcp: RetransSegs OutSegs\nTcp: 10 1200\n",
+            "Tcp: RetransSegs OutSegs\nTcp: 2 1200\n",
+            &["5.0%", "RetransSegs +10", "OutSegs +200"],
+        );
+        // Half of 10 segments is not a rate yet.
+        let e = evaluate_files(
+            vec![ok("snmp", before)],
+            vec![ok("snmp", "Tcp: RetransSegs OutSegs\nTcp: 5 1010\n")],
+            2,
+        );
+        assert!(fired(&e, Rule::TcpRetransmissions).is_empty());
+    }
+
+    #[test]
+    fn listen_queue_overflows() {
+        check(
+            Rule::ListenOverflows,
+            "netstat",
+            "TcpExt: ListenOverflows ListenDrops\nTcpExt: 7 7\n",
+            "TcpExt: ListenOverflows ListenDrops\nTcpExt: 10 10\n",
+            "TcpExt: ListenOverflows ListenDrops\nTcpExt: 7 7\n",
+            &["ListenOverflows +3", "ListenDrops +3"],
+        );
+    }
+
+    #[test]
+    fn syn_cookies_sent() {
+        let names = "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed\n";
+        check(
+            Rule::SynCookies,
+            "netstat",
+            &format!("{names}TcpExt: 0 0 0\n"),
+            &format!("{names}TcpExt: 12 1 0\n"),
+            &format!("{names}TcpExt: 0 5 0\n"),
+            &["SyncookiesSent +12", "SyncookiesRecv +1", "SYN flood"],
+        );
+    }
+
+    #[test]
+    fn tcp_aborts_on_memory() {
+        check(
+            Rule::TcpMemoryAborts,
+            "netstat",
+            "TcpExt: TCPAbortOnMemory\nTcpExt: 4\n",
+            "TcpExt: TCPAbortOnMemory\nTcpExt: 5\n",
+            "TcpExt: TCPAbortOnMemory\nTcpExt: 4\n",
+            &["TCPAbortOnMemory +1"],
+        );
+    }
+
+    #[test]
+    fn udp_buffer_errors() {
+        let names = "Udp: RcvbufErrors SndbufErrors\n";
+        check(
+            Rule::UdpBufferErrors,
+            "snmp",
+            &format!("{names}Udp: 0 0\n"),
+            &format!("{names}Udp: 5 0\n"),
+            &format!("{names}Udp: 0 0\n"),
+            &["receive buffer", "RcvbufErrors +5"],
+        );
+        let e = evaluate_files(
+            vec![ok("snmp", &format!("{names}Udp: 0 0\n"))],
+            vec![ok("snmp", &format!("{names}Udp: 0 2\n"))],
+            2,
+        );
+        assert!(fired(&e, Rule::UdpBufferErrors)[0].contains("send buffer was full"));
+    }
+
+    #[test]
+    fn udp_datagrams_to_closed_ports() {
+        check(
+            Rule::UdpClosedPorts,
+            "snmp",
+            "Udp: NoPorts\nUdp: 100\n",
+            "Udp: NoPorts\nUdp: 120\n",
+            "Udp: NoPorts\nUdp: 104\n",
+            &["20 in 2 s (10.0/s)", "NoPorts +20"],
+        );
+        // 30 over a minute is half a datagram per second: not a burst.
+        let e = evaluate_files(
+            vec![ok("snmp", "Udp: NoPorts\nUdp: 0\n")],
+            vec![ok("snmp", "Udp: NoPorts\nUdp: 30\n")],
+            60,
+        );
+        assert!(fired(&e, Rule::UdpClosedPorts).is_empty());
+    }
+
+    /// A 13-column softnet row of CPU `cpu`.
+    fn softnet_row(cpu: u32, processed: u32, dropped: u32, squeezed: u32) -> Vec<u32> {
+        let mut row = vec![0; 13];
+        row[0] = processed;
+        row[1] = dropped;
+        row[2] = squeezed;
+        row[12] = cpu;
+        row
+    }
+
+    #[test]
+    fn softnet_drops_count_across_the_32_bit_wrap() {
+        let before = softnet_text(&[softnet_row(0, 10, 0, 0), softnet_row(1, 10, u32::MAX, 0)]);
+        check(
+            Rule::SoftnetDrops,
+            "softnet_stat",
+            &before,
+            &softnet_text(&[softnet_row(0, 50, 0, 0), softnet_row(1, 90, 2, 0)]),
+            &softnet_text(&[softnet_row(0, 50, 0, 0), softnet_row(1, 90, u32::MAX, 0)]),
+            &["dropped +3", "CPU 1 +3"],
+        );
+    }
+
+    #[test]
+    fn softnet_time_squeezes() {
+        let before = softnet_text(&[softnet_row(0, 10, 0, 100), softnet_row(1, 10, 0, 0)]);
+        check(
+            Rule::SoftnetTimeSqueezes,
+            "softnet_stat",
+            &before,
+            &softnet_text(&[softnet_row(0, 10, 0, 110), softnet_row(1, 10, 0, 0)]),
+            &softnet_text(&[softnet_row(0, 10, 0, 102), softnet_row(1, 10, 0, 0)]),
+            &["time_squeeze +10", "CPU 0 +10"],
+        );
+    }
+
+    #[test]
+    fn softnet_rows_that_cannot_be_paired_are_not_checked() {
+        // 11 columns (no CPU column) and a CPU gone offline.
+        let row = |v: u32| vec![v, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let e = evaluate_files(
+            vec![ok("softnet_stat", &softnet_text(&[row(1), row(2)]))],
+            vec![ok("softnet_stat", &softnet_text(&[row(9)]))],
+            2,
+        );
+        assert!(e.unchecked.contains(&Rule::SoftnetDrops));
+        assert!(e.unchecked.contains(&Rule::SoftnetTimeSqueezes));
+    }
+
+    #[test]
+    fn ip_reassembly_failures() {
+        let names = "Ip: ReasmFails ReasmTimeout\n";
+        check(
+            Rule::IpReassemblyFailures,
+            "snmp",
+            &format!("{names}Ip: 0 0\n"),
+            &format!("{names}Ip: 2 1\n"),
+            &format!("{names}Ip: 0 0\n"),
+            &["ReasmFails +2", "ReasmTimeout +1"],
+        );
+    }
+
+    #[test]
+    fn icmp_unreachable_bursts() {
+        check(
+            Rule::IcmpUnreachableBurst,
+            "snmp",
+            "Icmp: InDestUnreachs\nIcmp: 5\n",
+            "Icmp: InDestUnreachs\nIcmp: 45\n",
+            "Icmp: InDestUnreachs\nIcmp: 8\n",
+            &["40 received in 2 s (20.0/s)", "Icmp InDestUnreachs +40"],
+        );
+        // Without an Icmp section, IcmpMsg InType3 (absent while zero).
+        let e = evaluate_files(
+            vec![ok("snmp", "Udp: NoPorts\nUdp: 0\n")],
+            vec![ok(
+                "snmp",
+                "Udp: NoPorts\nUdp: 0\nIcmpMsg: InType3\nIcmpMsg: 30\n",
+            )],
+            2,
+        );
+        assert!(fired(&e, Rule::IcmpUnreachableBurst)[0].contains("IcmpMsg InType3 +30"));
+    }
+
+    #[test]
+    fn arp_resolution_failures() {
+        let names = "entries allocs destroys hash_grows lookups hits res_failed rcv_probes_mcast rcv_probes_ucast periodic_gc_runs forced_gc_runs unresolved_discards\n";
+        let row = |failed: u32, discards: u32| {
+            format!(
+                "00000002 00000001 00000000 00000000 00000004 00000000 {failed:08x} 00000000 00000000 00000000 00000000 {discards:08x}\n"
+            )
+        };
+        check(
+            Rule::ArpResolutionFailures,
+            "stat/arp_cache",
+            &format!("{names}{}{}", row(1, 0), row(0, 0)),
+            &format!("{names}{}{}", row(2, 4), row(1, 0)),
+            &format!("{names}{}{}", row(1, 0), row(0, 0)),
+            &["res_failed +2", "unresolved_discards +4"],
+        );
+    }
+
+    #[test]
+    fn interface_errors_and_drops() {
+        let mut quiet = [0u64; 16];
+        quiet[0] = 1000;
+        let mut busy = quiet;
+        busy[0] = 5000; // more bytes alone is no finding
+        let mut dropping = busy;
+        dropping[3] = 5; // rx drop
+        dropping[10] = 1; // tx errs
+        check(
+            Rule::InterfaceErrors,
+            "dev",
+            &dev_text(&[("lo", quiet), ("eth0", quiet)]),
+            &dev_text(&[("lo", busy), ("eth0", dropping)]),
+            &dev_text(&[("lo", busy), ("eth0", busy)]),
+            &["Interface eth0", "rx drop +5", "tx errs +1"],
+        );
+    }
+
+    #[test]
+    fn counters_going_backwards_fire_nothing() {
+        let e = evaluate_files(
+            vec![ok(
+                "netstat",
+                "TcpExt: ListenOverflows ListenDrops SyncookiesSent TCPAbortOnMemory\nTcpExt: 9 9 9 9\n",
+            )],
+            vec![ok(
+                "netstat",
+                "TcpExt: ListenOverflows ListenDrops SyncookiesSent TCPAbortOnMemory\nTcpExt: 0 0 0 0\n",
+            )],
+            2,
+        );
+        assert!(e.findings.is_empty(), "{e:?}");
+    }
+
+    #[test]
+    fn missing_inputs_are_not_checked_rather_than_quiet() {
+        let e = evaluate_files(vec![], vec![], 2);
+        assert!(e.findings.is_empty());
+        assert_eq!(e.unchecked, Rule::ALL.to_vec());
+    }
+
+    #[test]
+    fn the_thresholds_are_sane() {
+        let t = THRESHOLDS;
+        assert!(t.tcp_retrans_percent > 0.0 && t.tcp_retrans_percent < 100.0);
+        for minimum in [
+            t.tcp_retrans_min_segments,
+            t.listen_drops,
+            t.syncookies_sent,
+            t.tcp_abort_on_memory,
+            t.udp_buffer_errors,
+            t.udp_no_ports_min,
+            t.softnet_drops,
+            t.softnet_time_squeezes,
+            t.ip_reassembly_failures,
+            t.icmp_unreachable_min,
+            t.arp_resolution_failures,
+            t.interface_errors,
+        ] {
+            // A zero threshold would fire on every quiet tick.
+            assert!(minimum >= 1);
+        }
+    }
+}

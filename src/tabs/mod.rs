@@ -14,6 +14,8 @@ pub mod routing;
 pub mod sockets;
 pub mod stats;
 pub mod tcp;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod traffic;
 
 use std::collections::HashMap;

@@ -169,3 +169,73 @@ fn ipv6_row(route: &Ipv6Route) -> Row {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::ErrorKind;
+
+    use super::*;
+    use crate::tabs::CounterDisplay;
+    use crate::tabs::testing::{failed, ok, show, snapshot};
+
+    const ROUTE_618: &str = include_str!("../../testdata/files/route-6.18");
+    const IPV6_618: &str = include_str!("../../testdata/files/ipv6_route-6.18");
+    const ROUTE_ODD: &str = include_str!("../../testdata/files/route-handmade-oddities");
+
+    fn routing(now: &Snapshot) -> String {
+        show(Tab::Routing, CounterDisplay::default(), now, None)
+    }
+
+    #[test]
+    fn captured_tables() {
+        let now = snapshot(0, vec![ok(ROUTE, ROUTE_618), ok(IPV6_ROUTE, IPV6_618)]);
+        let text = routing(&now);
+        // Host-order hex in route, network order in ipv6_route.
+        assert!(text.contains("203.0.113.0/24"), "{text}");
+        assert!(text.contains("2001:db8:1::2"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn a_fresh_namespace_has_empty_tables_not_errors() {
+        // What a new namespace with `lo` down shows: no IPv4 line at all
+        // (not even the header) and only the null entry in IPv6.
+        let null = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n";
+        let now = snapshot(0, vec![ok(ROUTE, ""), ok(IPV6_ROUTE, null)]);
+        let text = routing(&now);
+        assert!(!text.contains("cannot"), "{text}");
+        assert!(!text.contains("parsed"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn odd_masks_and_missing_ipv6() {
+        let now = snapshot(
+            0,
+            vec![
+                ok(ROUTE, ROUTE_ODD),
+                failed(IPV6_ROUTE, ErrorKind::NotFound),
+            ],
+        );
+        let text = routing(&now);
+        assert!(text.contains("IPv6 is disabled"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn an_unreadable_file_leaves_the_other() {
+        let now = snapshot(
+            0,
+            vec![
+                failed(ROUTE, ErrorKind::PermissionDenied),
+                ok(IPV6_ROUTE, IPV6_618),
+            ],
+        );
+        let text = routing(&now);
+        assert!(
+            text.contains("IPv4 routes: cannot read /proc/4242/net/route (permission denied)"),
+            "{text}"
+        );
+        assert!(text.contains("IPv6 routes (net/ipv6_route)"), "{text}");
+    }
+}

@@ -257,3 +257,104 @@ fn other_table(devices: &[DevCounters], changes: &[Vec<Change>], has_previous: b
         ],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::ErrorKind;
+
+    use super::*;
+    use crate::tabs::CounterDisplay;
+    use crate::tabs::testing::{dev_text, failed, ok, show, snapshot};
+
+    const DEV_618: &str = include_str!("../../testdata/files/dev-6.18");
+    const DEV_OLD: &str = include_str!("../../testdata/files/dev-2.6-no-blank-after-colon");
+
+    fn traffic(now: &Snapshot, previous: Option<&Snapshot>) -> String {
+        show(Tab::Traffic, CounterDisplay::default(), now, previous)
+    }
+
+    fn counters(rx_bytes: u64, rx_packets: u64, tx_bytes: u64, tx_packets: u64) -> [u64; 16] {
+        let mut c = [0; 16];
+        c[0] = rx_bytes;
+        c[1] = rx_packets;
+        c[8] = tx_bytes;
+        c[9] = tx_packets;
+        c
+    }
+
+    #[test]
+    fn first_display_says_rates_come_next() {
+        let now = snapshot(0, vec![ok(DEV, DEV_618)]);
+        let text = traffic(&now, None);
+        assert!(text.contains("changes and rates appear from the next refresh"));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn rates_over_two_seconds_and_a_reset_interface() {
+        let mut eth = counters(1_000_000, 1000, 50_000, 500);
+        let before = snapshot(
+            0,
+            vec![ok(
+                DEV,
+                &dev_text(&[
+                    ("lo", counters(100, 1, 100, 1)),
+                    ("eth0", eth),
+                    ("veth9", counters(9_000_000, 9000, 0, 0)),
+                ]),
+            )],
+        );
+        eth[0] += 3 * 1024 * 1024; // 1.5 MiB/s
+        eth[1] += 2000; // 1000/s
+        eth[8] += 4096; // 2 KiB/s
+        eth[9] += 5;
+        eth[3] += 7; // rx drop
+        eth[10] += 1; // tx errs
+        let now = snapshot(
+            2,
+            vec![ok(
+                DEV,
+                &dev_text(&[
+                    ("lo", counters(100, 1, 100, 1)),
+                    ("eth0", eth),
+                    // Re-created: its counters started again.
+                    ("veth9", counters(10, 1, 0, 0)),
+                    ("new0", counters(5, 1, 0, 0)),
+                ]),
+            )],
+        );
+        let text = traffic(&now, Some(&before));
+        assert!(text.contains("1.5 MiB/s"), "{text}");
+        assert!(text.contains("1000.0/s"), "{text}");
+        assert!(text.contains("reset"), "{text}");
+        assert!(!text.contains("EiB"), "no absurd rate: {text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn old_kernel_lines_and_bad_lines() {
+        let now = snapshot(0, vec![ok(DEV, DEV_OLD)]);
+        let text = traffic(&now, None);
+        assert!(text.contains("could not be parsed"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn an_unreadable_file_is_named() {
+        let now = snapshot(0, vec![failed(DEV, ErrorKind::PermissionDenied)]);
+        let text = traffic(&now, None);
+        assert!(text.contains("cannot read /proc/4242/net/dev (permission denied)"));
+        let gone = snapshot(0, vec![failed(DEV, ErrorKind::NotFound)]);
+        assert!(traffic(&gone, None).contains("no net/dev file"));
+    }
+
+    #[test]
+    fn huge_counters_never_overflow_the_total() {
+        let max = [u64::MAX; 16];
+        let before = snapshot(0, vec![ok(DEV, &dev_text(&[("a", max), ("b", max)]))]);
+        let now = snapshot(1, vec![ok(DEV, &dev_text(&[("a", max), ("b", max)]))]);
+        let text = traffic(&now, Some(&before));
+        assert!(text.contains("16.0 EiB"), "{text}");
+        assert!(text.contains("0 B/s"), "{text}");
+    }
+}
