@@ -855,6 +855,15 @@ mod tests {
     }
 
     #[test]
+    fn every_rule_is_documented() {
+        let docs = include_str!("../../docs/tabs-namespace.md").to_lowercase();
+        for rule in Rule::ALL {
+            let name = rule.name().to_lowercase();
+            assert!(docs.contains(&name), "{name} is not in the docs");
+        }
+    }
+
+    #[test]
     fn the_thresholds_are_sane() {
         let t = THRESHOLDS;
         assert!(t.tcp_retrans_percent > 0.0 && t.tcp_retrans_percent < 100.0);
