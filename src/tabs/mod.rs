@@ -216,3 +216,75 @@ pub fn view(
         Tab::Analysis => analysis::view(ctx, now, previous),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::testing::{ok, show, snapshot};
+    use super::*;
+
+    const NAMESPACE_TABS: [Tab; 5] = [
+        Tab::Arp,
+        Tab::Traffic,
+        Tab::Routing,
+        Tab::Stats,
+        Tab::Analysis,
+    ];
+
+    #[test]
+    fn namespace_tabs_read_no_fd_and_say_so() {
+        for tab in NAMESPACE_TABS {
+            assert!(!tab.shows_own_sockets(), "{tab:?}");
+            let now = snapshot(0, vec![]);
+            let text = show(tab, CounterDisplay::default(), &now, None);
+            assert!(
+                text.contains("namespace-wide · net:[4026532281]"),
+                "{tab:?}: {text}"
+            );
+        }
+        assert!(
+            Tab::ALL
+                .iter()
+                .all(|t| Tab::from_name(t.name()) == Some(*t))
+        );
+    }
+
+    #[test]
+    fn hostile_interface_names_are_escaped_everywhere() {
+        let dev = |bytes: u64| {
+            format!("h1\nh2\nev\x1b]0;x\x07il: {bytes} 1 0 {bytes} 0 0 0 0 {bytes} 1 0 0 0 0 0 0\n")
+        };
+        let before = snapshot(0, vec![ok("dev", &dev(1))]);
+        let now = snapshot(2, vec![ok("dev", &dev(9))]);
+        for tab in [Tab::Traffic, Tab::Analysis] {
+            let text = show(tab, CounterDisplay::default(), &now, Some(&before));
+            assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
+            assert!(text.contains("ev\\x1b]0;x\\x07il"), "{tab:?}: {text}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn any_file_contents_render_without_panicking(
+            a in "(?s).{0,300}",
+            b in "[0-9a-f :\n.-]{0,300}",
+            zeros in any::<bool>(),
+            changed_only in any::<bool>(),
+        ) {
+            let display = CounterDisplay { zeros, changed_only };
+            for tab in NAMESPACE_TABS {
+                let files = |text: &str| -> Vec<(&'static str, Result<String, crate::error::ReadError>)> {
+                    tab.net_files().iter().map(|name| ok(name, text)).collect()
+                };
+                let before = snapshot(0, files(&a));
+                let now = snapshot(1, files(&b));
+                let text = show(tab, display, &now, Some(&before));
+                prop_assert!(text.contains("namespace-wide"));
+                show(tab, display, &before, None);
+            }
+        }
+    }
+}
