@@ -104,6 +104,17 @@ pub enum Command {
     Quit,
     /// An empty line: reprint the current tab now.
     Refresh,
+    /// Flip one way of filtering the counter tables (stats, analysis).
+    Toggle(Toggle),
+}
+
+/// The counter-table toggles typed at the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toggle {
+    /// `zeros`: show or hide counters whose value is zero.
+    Zeros,
+    /// `changed`: show only counters that moved in the last tick, or all.
+    Changed,
 }
 
 /// Why a line is not a command.
@@ -125,7 +136,7 @@ pub enum CommandError {
 /// Words that mean something at the prompt, for completion and suggestions.
 pub fn command_words() -> Vec<&'static str> {
     let mut words: Vec<&'static str> = Tab::ALL.iter().map(|t| t.name()).collect();
-    words.extend(["set", "help", "quit", "exit"]);
+    words.extend(["set", "zeros", "changed", "help", "quit", "exit"]);
     words
 }
 
@@ -155,6 +166,8 @@ impl Command {
                 [value] => Ok(Command::Set(Interval::parse(value)?)),
                 _ => Err(IntervalError(rest.join(" ").chars().take(40).collect()).into()),
             },
+            "zeros" => no_arguments("zeros", Command::Toggle(Toggle::Zeros)),
+            "changed" => no_arguments("changed", Command::Toggle(Toggle::Changed)),
             "help" | "?" => no_arguments("help", Command::Help),
             "quit" | "exit" | "q" => no_arguments("quit", Command::Quit),
             _ => Err(CommandError::Unknown {
@@ -250,6 +263,26 @@ mod tests {
             Command::parse("tcp now"),
             Err(CommandError::UnexpectedArgument("tcp"))
         );
+    }
+
+    #[test]
+    fn counter_toggles() {
+        assert_eq!(Command::parse("zeros"), Ok(Command::Toggle(Toggle::Zeros)));
+        assert_eq!(
+            Command::parse(" CHANGED\r"),
+            Ok(Command::Toggle(Toggle::Changed))
+        );
+        assert_eq!(
+            Command::parse("zeros on"),
+            Err(CommandError::UnexpectedArgument("zeros"))
+        );
+        assert_eq!(
+            Command::parse("changed 1"),
+            Err(CommandError::UnexpectedArgument("changed"))
+        );
+        let err = Command::parse("zero").unwrap_err().to_string();
+        assert!(err.contains("did you mean 'zeros'"), "{err}");
+        assert!(command_words().contains(&"changed"));
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::parse::Endian;
 use crate::render::{RenderOptions, render, sanitize};
 use crate::session::{Effect, Event, Session, exit, step};
 use crate::source::{Liveness, ProcSource, Process, Snapshot};
-use crate::tabs::{Tab, ViewContext, view};
+use crate::tabs::{CounterDisplay, Tab, ViewContext, view};
 
 /// Longest input line kept; longer lines are answered with an error and
 /// their bytes discarded as they arrive (memory stays bounded).
@@ -120,10 +120,19 @@ pub struct Driver {
     process: Process,
     settings: Settings,
     session: Session,
-    /// The last snapshot shown, for changes and rates.
-    previous: Option<(Tab, Snapshot)>,
+    /// The last screen's tab and snapshots, for changes and rates and for
+    /// redrawing it when a display setting changes.
+    shown: Option<Shown>,
     render_options: RenderOptions,
     output: Output,
+}
+
+/// What the last printed screen was made of.
+struct Shown {
+    tab: Tab,
+    snapshot: Snapshot,
+    /// The snapshot it was compared with.
+    previous: Option<Snapshot>,
 }
 
 /// Renders `tab` once (for `--once`): every row; on a terminal with its
@@ -136,7 +145,7 @@ pub fn render_once(
     tab: Tab,
 ) -> String {
     let snapshot = source.snapshot(process, tab.net_files(), tab.shows_own_sockets());
-    let ctx = view_context(process, settings, interval);
+    let ctx = view_context(process, settings, interval, CounterDisplay::default());
     let options = if io::stdout().is_terminal() {
         RenderOptions {
             max_rows: None,
@@ -152,6 +161,7 @@ fn view_context<'a>(
     process: &'a Process,
     settings: &'a Settings,
     interval: crate::command::Interval,
+    counters: CounterDisplay,
 ) -> ViewContext<'a> {
     ViewContext {
         process,
@@ -160,6 +170,7 @@ fn view_context<'a>(
         numeric: settings.numeric,
         endian: settings.endian,
         clock_ticks: settings.clock_ticks,
+        counters,
     }
 }
 
@@ -201,7 +212,7 @@ pub fn run(
         process,
         settings,
         session,
-        previous: None,
+        shown: None,
         render_options,
         output,
     };
@@ -286,6 +297,12 @@ impl Driver {
                         return Some(code);
                     }
                 }
+                Effect::Redraw(tab) => {
+                    let screen = self.redraw(tab) + "\n";
+                    if let Some(code) = self.print(&screen) {
+                        return Some(code);
+                    }
+                }
                 Effect::Say(message) => {
                     if let Some(code) = self.print(&format!("{}\n", sanitize(&message))) {
                         return Some(code);
@@ -348,15 +365,34 @@ impl Driver {
         let snapshot =
             self.source
                 .snapshot(&self.process, tab.net_files(), tab.shows_own_sockets());
-        let previous = match &self.previous {
-            Some((shown, snap)) if *shown == tab => Some(snap),
+        let previous = match self.shown.take() {
+            Some(shown) if shown.tab == tab => Some(shown.snapshot),
             _ => None,
         };
-        let ctx = view_context(&self.process, &self.settings, self.session.interval);
-        let screen = view(tab, &ctx, &snapshot, previous);
-        let text = render(&screen, &self.render_options);
-        self.previous = Some((tab, snapshot));
-        text
+        self.shown = Some(Shown {
+            tab,
+            snapshot,
+            previous,
+        });
+        self.redraw(tab)
+    }
+
+    /// Renders the last snapshots of `tab` again (a display setting
+    /// changed); reads a snapshot only when `tab` was not the last shown.
+    fn redraw(&mut self, tab: Tab) -> String {
+        match &self.shown {
+            Some(shown) if shown.tab == tab => {
+                let ctx = view_context(
+                    &self.process,
+                    &self.settings,
+                    self.session.interval,
+                    self.session.counters,
+                );
+                let screen = view(tab, &ctx, &shown.snapshot, shown.previous.as_ref());
+                render(&screen, &self.render_options)
+            }
+            _ => self.show(tab),
+        }
     }
 
     /// Prints; returns an exit status when output is no longer possible.
@@ -400,7 +436,7 @@ pub fn help_text() -> String {
         text.push_str(&format!("  {:<9} {}\n", tab.name(), tab.summary()));
     }
     text.push_str(
-        "Commands:\n  set SECONDS  refresh interval, 0.5 to 3600\n  help         this list\n  quit         end (also Ctrl+D; Ctrl+C on an empty line)\n  (empty line) reprint now\n",
+        "Commands:\n  set SECONDS  refresh interval, 0.5 to 3600\n  zeros        show or hide zero counters (stats, analysis)\n  changed      show only counters that changed in the last tick, or all\n  help         this list\n  quit         end (also Ctrl+D; Ctrl+C on an empty line)\n  (empty line) reprint now\n",
     );
     text
 }

@@ -15,8 +15,8 @@
 //! [`step`] has no I/O: it returns the next state and the [`Effect`]s the
 //! driver (`repl`) performs — print a tab, print a line, exit.
 
-use crate::command::{Command, CommandError, Interval};
-use crate::tabs::Tab;
+use crate::command::{Command, CommandError, Interval, Toggle};
+use crate::tabs::{CounterDisplay, Tab};
 
 /// Exit statuses, documented in `--help` and the README.
 pub mod exit {
@@ -91,6 +91,9 @@ pub enum Effect {
     Say(String),
     /// Print a one-line error; the session goes on.
     Complain(String),
+    /// Print this tab again from the snapshots already read (a display
+    /// setting changed; reading anew would shorten the change window).
+    Redraw(Tab),
     /// Print the command help.
     Help,
     /// Restart the refresh timer (the interval changed).
@@ -105,6 +108,8 @@ pub enum Effect {
 pub struct Session {
     pub state: State,
     pub interval: Interval,
+    /// How the counter tables are filtered (`zeros`, `changed`).
+    pub counters: CounterDisplay,
 }
 
 impl Session {
@@ -112,14 +117,34 @@ impl Session {
         Session {
             state: State::Start,
             interval,
+            counters: CounterDisplay::default(),
         }
     }
 }
 
+/// The one-line answer to a toggle, saying what is shown now.
+fn toggle_message(counters: CounterDisplay, toggle: Toggle) -> String {
+    let what = match (toggle, counters.zeros, counters.changed_only) {
+        (Toggle::Zeros, true, _) => "zero counters shown",
+        (Toggle::Zeros, false, _) => "zero counters hidden",
+        (Toggle::Changed, _, true) => "only counters that changed in the last tick shown",
+        (Toggle::Changed, _, false) => "counters shown whether they changed or not",
+    };
+    format!("stats and analysis: {what}")
+}
+
 /// The transition function.
 pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
-    let Session { state, interval } = session;
-    let to = |state: State| Session { state, interval };
+    let Session {
+        state,
+        interval,
+        counters,
+    } = session;
+    let to = |state: State| Session {
+        state,
+        interval,
+        counters,
+    };
     match (state, event) {
         (State::Start, Event::PidMissing) => (to(State::NoPid), vec![]),
         (State::Start, Event::PidInvalid) => (to(State::InvalidPid), vec![]),
@@ -134,6 +159,7 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
                 Session {
                     state,
                     interval: new,
+                    counters,
                 },
                 vec![
                     Effect::Say(format!("refresh interval set to {new}")),
@@ -146,6 +172,21 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
                 (to(state), effects)
             }
             Command::Quit => (to(State::Terminated), vec![Effect::Exit(exit::OK)]),
+            Command::Toggle(toggle) => {
+                let counters = counters.toggled(toggle);
+                let mut effects = vec![Effect::Say(toggle_message(counters, toggle))];
+                if let Some(tab) = state.tab().filter(|t| t.uses_counter_display()) {
+                    effects.push(Effect::Redraw(tab));
+                }
+                (
+                    Session {
+                        state,
+                        interval,
+                        counters,
+                    },
+                    effects,
+                )
+            }
         },
         (state, Event::Line(Err(error))) if state.is_running() => {
             (to(state), vec![Effect::Complain(error.to_string())])
@@ -179,6 +220,7 @@ mod tests {
         Session {
             state,
             interval: Interval::DEFAULT,
+            counters: CounterDisplay::default(),
         }
     }
 
@@ -305,6 +347,72 @@ mod tests {
         let (s, effects) = step(session(State::NoSelection), line(""));
         assert_eq!(s.state, State::NoSelection);
         assert!(effects.is_empty());
+    }
+
+    #[test]
+    fn zeros_toggles_and_redraws_a_counter_tab() {
+        let (s, effects) = step(session(State::TabSelected(Tab::Stats)), line("zeros"));
+        assert_eq!(s.state, State::TabSelected(Tab::Stats));
+        assert!(s.counters.zeros);
+        assert!(!s.counters.changed_only);
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say("stats and analysis: zero counters shown".into()),
+                Effect::Redraw(Tab::Stats)
+            ]
+        );
+        let (s, effects) = step(s, line("zeros"));
+        assert!(!s.counters.zeros);
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say("stats and analysis: zero counters hidden".into()),
+                Effect::Redraw(Tab::Stats)
+            ]
+        );
+    }
+
+    #[test]
+    fn changed_toggles_and_redraws_a_counter_tab() {
+        let (s, effects) = step(session(State::Refreshing(Tab::Analysis)), line("changed"));
+        assert_eq!(s.state, State::Refreshing(Tab::Analysis));
+        assert!(s.counters.changed_only);
+        assert!(!s.counters.zeros);
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say(
+                    "stats and analysis: only counters that changed in the last tick shown".into()
+                ),
+                Effect::Redraw(Tab::Analysis)
+            ]
+        );
+        let (s, _) = step(s, line("changed"));
+        assert!(!s.counters.changed_only);
+    }
+
+    #[test]
+    fn toggles_elsewhere_only_answer() {
+        for state in [State::NoSelection, State::TabSelected(Tab::Tcp)] {
+            let (s, effects) = step(session(state), line("changed"));
+            assert_eq!(s.state, state);
+            assert!(s.counters.changed_only);
+            assert!(
+                matches!(effects.as_slice(), [Effect::Say(_)]),
+                "{effects:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn toggles_survive_set_and_tab_changes() {
+        let (s, _) = step(session(State::TabSelected(Tab::Stats)), line("zeros"));
+        let (s, _) = step(s, line("set 5"));
+        let (s, _) = step(s, line("analysis"));
+        let (s, _) = step(s, Event::Tick);
+        assert!(s.counters.zeros);
+        assert_eq!(s.state, State::TabSelected(Tab::Analysis));
     }
 
     #[test]

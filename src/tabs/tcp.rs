@@ -182,6 +182,7 @@ mod tests {
             numeric: false,
             endian: Endian::Little,
             clock_ticks: 100,
+            counters: Default::default(),
         };
         let screen = view(&ctx, &captured_snapshot(), None);
         let options = RenderOptions {
