@@ -108,6 +108,17 @@ pub enum Command {
     Scope(Scope),
     /// Keep only rows containing this text; `None` clears the filter.
     Filter(Option<Filter>),
+    /// Flip one way of filtering the counter tables (stats, analysis).
+    Toggle(Toggle),
+}
+
+/// The counter-table toggles typed at the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toggle {
+    /// `zeros`: show or hide counters whose value is zero.
+    Zeros,
+    /// `changed`: show only counters that moved in the last tick, or all.
+    Changed,
 }
 
 /// Why a line is not a command.
@@ -131,7 +142,9 @@ pub enum CommandError {
 /// Words that mean something at the prompt, for completion and suggestions.
 pub fn command_words() -> Vec<&'static str> {
     let mut words: Vec<&'static str> = Tab::ALL.iter().map(|t| t.name()).collect();
-    words.extend(["set", "scope", "filter", "help", "quit", "exit"]);
+    words.extend([
+        "set", "scope", "filter", "zeros", "changed", "help", "quit", "exit",
+    ]);
     words
 }
 
@@ -170,6 +183,8 @@ impl Command {
             // The filter is the rest of the line as typed (inner blanks
             // kept), not the split words.
             "filter" => Ok(Command::Filter(Filter::new(after_first_word(line)))),
+            "zeros" => no_arguments("zeros", Command::Toggle(Toggle::Zeros)),
+            "changed" => no_arguments("changed", Command::Toggle(Toggle::Changed)),
             "help" | "?" => no_arguments("help", Command::Help),
             "quit" | "exit" | "q" => no_arguments("quit", Command::Quit),
             _ => Err(CommandError::Unknown {
@@ -303,6 +318,26 @@ mod tests {
             Command::parse("filter\ttab"),
             Ok(Command::Filter(Filter::new("tab")))
         );
+    }
+
+    #[test]
+    fn counter_toggles() {
+        assert_eq!(Command::parse("zeros"), Ok(Command::Toggle(Toggle::Zeros)));
+        assert_eq!(
+            Command::parse(" CHANGED\r"),
+            Ok(Command::Toggle(Toggle::Changed))
+        );
+        assert_eq!(
+            Command::parse("zeros on"),
+            Err(CommandError::UnexpectedArgument("zeros"))
+        );
+        assert_eq!(
+            Command::parse("changed 1"),
+            Err(CommandError::UnexpectedArgument("changed"))
+        );
+        let err = Command::parse("zero").unwrap_err().to_string();
+        assert!(err.contains("did you mean 'zeros'"), "{err}");
+        assert!(command_words().contains(&"changed"));
     }
 
     #[test]

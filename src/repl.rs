@@ -120,10 +120,19 @@ pub struct Driver {
     process: Process,
     settings: Settings,
     session: Session,
-    /// The last snapshot shown, for changes and rates.
-    previous: Option<(Tab, Snapshot)>,
+    /// The last screen's tab and snapshots, for changes and rates and for
+    /// redrawing it when a display setting changes.
+    shown: Option<Shown>,
     render_options: RenderOptions,
     output: Output,
+}
+
+/// What the last printed screen was made of.
+struct Shown {
+    tab: Tab,
+    snapshot: Snapshot,
+    /// The snapshot it was compared with.
+    previous: Option<Snapshot>,
 }
 
 /// Renders `tab` once (for `--once`), with the session's interval and
@@ -173,6 +182,7 @@ fn view_context<'a>(
         numeric: settings.numeric,
         endian: settings.endian,
         clock_ticks: settings.clock_ticks,
+        counters: session.counters,
         view: &session.view,
     }
 }
@@ -215,7 +225,7 @@ pub fn run(
         process,
         settings,
         session,
-        previous: None,
+        shown: None,
         render_options,
         output,
     };
@@ -300,6 +310,12 @@ impl Driver {
                         return Some(code);
                     }
                 }
+                Effect::Redraw(tab) => {
+                    let screen = self.redraw(tab) + "\n";
+                    if let Some(code) = self.print(&screen) {
+                        return Some(code);
+                    }
+                }
                 Effect::Say(message) => {
                     if let Some(code) = self.print(&format!("{}\n", sanitize(&message))) {
                         return Some(code);
@@ -360,15 +376,29 @@ impl Driver {
     /// Reads a snapshot for `tab` and renders it against the previous one.
     fn show(&mut self, tab: Tab) -> String {
         let snapshot = take_snapshot(&self.source, &self.process, &self.session, tab);
-        let previous = match &self.previous {
-            Some((shown, snap)) if *shown == tab => Some(snap),
+        let previous = match self.shown.take() {
+            Some(shown) if shown.tab == tab => Some(shown.snapshot),
             _ => None,
         };
-        let ctx = view_context(&self.process, &self.settings, &self.session);
-        let screen = view(tab, &ctx, &snapshot, previous);
-        let text = render(&screen, &self.render_options);
-        self.previous = Some((tab, snapshot));
-        text
+        self.shown = Some(Shown {
+            tab,
+            snapshot,
+            previous,
+        });
+        self.redraw(tab)
+    }
+
+    /// Renders the last snapshots of `tab` again (a display setting
+    /// changed); reads a snapshot only when `tab` was not the last shown.
+    fn redraw(&mut self, tab: Tab) -> String {
+        match &self.shown {
+            Some(shown) if shown.tab == tab => {
+                let ctx = view_context(&self.process, &self.settings, &self.session);
+                let screen = view(tab, &ctx, &shown.snapshot, shown.previous.as_ref());
+                render(&screen, &self.render_options)
+            }
+            _ => self.show(tab),
+        }
     }
 
     /// Prints; returns an exit status when output is no longer possible.
@@ -412,7 +442,7 @@ pub fn help_text() -> String {
         text.push_str(&format!("  {:<9} {}\n", tab.name(), tab.summary()));
     }
     text.push_str(
-        "Commands:\n  set SECONDS  refresh interval, 0.5 to 3600\n  scope own    socket tabs show the process's own sockets (default)\n  scope all    every socket of the network namespace, with owners (--all)\n  scope tree   the process's and its descendants' sockets, with owners (--children)\n  filter TEXT  keep socket rows containing TEXT (any column, any case)\n  filter       clear the filter\n  help         this list\n  quit         end (also Ctrl+D; Ctrl+C on an empty line)\n  (empty line) reprint now\n",
+        "Commands:\n  set SECONDS  refresh interval, 0.5 to 3600\n  scope own    socket tabs show the process's own sockets (default)\n  scope all    every socket of the network namespace, with owners (--all)\n  scope tree   the process's and its descendants' sockets, with owners (--children)\n  filter TEXT  keep socket rows containing TEXT (any column, any case)\n  filter       clear the filter\n  zeros        show or hide zero counters (stats, analysis)\n  changed      show only counters that changed in the last tick, or all\n  help         this list\n  quit         end (also Ctrl+D; Ctrl+C on an empty line)\n  (empty line) reprint now\n",
     );
     text
 }

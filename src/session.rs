@@ -16,12 +16,12 @@
 //! driver (`repl`) performs — print a tab, print a line, exit.
 //!
 //! Besides its state, a session holds the settings the user changes at the
-//! prompt: the refresh interval and the [`ViewSettings`] (scope and filter)
-//! that views read. Changing a view setting keeps the state and reprints
-//! the tab on screen at once.
+//! prompt: the refresh interval, the counter display (`zeros`, `changed`)
+//! and the [`ViewSettings`] of the socket tabs (scope and filter). Changing
+//! a setting keeps the state and reprints the tab on screen at once.
 
-use crate::command::{Command, CommandError, Interval};
-use crate::tabs::{Tab, ViewSettings};
+use crate::command::{Command, CommandError, Interval, Toggle};
+use crate::tabs::{CounterDisplay, Tab, ViewSettings};
 
 /// Exit statuses, documented in `--help` and the README.
 pub mod exit {
@@ -96,6 +96,9 @@ pub enum Effect {
     Say(String),
     /// Print a one-line error; the session goes on.
     Complain(String),
+    /// Print this tab again from the snapshots already read (a display
+    /// setting changed; reading anew would shorten the change window).
+    Redraw(Tab),
     /// Print the command help.
     Help,
     /// Restart the refresh timer (the interval changed).
@@ -110,6 +113,8 @@ pub enum Effect {
 pub struct Session {
     pub state: State,
     pub interval: Interval,
+    /// How the counter tables are filtered (`zeros`, `changed`).
+    pub counters: CounterDisplay,
     /// Scope and filter of the socket tabs.
     pub view: ViewSettings,
 }
@@ -119,9 +124,21 @@ impl Session {
         Session {
             state: State::Start,
             interval,
+            counters: CounterDisplay::default(),
             view: ViewSettings::default(),
         }
     }
+}
+
+/// The one-line answer to a toggle, saying what is shown now.
+fn toggle_message(counters: CounterDisplay, toggle: Toggle) -> String {
+    let what = match (toggle, counters.zeros, counters.changed_only) {
+        (Toggle::Zeros, true, _) => "zero counters shown",
+        (Toggle::Zeros, false, _) => "zero counters hidden",
+        (Toggle::Changed, _, true) => "only counters that changed in the last tick shown",
+        (Toggle::Changed, _, false) => "counters shown whether they changed or not",
+    };
+    format!("stats and analysis: {what}")
 }
 
 /// The transition function.
@@ -129,22 +146,25 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
     let Session {
         state,
         interval,
+        counters,
         view,
     } = session;
     let to = |state: State| Session {
         state,
         interval,
+        counters,
         view: view.clone(),
     };
-    // A view setting changed: same state, new settings, the tab on screen
-    // reprinted at once.
-    let with_view = |view: ViewSettings, message: String| {
+    // The socket tabs' view settings changed: same state, new settings, and
+    // the tab on screen printed again with `effect`.
+    let with_view = |view: ViewSettings, message: String, effect: fn(Tab) -> Effect| {
         let mut effects = vec![Effect::Say(message)];
-        effects.extend(state.tab().map(Effect::Show));
+        effects.extend(state.tab().map(effect));
         (
             Session {
                 state,
                 interval,
+                counters,
                 view,
             },
             effects,
@@ -164,6 +184,7 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
                 Session {
                     state,
                     interval: new,
+                    counters,
                     view: view.clone(),
                 },
                 vec![
@@ -177,13 +198,34 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
                 (to(state), effects)
             }
             Command::Quit => (to(State::Terminated), vec![Effect::Exit(exit::OK)]),
+            Command::Toggle(toggle) => {
+                let counters = counters.toggled(toggle);
+                let mut effects = vec![Effect::Say(toggle_message(counters, toggle))];
+                if let Some(tab) = state.tab().filter(|t| t.uses_counter_display()) {
+                    effects.push(Effect::Redraw(tab));
+                }
+                (
+                    Session {
+                        state,
+                        interval,
+                        counters,
+                        view: view.clone(),
+                    },
+                    effects,
+                )
+            }
+            // A new scope may need owners the last snapshot did not read:
+            // read anew.
             Command::Scope(scope) => with_view(
                 ViewSettings {
                     scope,
                     ..view.clone()
                 },
                 format!("scope {}: {}", scope.name(), scope.describe()),
+                Effect::Show,
             ),
+            // A filter only changes what is displayed: draw the snapshots
+            // already read again, so the change marks stay.
             Command::Filter(filter) => {
                 let message = match &filter {
                     Some(f) => format!("filter: rows containing '{}'", f.text()),
@@ -195,6 +237,7 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
                         ..view.clone()
                     },
                     message,
+                    Effect::Redraw,
                 )
             }
         },
@@ -360,6 +403,72 @@ mod tests {
     }
 
     #[test]
+    fn zeros_toggles_and_redraws_a_counter_tab() {
+        let (s, effects) = step(session(State::TabSelected(Tab::Stats)), line("zeros"));
+        assert_eq!(s.state, State::TabSelected(Tab::Stats));
+        assert!(s.counters.zeros);
+        assert!(!s.counters.changed_only);
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say("stats and analysis: zero counters shown".into()),
+                Effect::Redraw(Tab::Stats)
+            ]
+        );
+        let (s, effects) = step(s, line("zeros"));
+        assert!(!s.counters.zeros);
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say("stats and analysis: zero counters hidden".into()),
+                Effect::Redraw(Tab::Stats)
+            ]
+        );
+    }
+
+    #[test]
+    fn changed_toggles_and_redraws_a_counter_tab() {
+        let (s, effects) = step(session(State::Refreshing(Tab::Analysis)), line("changed"));
+        assert_eq!(s.state, State::Refreshing(Tab::Analysis));
+        assert!(s.counters.changed_only);
+        assert!(!s.counters.zeros);
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say(
+                    "stats and analysis: only counters that changed in the last tick shown".into()
+                ),
+                Effect::Redraw(Tab::Analysis)
+            ]
+        );
+        let (s, _) = step(s, line("changed"));
+        assert!(!s.counters.changed_only);
+    }
+
+    #[test]
+    fn toggles_elsewhere_only_answer() {
+        for state in [State::NoSelection, State::TabSelected(Tab::Tcp)] {
+            let (s, effects) = step(session(state), line("changed"));
+            assert_eq!(s.state, state);
+            assert!(s.counters.changed_only);
+            assert!(
+                matches!(effects.as_slice(), [Effect::Say(_)]),
+                "{effects:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn toggles_survive_set_and_tab_changes() {
+        let (s, _) = step(session(State::TabSelected(Tab::Stats)), line("zeros"));
+        let (s, _) = step(s, line("set 5"));
+        let (s, _) = step(s, line("analysis"));
+        let (s, _) = step(s, Event::Tick);
+        assert!(s.counters.zeros);
+        assert_eq!(s.state, State::TabSelected(Tab::Analysis));
+    }
+
+    #[test]
     fn scope_changes_keep_the_state_and_reprint_the_tab() {
         for (text, scope) in [
             ("scope all", Scope::All),
@@ -405,7 +514,7 @@ mod tests {
             effects,
             vec![
                 Effect::Say("filter: rows containing '127.0'".into()),
-                Effect::Show(Tab::Tcp)
+                Effect::Redraw(Tab::Tcp)
             ]
         );
         let (s, effects) = step(s, line("filter"));
@@ -414,7 +523,7 @@ mod tests {
             effects,
             vec![
                 Effect::Say("filter cleared: all rows".into()),
-                Effect::Show(Tab::Tcp)
+                Effect::Redraw(Tab::Tcp)
             ]
         );
     }

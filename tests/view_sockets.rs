@@ -188,6 +188,7 @@ fn screen(
         numeric: false,
         endian: Endian::Little,
         clock_ticks: 100,
+        counters: Default::default(),
         view: settings,
     };
     view(tab, &ctx, now, previous)

@@ -1,7 +1,9 @@
 //! The protocol statistics files: `snmp` and `netstat` (pairs of a name line
 //! and a value line per section), `snmp6` and `dev_snmp6/<if>` (one
-//! `name value` per line), and the one function that turns two readings of a
-//! counter into a change.
+//! `name value` per line), and the functions that turn two readings of a
+//! counter into a change: [`counter_delta`] for 64-bit counters (a decrease
+//! is a reset) and [`wrapping_delta_u32`] for the 32-bit `softnet_stat`
+//! counters (a decrease is a wrap).
 //!
 //! What is tricky about the pair format:
 //! * columns come and go between kernel versions (some were inserted
@@ -72,9 +74,22 @@ impl fmt::Display for CounterValue {
 /// backwards (the namespace was recreated, the counter was reset or a
 /// 32-bit counter wrapped): the caller shows a reset, never a huge number.
 ///
-/// This is the one place where counter deltas are computed.
+/// This and [`wrapping_delta_u32`] next to it are the only places where
+/// counter deltas are computed.
 pub fn counter_delta(previous: u64, current: u64) -> Option<u64> {
     current.checked_sub(previous)
+}
+
+/// How much a **32-bit wrapping** counter grew between two readings.
+///
+/// `softnet_stat` prints every column with `%08x` from `unsigned int`
+/// fields: they wrap at 2^32 and are never reset while the machine runs
+/// (the file is not per namespace). So, unlike [`counter_delta`], a smaller
+/// second reading is a wrap, not a reset, and the change is the wrapping
+/// difference. It is exact as long as fewer than 2^32 events happened
+/// between the readings; the caller must compare readings of the same CPU.
+pub fn wrapping_delta_u32(previous: u32, current: u32) -> u64 {
+    u64::from(current.wrapping_sub(previous))
 }
 
 /// [`counter_delta`] for two readings of a `snmp`/`netstat` value; `None`
@@ -604,6 +619,16 @@ mod tests {
     }
 
     #[test]
+    fn wrapping_deltas_count_across_the_wrap() {
+        assert_eq!(wrapping_delta_u32(5, 8), 3);
+        assert_eq!(wrapping_delta_u32(8, 8), 0);
+        // 0xffff_fffe → 0x0000_0001 is three events, not a reset.
+        assert_eq!(wrapping_delta_u32(u32::MAX - 1, 1), 3);
+        assert_eq!(wrapping_delta_u32(u32::MAX, 0), 1);
+        assert_eq!(wrapping_delta_u32(0, u32::MAX), u64::from(u32::MAX));
+    }
+
+    #[test]
     fn real_snmp6_618() {
         let f = parse_snmp6(SNMP6_618);
         assert_eq!(f.bad_lines, vec![]);
@@ -692,6 +717,12 @@ mod tests {
         fn snmp6_lines_parse_back(name in "[A-Za-z][A-Za-z0-9]{0,40}", value in any::<u64>()) {
             let f = parse_snmp6(&format!("{name:<32}\t{value}\n"));
             prop_assert_eq!(f.counters, vec![(name, value)]);
+        }
+
+        #[test]
+        fn wrapping_delta_plus_previous_is_current(a in any::<u32>(), b in any::<u32>()) {
+            let d = u32::try_from(wrapping_delta_u32(a, b)).expect("fits in 32 bits");
+            prop_assert_eq!(a.wrapping_add(d), b);
         }
 
         #[test]

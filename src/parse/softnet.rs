@@ -9,8 +9,9 @@
 //! * only rows with 13 or more columns say which CPU they belong to; before
 //!   that the row number is the CPU id only while no CPU is offline;
 //! * the file is the same in every network namespace;
-//! * every value is 32 bits and wraps; [`crate::parse::counters::counter_delta`]
-//!   reports a wrap as a reset (it cannot tell the two apart).
+//! * every value is 32 bits and wraps; changes go through
+//!   [`crate::parse::counters::wrapping_delta_u32`], which counts across the
+//!   wrap (these counters are never reset while the machine runs).
 
 use nom::Parser;
 use nom::multi::many0;

@@ -4,19 +4,29 @@
 //! Views are pure: they get the parsed context and the raw texts of a
 //! [`Snapshot`], never a path. The list of tabs, their names and one-line
 //! summaries live here only; the prompt's parser, completion and help all
-//! read them from [`Tab::ALL`]. The view settings the user changes at the
-//! prompt (whose sockets, which rows) are defined here too, because every
-//! socket tab reads them and the session only stores them.
+//! read them from [`Tab::ALL`]. The settings the user changes at the
+//! prompt (counter display; the socket tabs' scope and filter) are defined
+//! here too, because views read them and the session only stores them.
 
+pub mod analysis;
+pub mod arp;
+pub mod changes;
+pub mod findings;
 pub mod icmp;
 pub mod raw;
+pub mod routing;
 pub mod sockets;
+pub mod stats;
 pub mod tcp;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod traffic;
 pub mod udp;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::command::Toggle;
 use crate::parse::Endian;
 use crate::render::{Screen, human_seconds};
 use crate::source::{Process, Snapshot};
@@ -28,11 +38,26 @@ pub enum Tab {
     Udp,
     Raw,
     Icmp,
+    Arp,
+    Traffic,
+    Routing,
+    Stats,
+    Analysis,
 }
 
 impl Tab {
     /// Every tab, in the order help lists them.
-    pub const ALL: [Tab; 4] = [Tab::Tcp, Tab::Udp, Tab::Raw, Tab::Icmp];
+    pub const ALL: [Tab; 9] = [
+        Tab::Tcp,
+        Tab::Udp,
+        Tab::Raw,
+        Tab::Icmp,
+        Tab::Arp,
+        Tab::Traffic,
+        Tab::Routing,
+        Tab::Stats,
+        Tab::Analysis,
+    ];
 
     /// The tab shown when nothing was selected for one interval.
     pub const DEFAULT: Tab = Tab::Tcp;
@@ -44,6 +69,11 @@ impl Tab {
             Tab::Udp => "udp",
             Tab::Raw => "raw",
             Tab::Icmp => "icmp",
+            Tab::Arp => "arp",
+            Tab::Traffic => "traffic",
+            Tab::Routing => "routing",
+            Tab::Stats => "stats",
+            Tab::Analysis => "analysis",
         }
     }
 
@@ -63,17 +93,35 @@ impl Tab {
             }
             Tab::Raw => "raw IP sockets (raw, raw6) with the IP protocol each one receives",
             Tab::Icmp => "ping sockets (icmp, icmp6) and the namespace's ICMP messages by type",
+            Tab::Arp => "the namespace's neighbours (arp) and ARP cache statistics",
+            Tab::Traffic => "bytes, packets, errors and rates per interface (dev)",
+            Tab::Routing => "IPv4 and IPv6 routes of the namespace (route, ipv6_route)",
+            Tab::Stats => "TCP and IP extended counters (netstat); zeros, changed filter them",
+            Tab::Analysis => "IP/ICMP/TCP/UDP counters, packets per CPU, and findings",
         }
     }
 
     /// The files under `net/` this tab reads each tick. Socket tabs read
     /// every socket table, not only the ones they display, so that the
     /// process's other sockets can be told apart (`2 unix, 1 tcp`).
+    /// `softnet_stat` and `stat/arp_cache` are not per namespace, but
+    /// `/proc/<pid>/net/` shows them too (the latter only in the initial
+    /// namespace).
     pub fn net_files(self) -> &'static [&'static str] {
         match self {
             Tab::Tcp | Tab::Udp | Tab::Raw => &sockets::SOCKET_FILES,
             Tab::Icmp => &icmp::NET_FILES,
+            Tab::Arp => &["arp", "stat/arp_cache"],
+            Tab::Traffic => &["dev"],
+            Tab::Routing => &["route", "ipv6_route"],
+            Tab::Stats => &["netstat"],
+            Tab::Analysis => &["snmp", "softnet_stat", "netstat", "dev", "stat/arp_cache"],
         }
+    }
+
+    /// Whether the `zeros` and `changed` toggles change what the tab shows.
+    pub fn uses_counter_display(self) -> bool {
+        matches!(self, Tab::Stats | Tab::Analysis)
     }
 
     /// Whether the tab lists the process's own sockets (and so needs its
@@ -170,6 +218,32 @@ pub struct ViewSettings {
     pub filter: Option<Filter>,
 }
 
+/// How counter tables are filtered; flipped by the `zeros` and `changed`
+/// commands and held by the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CounterDisplay {
+    /// Show counters whose value is zero (hidden by default).
+    pub zeros: bool,
+    /// Show only counters that moved in the last tick (like `nstat`).
+    pub changed_only: bool,
+}
+
+impl CounterDisplay {
+    /// The setting with `toggle` flipped.
+    pub fn toggled(self, toggle: Toggle) -> Self {
+        match toggle {
+            Toggle::Zeros => CounterDisplay {
+                zeros: !self.zeros,
+                ..self
+            },
+            Toggle::Changed => CounterDisplay {
+                changed_only: !self.changed_only,
+                ..self
+            },
+        }
+    }
+}
+
 /// Everything a view needs besides the snapshots.
 #[derive(Debug, Clone)]
 pub struct ViewContext<'a> {
@@ -183,7 +257,9 @@ pub struct ViewContext<'a> {
     pub endian: Endian,
     /// Kernel clock ticks per second (`USER_HZ`) for timer columns.
     pub clock_ticks: u64,
-    /// Scope and filter.
+    /// Filters of the counter tables (stats, analysis).
+    pub counters: CounterDisplay,
+    /// Scope and filter of the socket tabs.
     pub view: &'a ViewSettings,
 }
 
@@ -203,6 +279,18 @@ impl ViewContext<'_> {
     /// The network namespace, as `net:[…]` or a note that it is unknown.
     pub fn netns(&self) -> &str {
         self.process.netns.as_deref().unwrap_or("net:[unknown]")
+    }
+
+    /// The status box of a tab that shows namespace-wide tables rather than
+    /// the process's own sockets: headline, `namespace-wide · net:[…]`, and
+    /// the process notes.
+    pub fn namespace_status(&self, tab: Tab, snapshot: &Snapshot) -> Vec<String> {
+        let mut status = vec![
+            self.headline(tab, snapshot),
+            format!("namespace-wide · {}", self.netns()),
+        ];
+        status.extend(self.process_notes());
+        status
     }
 
     /// Extra status lines every tab shows when they apply.
@@ -236,12 +324,60 @@ pub fn view(
         Tab::Udp => udp::view(ctx, now, previous),
         Tab::Raw => raw::view(ctx, now, previous),
         Tab::Icmp => icmp::view(ctx, now, previous),
+        Tab::Arp => arp::view(ctx, now, previous),
+        Tab::Traffic => traffic::view(ctx, now, previous),
+        Tab::Routing => routing::view(ctx, now, previous),
+        Tab::Stats => stats::view(ctx, now, previous),
+        Tab::Analysis => analysis::view(ctx, now, previous),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    use super::testing::{ok, show, snapshot};
     use super::*;
+
+    const NAMESPACE_TABS: [Tab; 5] = [
+        Tab::Arp,
+        Tab::Traffic,
+        Tab::Routing,
+        Tab::Stats,
+        Tab::Analysis,
+    ];
+
+    #[test]
+    fn namespace_tabs_read_no_fd_and_say_so() {
+        for tab in NAMESPACE_TABS {
+            assert!(!tab.shows_own_sockets(), "{tab:?}");
+            let now = snapshot(0, vec![]);
+            let text = show(tab, CounterDisplay::default(), &now, None);
+            assert!(
+                text.contains("namespace-wide · net:[4026532281]"),
+                "{tab:?}: {text}"
+            );
+        }
+        assert!(
+            Tab::ALL
+                .iter()
+                .all(|t| Tab::from_name(t.name()) == Some(*t))
+        );
+    }
+
+    #[test]
+    fn hostile_interface_names_are_escaped_everywhere() {
+        let dev = |bytes: u64| {
+            format!("h1\nh2\nev\x1b]0;x\x07il: {bytes} 1 0 {bytes} 0 0 0 0 {bytes} 1 0 0 0 0 0 0\n")
+        };
+        let before = snapshot(0, vec![ok("dev", &dev(1))]);
+        let now = snapshot(2, vec![ok("dev", &dev(9))]);
+        for tab in [Tab::Traffic, Tab::Analysis] {
+            let text = show(tab, CounterDisplay::default(), &now, Some(&before));
+            assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
+            assert!(text.contains("ev\\x1b]0;x\\x07il"), "{tab:?}: {text}");
+        }
+    }
 
     #[test]
     fn tab_names_round_trip() {
@@ -273,5 +409,29 @@ mod tests {
         assert!(!filter.matches(&["udp", "tcp6"]));
         let empty: [&str; 0] = [];
         assert!(!filter.matches(&empty));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn any_file_contents_render_without_panicking(
+            a in "(?s).{0,300}",
+            b in "[0-9a-f :\n.-]{0,300}",
+            zeros in any::<bool>(),
+            changed_only in any::<bool>(),
+        ) {
+            let display = CounterDisplay { zeros, changed_only };
+            for tab in NAMESPACE_TABS {
+                let files = |text: &str| -> Vec<(&'static str, Result<String, crate::error::ReadError>)> {
+                    tab.net_files().iter().map(|name| ok(name, text)).collect()
+                };
+                let before = snapshot(0, files(&a));
+                let now = snapshot(1, files(&b));
+                let text = show(tab, display, &now, Some(&before));
+                prop_assert!(text.contains("namespace-wide"));
+                show(tab, display, &before, None);
+            }
+        }
     }
 }

@@ -192,6 +192,7 @@ mod tests {
             endian: Endian::Little,
             clock_ticks: 100,
             view: &crate::tabs::ViewSettings::default(),
+            counters: Default::default(),
         };
         let screen = view(&ctx, &captured_snapshot(), None);
         let options = RenderOptions {

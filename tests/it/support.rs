@@ -111,6 +111,29 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Joins this namespace to `other` with a veth pair (`here` in this
+    /// one, `there` in the other), both ends up. The pair goes away with
+    /// the namespaces.
+    pub fn veth_to(&self, other: &Netns, here: &str, there: &str) {
+        self.exec_ok(&[
+            "ip",
+            "link",
+            "add",
+            here,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            there,
+            "netns",
+            &other.name,
+        ]);
+        self.exec_ok(&["ip", "link", "set", here, "up"]);
+        other.exec_ok(&["ip", "link", "set", there, "up"]);
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         if let Ok(out) = Command::new("ip")

@@ -127,7 +127,7 @@ fn interactive_session_refreshes_keeps_typing_and_restores_the_terminal() {
 
     tmux.keys(&["C-d"]);
     let screen = tmux.wait_for("the exit and stty", |s| {
-        s.contains("EXITED:") && s.contains("speed ")
+        s.contains("EXITED:") && s.contains("icanon") && s.contains(" echo")
     });
     assert!(screen.contains("EXITED:0"), "{screen}");
     let after = screen.split("EXITED:0").nth(1).unwrap_or_default();

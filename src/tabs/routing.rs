@@ -1,0 +1,241 @@
+//! The routing tab: the namespace's IPv4 main table (`net/route`) and every
+//! IPv6 route (`net/ipv6_route`), decoded — `default` for 0.0.0.0/0 and
+//! ::/0, prefixes instead of masks, flags as `route -n` letters.
+//!
+//! Routes have no counters worth a change column, so this tab reads no
+//! previous tick. An empty file (a fresh namespace whose `lo` is down has
+//! no IPv4 route at all) is an empty table, not an error.
+
+use super::changes::{FileText, bad_line_notes, file_text};
+use super::{Tab, ViewContext};
+use crate::parse::Endian;
+use crate::parse::route::{Ipv4Route, Ipv6Route, parse_ipv6_route_table, parse_route_table};
+use crate::render::{Block, Emphasis, Row, Screen, TableBlock, plural};
+use crate::source::Snapshot;
+
+const ROUTE: &str = "route";
+const IPV6_ROUTE: &str = "ipv6_route";
+
+pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, _previous: Option<&Snapshot>) -> Screen {
+    Screen {
+        status: ctx.namespace_status(Tab::Routing, now),
+        blocks: vec![ipv4(now, ctx.endian), ipv6(now)],
+    }
+}
+
+fn ipv4(now: &Snapshot, endian: Endian) -> Block {
+    let text = match file_text(now, ROUTE) {
+        FileText::Text(text) => text,
+        FileText::Missing => {
+            return Block::Text(vec![
+                "IPv4 routes: this namespace has no net/route file".into(),
+            ]);
+        }
+        FileText::Unreadable(why) => return Block::Text(vec![format!("IPv4 routes: {why}")]),
+    };
+    let parsed = parse_route_table(text, endian);
+    let mut notes = vec![
+        format!(
+            "{} {} in the main table · flags: U up, G gateway, H host, ! reject (unreachable or prohibit)",
+            parsed.rows.len(),
+            plural(parsed.rows.len(), "route", "routes")
+        ),
+        "MTU is the advertised MSS + 40 (0: not set)".into(),
+    ];
+    notes.extend(bad_line_notes(ROUTE, &parsed.bad_lines));
+    Block::Table(TableBlock {
+        title: Some("IPv4 routes (net/route)".into()),
+        header: [
+            "Destination",
+            "Gateway",
+            "Flags",
+            "Metric",
+            "MTU",
+            "Window",
+            "IRTT",
+            "Interface",
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect(),
+        numeric_columns: vec![3, 4, 5, 6],
+        rows: parsed.rows.iter().map(ipv4_row).collect(),
+        notes,
+    })
+}
+
+fn ipv4_row(route: &Ipv4Route) -> Row {
+    let gateway = if route.has_gateway() || !route.gateway.is_unspecified() {
+        route.gateway.to_string()
+    } else {
+        "-".to_string()
+    };
+    let mut flags = route.flags.letters();
+    let unknown = route.flags.unknown_bits();
+    if unknown != 0 {
+        flags.push_str(&format!(" {unknown:#x}"));
+    }
+    Row {
+        cells: vec![
+            route.destination_display(),
+            gateway,
+            flags,
+            route.metric.to_string(),
+            route.mtu.to_string(),
+            route.window.to_string(),
+            route.irtt.to_string(),
+            route.iface.clone().unwrap_or_else(|| "*".into()),
+        ],
+        emphasis: if route.flags.contains(crate::parse::route::rtf::REJECT) {
+            Emphasis::Dim
+        } else {
+            Emphasis::None
+        },
+    }
+}
+
+fn ipv6(now: &Snapshot) -> Block {
+    let text = match file_text(now, IPV6_ROUTE) {
+        FileText::Text(text) => text,
+        FileText::Missing => {
+            return Block::Text(vec![
+                "IPv6 routes: no net/ipv6_route file (IPv6 is disabled)".into(),
+            ]);
+        }
+        FileText::Unreadable(why) => return Block::Text(vec![format!("IPv6 routes: {why}")]),
+    };
+    let parsed = parse_ipv6_route_table(text);
+    let mut notes = vec![format!(
+        "{} {} in all tables (local and multicast routes included)",
+        parsed.rows.len(),
+        plural(parsed.rows.len(), "route", "routes")
+    )];
+    notes.extend(bad_line_notes(IPV6_ROUTE, &parsed.bad_lines));
+    Block::Table(TableBlock {
+        title: Some("IPv6 routes (net/ipv6_route)".into()),
+        header: [
+            "Destination",
+            "Source",
+            "Next hop",
+            "Metric",
+            "Ref",
+            "Use",
+            "Flags",
+            "Interface",
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect(),
+        numeric_columns: vec![3, 4, 5],
+        rows: parsed.rows.iter().map(ipv6_row).collect(),
+        notes,
+    })
+}
+
+fn ipv6_row(route: &Ipv6Route) -> Row {
+    let source = if route.source_prefix_len == 0 && route.source.is_unspecified() {
+        "-".to_string()
+    } else {
+        format!("{}/{}", route.source, route.source_prefix_len)
+    };
+    let next_hop = if route.has_gateway() || !route.next_hop.is_unspecified() {
+        route.next_hop.to_string()
+    } else {
+        "-".to_string()
+    };
+    // Words rather than letters: many IPv6 bits (local, anycast, pcpu,
+    // the router preference) have no letter in `route -6`.
+    let mut words: Vec<String> = route.flags.words().iter().map(|w| w.to_string()).collect();
+    let unknown = route.flags.unknown_bits();
+    if unknown != 0 {
+        words.push(format!("{unknown:#x}"));
+    }
+    let flags = words.join(",");
+    Row {
+        cells: vec![
+            route.destination_display(),
+            source,
+            next_hop,
+            route.metric.to_string(),
+            route.refcnt.to_string(),
+            route.uses.to_string(),
+            flags,
+            route.device.clone().unwrap_or_else(|| "-".into()),
+        ],
+        emphasis: if route.flags.contains(crate::parse::route::rtf::REJECT) {
+            Emphasis::Dim
+        } else {
+            Emphasis::None
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::ErrorKind;
+
+    use super::*;
+    use crate::tabs::CounterDisplay;
+    use crate::tabs::testing::{failed, ok, show, snapshot};
+
+    const ROUTE_618: &str = include_str!("../../testdata/files/route-6.18");
+    const IPV6_618: &str = include_str!("../../testdata/files/ipv6_route-6.18");
+    const ROUTE_ODD: &str = include_str!("../../testdata/files/route-handmade-oddities");
+
+    fn routing(now: &Snapshot) -> String {
+        show(Tab::Routing, CounterDisplay::default(), now, None)
+    }
+
+    #[test]
+    fn captured_tables() {
+        let now = snapshot(0, vec![ok(ROUTE, ROUTE_618), ok(IPV6_ROUTE, IPV6_618)]);
+        let text = routing(&now);
+        // Host-order hex in route, network order in ipv6_route.
+        assert!(text.contains("203.0.113.0/24"), "{text}");
+        assert!(text.contains("2001:db8:1::2"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn a_fresh_namespace_has_empty_tables_not_errors() {
+        // What a new namespace with `lo` down shows: no IPv4 line at all
+        // (not even the header) and only the null entry in IPv6.
+        let null = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n";
+        let now = snapshot(0, vec![ok(ROUTE, ""), ok(IPV6_ROUTE, null)]);
+        let text = routing(&now);
+        assert!(!text.contains("cannot"), "{text}");
+        assert!(!text.contains("parsed"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn odd_masks_and_missing_ipv6() {
+        let now = snapshot(
+            0,
+            vec![
+                ok(ROUTE, ROUTE_ODD),
+                failed(IPV6_ROUTE, ErrorKind::NotFound),
+            ],
+        );
+        let text = routing(&now);
+        assert!(text.contains("IPv6 is disabled"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn an_unreadable_file_leaves_the_other() {
+        let now = snapshot(
+            0,
+            vec![
+                failed(ROUTE, ErrorKind::PermissionDenied),
+                ok(IPV6_ROUTE, IPV6_618),
+            ],
+        );
+        let text = routing(&now);
+        assert!(
+            text.contains("IPv4 routes: cannot read /proc/4242/net/route (permission denied)"),
+            "{text}"
+        );
+        assert!(text.contains("IPv6 routes (net/ipv6_route)"), "{text}");
+    }
+}

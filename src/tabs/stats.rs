@@ -1,0 +1,207 @@
+//! The stats tab: every section of `net/netstat` (`TcpExt`, `IpExt`,
+//! `MPTcpExt`, and whatever the kernel prints besides), each as a table of
+//! counter, value and change since the previous tick.
+//!
+//! `TcpExt` alone has 120+ counters, most of them zero, so zero counters
+//! are hidden unless `zeros` is on, and `changed` keeps only those that
+//! moved in the last tick — the view `nstat` gives.
+
+use super::changes::{
+    Change, CounterLine, FileText, bad_line_notes, changes_line, counter_block, file_text, text_of,
+};
+use super::{Tab, ViewContext};
+use crate::parse::counters::{CounterFile, CounterSection, parse_pairs};
+use crate::render::{Block, Screen};
+use crate::source::Snapshot;
+
+const NETSTAT: &str = "netstat";
+
+pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    let mut status = ctx.namespace_status(Tab::Stats, now);
+    status.push(changes_line(now, previous));
+    let text = match file_text(now, NETSTAT) {
+        FileText::Text(text) => text,
+        FileText::Missing => {
+            return Screen {
+                status,
+                blocks: vec![Block::Text(vec![
+                    "this namespace has no net/netstat file".into(),
+                ])],
+            };
+        }
+        FileText::Unreadable(why) => {
+            return Screen {
+                status,
+                blocks: vec![Block::Text(vec![why])],
+            };
+        }
+    };
+    let file = parse_pairs(text);
+    let before = previous.map(|p| text_of(Some(p), NETSTAT).map(parse_pairs));
+    let mut blocks: Vec<Block> = file
+        .sections
+        .iter()
+        .map(|section| {
+            let lines = counter_lines(section, before.as_ref().map(Option::as_ref));
+            counter_block(
+                format!("{} (net/{NETSTAT})", section.kind.as_str()),
+                lines,
+                ctx.counters,
+                previous.is_some(),
+            )
+        })
+        .collect();
+    if file.sections.is_empty() {
+        blocks.push(Block::Text(vec!["net/netstat lists no counters".into()]));
+    }
+    let problems = bad_line_notes(NETSTAT, &file.bad_lines);
+    if !problems.is_empty() {
+        blocks.push(Block::Text(problems));
+    }
+    Screen { status, blocks }
+}
+
+/// The lines of one section: every counter with its change. `before` is
+/// `None` without a previous tick, `Some(None)` when that tick could not
+/// read the file.
+pub fn counter_lines(
+    section: &CounterSection,
+    before: Option<Option<&CounterFile>>,
+) -> Vec<CounterLine> {
+    let prefix = section.kind.as_str();
+    section
+        .counters
+        .iter()
+        .map(|(name, value)| {
+            let old = before.map(|file| file.and_then(|f| f.get(prefix, name)));
+            let change = match value.as_u64() {
+                Some(now) => Change::counter(old.map(|o| o.and_then(|v| v.as_u64())), now),
+                // A negative value is not a counter: only say if it changed.
+                None => Change::setting(old.map(|o| o.map(|v| v.as_i128())), value.as_i128()),
+            };
+            CounterLine {
+                name: name.clone(),
+                value: value.to_string(),
+                change,
+                is_zero: value.as_u64() == Some(0),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::ErrorKind;
+
+    use super::*;
+    use crate::tabs::CounterDisplay;
+    use crate::tabs::testing::{bump_pairs, failed, ok, show, snapshot};
+
+    const NETSTAT_618: &str = include_str!("../../testdata/files/netstat-6.18");
+    const NETSTAT_BROKEN: &str = include_str!("../../testdata/files/netstat-broken-pairs");
+
+    const ZEROS: CounterDisplay = CounterDisplay {
+        zeros: true,
+        changed_only: false,
+    };
+    const CHANGED: CounterDisplay = CounterDisplay {
+        zeros: false,
+        changed_only: true,
+    };
+
+    fn pair() -> (Snapshot, Snapshot) {
+        let before = snapshot(0, vec![ok(NETSTAT, NETSTAT_618)]);
+        let later = bump_pairs(
+            NETSTAT_618,
+            &[
+                ("TcpExt", "TCPPureAcks", 4),
+                ("TcpExt", "ListenOverflows", 2),
+                ("IpExt", "InOctets", 1500),
+                ("MPTcpExt", "MPCapableSYNRX", 1),
+            ],
+        );
+        (before, snapshot(2, vec![ok(NETSTAT, &later)]))
+    }
+
+    #[test]
+    fn first_display_hides_zero_counters() {
+        let now = snapshot(0, vec![ok(NETSTAT, NETSTAT_618)]);
+        let text = show(Tab::Stats, CounterDisplay::default(), &now, None);
+        assert!(
+            text.contains("zero counters hidden (type zeros to show them)"),
+            "{text}"
+        );
+        assert!(!text.contains("TCPAbortOnMemory"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn changes_since_the_previous_tick() {
+        let (before, now) = pair();
+        let text = show(Tab::Stats, CounterDisplay::default(), &now, Some(&before));
+        assert!(text.contains("+1500"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn zeros_shows_every_counter() {
+        let (before, now) = pair();
+        let text = show(Tab::Stats, ZEROS, &now, Some(&before));
+        assert!(text.contains("TCPAbortOnMemory"), "{text}");
+        assert!(!text.contains("hidden"), "{text}");
+        let total: usize = parse_pairs(NETSTAT_618)
+            .sections
+            .iter()
+            .map(|s| s.counters.len())
+            .sum();
+        let rows = text.lines().filter(|l| l.contains('┆')).count();
+        // Every counter plus one header row per section.
+        assert_eq!(rows, total + 3);
+    }
+
+    #[test]
+    fn changed_shows_only_what_moved() {
+        let (before, now) = pair();
+        let text = show(Tab::Stats, CHANGED, &now, Some(&before));
+        insta::assert_snapshot!(text);
+        assert!(text.contains("ListenOverflows"), "{text}");
+        assert!(!text.contains("TCPPureAcks ┆ 6 "), "{text}");
+        assert!(
+            !text.contains("│ TW "),
+            "an unchanged non-zero counter: {text}"
+        );
+    }
+
+    #[test]
+    fn broken_pairs_are_reported_under_the_sections_that_survive() {
+        let now = snapshot(0, vec![ok(NETSTAT, NETSTAT_BROKEN)]);
+        let text = show(Tab::Stats, ZEROS, &now, None);
+        assert!(
+            text.contains("8 lines of netstat could not be parsed"),
+            "{text}"
+        );
+        assert!(text.contains("Future (net/netstat)"), "{text}");
+    }
+
+    #[test]
+    fn unreadable_or_empty_files() {
+        let denied = snapshot(0, vec![failed(NETSTAT, ErrorKind::PermissionDenied)]);
+        let text = show(Tab::Stats, ZEROS, &denied, None);
+        assert!(text.contains("cannot read /proc/4242/net/netstat (permission denied)"));
+        let empty = snapshot(0, vec![ok(NETSTAT, "")]);
+        assert!(show(Tab::Stats, ZEROS, &empty, None).contains("lists no counters"));
+    }
+
+    #[test]
+    fn a_counter_going_backwards_reads_reset() {
+        let before = snapshot(0, vec![ok(NETSTAT, "TcpExt: A B\nTcpExt: 10 -1\n")]);
+        let now = snapshot(2, vec![ok(NETSTAT, "TcpExt: A B\nTcpExt: 3 -2\n")]);
+        let text = show(Tab::Stats, ZEROS, &now, Some(&before));
+        assert!(text.contains("reset"), "{text}");
+        assert!(
+            text.contains("changed"),
+            "a negative value is no counter: {text}"
+        );
+        assert!(!text.contains("+18446744073709551609"), "{text}");
+    }
+}
