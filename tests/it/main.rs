@@ -3,9 +3,12 @@
 //! `/proc` trees and against live network namespaces the tests create.
 
 mod cli;
+mod datagram_fixtures;
 mod fixtures;
 mod live_namespace;
+mod live_sockets;
 mod live_tcp;
 mod piped;
 mod support;
 mod terminal;
+mod view_sockets;

@@ -11,17 +11,13 @@
 //! stays on its loopback, and namespaces and processes are removed by Drop
 //! guards even when an assertion fails.
 
-#[allow(dead_code)]
-#[path = "it/support.rs"]
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{Netns, root_or_skip, stdout_of};
+use crate::support::{Netns, root_or_skip, stdout_of};
 
 /// The child: every kind of socket and a grandchild with one UDP socket
 /// (the child's sockets were opened before the fork, so the grandchild
@@ -266,11 +262,11 @@ fn socket_tables(out: &str) -> Vec<Table> {
 }
 
 fn netmonitor(args: &[&str], stdin: &[u8]) -> String {
-    let output = support::run(args, stdin, Duration::from_secs(30));
+    let output = crate::support::run(args, stdin, Duration::from_secs(30));
     assert!(
         output.status.success(),
         "netmonitor {args:?} failed: {}",
-        support::stderr_of(&output)
+        crate::support::stderr_of(&output)
     );
     stdout_of(&output)
 }

@@ -1,5 +1,5 @@
 //! The datagram socket tables (`udp*`, `udplite*`, `raw*`, `icmp*`) captured
-//! on Linux 6.18 by `testdata/capture-tables.sh`, read through the one socket
+//! on Linux 6.18 by `testdata/scripts/capture_tables.sh`, read through the one socket
 //! parser. Every socket asserted here was opened by that script (see
 //! `testdata/files/datagram-6.18.manifest` for the list and the inodes), so
 //! these tests pin real kernel output, not guesses: the protocol number in
@@ -11,18 +11,18 @@ use std::net::SocketAddr;
 use netmonitor::parse::Endian;
 use netmonitor::parse::sockets::{SocketEntry, parse_socket_table};
 
-const UDP: &str = include_str!("../testdata/files/udp-6.18");
-const UDP6: &str = include_str!("../testdata/files/udp6-6.18");
-const UDPLITE: &str = include_str!("../testdata/files/udplite-6.18");
-const UDPLITE6: &str = include_str!("../testdata/files/udplite6-6.18");
-const RAW: &str = include_str!("../testdata/files/raw-6.18");
-const RAW6: &str = include_str!("../testdata/files/raw6-6.18");
-const ICMP: &str = include_str!("../testdata/files/icmp-6.18");
-const ICMP6: &str = include_str!("../testdata/files/icmp6-6.18");
-const MANIFEST: &str = include_str!("../testdata/files/datagram-6.18.manifest");
-const UDP_OLD: &str = include_str!("../testdata/files/udp-old-nodrops");
-const UDP_NEGATIVE: &str = include_str!("../testdata/files/udp-negative-drops");
-const UDP_TRUNCATED: &str = include_str!("../testdata/files/udp-truncated");
+const UDP: &str = include_str!("../../testdata/files/udp-6.18");
+const UDP6: &str = include_str!("../../testdata/files/udp6-6.18");
+const UDPLITE: &str = include_str!("../../testdata/files/udplite-6.18");
+const UDPLITE6: &str = include_str!("../../testdata/files/udplite6-6.18");
+const RAW: &str = include_str!("../../testdata/files/raw-6.18");
+const RAW6: &str = include_str!("../../testdata/files/raw6-6.18");
+const ICMP: &str = include_str!("../../testdata/files/icmp-6.18");
+const ICMP6: &str = include_str!("../../testdata/files/icmp6-6.18");
+const MANIFEST: &str = include_str!("../../testdata/files/datagram-6.18.manifest");
+const UDP_OLD: &str = include_str!("../../testdata/files/udp-old-nodrops");
+const UDP_NEGATIVE: &str = include_str!("../../testdata/files/udp-negative-drops");
+const UDP_TRUNCATED: &str = include_str!("../../testdata/files/udp-truncated");
 
 const CLOSE: u8 = 0x07;
 const ESTABLISHED: u8 = 0x01;
