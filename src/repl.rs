@@ -159,15 +159,26 @@ pub fn render_once(
 }
 
 /// Reads what `tab` needs; the scan of every process's `fd/` happens only
-/// when the scope shows owners.
+/// when the scope shows owners, and the socket tables a socket tab does not
+/// display only when some socket in scope is in none of its own.
 fn take_snapshot(source: &ProcSource, process: &Process, session: &Session, tab: Tab) -> Snapshot {
     let own = tab.shows_own_sockets();
-    source.snapshot(
+    let mut snapshot = source.snapshot(
         process,
         tab.net_files(),
         own,
         own && session.view.scope.needs_owners(),
-    )
+    );
+    if let Some(displayed) = tab.socket_tables() {
+        if crate::tabs::sockets::needs_other_tables(&snapshot, displayed) {
+            source.read_more(
+                &mut snapshot,
+                process,
+                &crate::tabs::sockets::other_tables(displayed),
+            );
+        }
+    }
+    snapshot
 }
 
 fn view_context<'a>(

@@ -327,19 +327,7 @@ impl ProcSource {
             let fd = with_fd.then(|| scope.spawn(|| self.socket_inodes(process)));
             let processes =
                 with_owners.then(|| scope.spawn(|| self.scan_processes(process.netns.as_deref())));
-            let readers: Vec<_> = files
-                .iter()
-                .map(|&name| (name, scope.spawn(move || self.read_net(process, name))))
-                .collect();
-            let files: Vec<_> = readers
-                .into_iter()
-                .map(|(name, reader)| {
-                    (
-                        name,
-                        joined(reader, &self.view_dir(process).join("net").join(name)),
-                    )
-                })
-                .collect();
+            let files = self.read_net_files(process, files);
             let fd = fd.map(|reader| joined(reader, &self.view_dir(process).join("fd")));
             let processes = processes.map(|reader| joined(reader, &self.root));
             (fd, processes, files)
@@ -351,6 +339,34 @@ impl ProcSource {
             fd,
             processes,
         }
+    }
+
+    /// Reads `files` more into `snapshot` (concurrently, like
+    /// [`ProcSource::snapshot`]).
+    pub fn read_more(&self, snapshot: &mut Snapshot, process: &Process, files: &[&'static str]) {
+        let more = self.read_net_files(process, files);
+        snapshot.files.extend(more);
+    }
+
+    /// `net/<name>` for each of `files`, one thread each.
+    fn read_net_files(
+        &self,
+        process: &Process,
+        files: &[&'static str],
+    ) -> Vec<(&'static str, Result<String, ReadError>)> {
+        std::thread::scope(|scope| {
+            let readers: Vec<_> = files
+                .iter()
+                .map(|&name| (name, scope.spawn(move || self.read_net(process, name))))
+                .collect();
+            readers
+                .into_iter()
+                .map(|(name, reader)| {
+                    let path = self.view_dir(process).join("net").join(name);
+                    (name, joined(reader, &path))
+                })
+                .collect()
+        })
     }
 
     /// Walks every pid directory of the root: name, parent and network

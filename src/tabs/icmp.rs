@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use super::sockets::{
-    SOCKET_FILES, Socket, SocketTab, datagram_state, datagram_summary, drops, host, socket_screen,
+    Socket, SocketTab, datagram_state, datagram_summary, drops, host, socket_screen,
 };
 use super::{Tab, ViewContext};
 use crate::parse::LineError;
@@ -30,25 +30,8 @@ use crate::source::Snapshot;
 /// The tables this tab displays.
 pub const TABLES: [&str; 2] = ["icmp", "icmp6"];
 
-/// Every socket table (to name the process's other sockets) and the two
-/// counter files.
-pub const NET_FILES: [&str; 15] = [
-    SOCKET_FILES[0],
-    SOCKET_FILES[1],
-    SOCKET_FILES[2],
-    SOCKET_FILES[3],
-    SOCKET_FILES[4],
-    SOCKET_FILES[5],
-    SOCKET_FILES[6],
-    SOCKET_FILES[7],
-    SOCKET_FILES[8],
-    SOCKET_FILES[9],
-    SOCKET_FILES[10],
-    SOCKET_FILES[11],
-    SOCKET_FILES[12],
-    "snmp",
-    "snmp6",
-];
+/// The ping-socket tables and the two counter files.
+pub const NET_FILES: [&str; 4] = [TABLES[0], TABLES[1], "snmp", "snmp6"];
 
 const SPEC: SocketTab = SocketTab {
     tab: Tab::Icmp,

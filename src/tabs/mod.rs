@@ -109,13 +109,28 @@ impl Tab {
     /// namespace).
     pub fn net_files(self) -> &'static [&'static str] {
         match self {
-            Tab::Tcp | Tab::Udp | Tab::Raw => &sockets::SOCKET_FILES,
+            Tab::Tcp => &tcp::TABLES,
+            Tab::Udp => &udp::TABLES,
+            Tab::Raw => &raw::TABLES,
             Tab::Icmp => &icmp::NET_FILES,
             Tab::Arp => &["arp", "stat/arp_cache"],
             Tab::Traffic => &["dev"],
             Tab::Routing => &["route", "ipv6_route"],
             Tab::Stats => &["netstat"],
             Tab::Analysis => &["snmp", "softnet_stat", "netstat", "dev", "stat/arp_cache"],
+        }
+    }
+
+    /// The socket tables a socket tab displays (`None` for the others).
+    /// The remaining socket tables are read only when needed, see
+    /// [`sockets::needs_other_tables`].
+    pub fn socket_tables(self) -> Option<&'static [&'static str]> {
+        match self {
+            Tab::Tcp => Some(&tcp::TABLES),
+            Tab::Udp => Some(&udp::TABLES),
+            Tab::Raw => Some(&raw::TABLES),
+            Tab::Icmp => Some(&icmp::TABLES),
+            _ => None,
         }
     }
 

@@ -21,7 +21,7 @@ use std::net::{IpAddr, SocketAddr};
 use super::{Scope, Tab, ViewContext};
 use crate::error::ReadError;
 use crate::parse::other_sockets::{parse_inode_column, parse_unix_inodes};
-use crate::parse::sockets::{SocketEntry, parse_socket_table};
+use crate::parse::sockets::{SocketEntry, parse_socket_inodes, parse_socket_line};
 use crate::parse::{LineError, Parsed};
 use crate::render::{Block, Emphasis, Row, Screen, TableBlock, plural};
 use crate::source::{FdSockets, ProcessScan, Snapshot};
@@ -54,6 +54,9 @@ pub struct Socket {
 
 /// What identifies one socket across ticks: its table and inode, or for
 /// inode-less rows (TIME_WAIT, requests) its addresses and state.
+/// Sets of keys are kept as 64-bit [`SocketKey::fingerprint`]s: a namespace
+/// can hold 100 000 sockets, and two keys sharing a fingerprint (odds about
+/// 1 in 10^9 there) would only hide one `+` mark.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SocketKey {
     table: &'static str,
@@ -87,6 +90,16 @@ impl Socket {
     }
 }
 
+impl SocketKey {
+    /// A stable 64-bit digest of the key (SipHash with fixed keys).
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        self.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
 /// A process holding a socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
@@ -115,8 +128,9 @@ pub struct SocketSet {
     pub ownership: Ownership,
     /// Sockets listed in these tables for the whole namespace.
     pub namespace_total: usize,
-    /// Every socket of these tables (the whole namespace), for changes.
-    pub keys: HashSet<SocketKey>,
+    /// Fingerprints of every socket of these tables (the whole namespace),
+    /// for changes.
+    pub keys: HashSet<u64>,
     /// Inode → the processes holding it, when the scope shows owners and
     /// the processes could be listed.
     pub owners: Option<HashMap<u64, Vec<Owner>>>,
@@ -190,20 +204,6 @@ pub fn collect(
     rank: impl Fn(&SocketEntry) -> u8,
 ) -> SocketSet {
     let mut problems = Problems::default();
-    let mut seen = HashSet::new();
-    let mut all = Vec::new();
-    for &table in tables {
-        let Some(text) = problems.text(snapshot, table) else {
-            continue;
-        };
-        for entry in problems.add(table, parse_socket_table(text, ctx.endian)) {
-            let socket = Socket { table, entry };
-            if seen.insert(socket.key()) {
-                all.push(socket);
-            }
-        }
-    }
-    let namespace_total = all.len();
     let scope = ctx.view.scope;
     let mut notes = Vec::new();
 
@@ -219,18 +219,114 @@ pub fn collect(
         }
         _ => None,
     };
+    if let Some(scan) = scan {
+        notes.extend(unreadable_note(scan));
+    }
+    let (ownership, held) = held_sockets(snapshot, scan, ctx, &mut notes);
+
+    // One pass over the tables: every distinct row is counted and its key
+    // remembered (for changes), but only rows in scope are kept, so a
+    // namespace of 100 000 sockets costs little memory when the process
+    // holds a few of them.
+    let keep_all = !matches!(ownership, Ownership::Own | Ownership::Tree { .. });
+    let mut keys: HashSet<u64> = HashSet::new();
+    let mut listed_held: HashSet<u64> = HashSet::new();
+    let mut sockets: Vec<Socket> = Vec::new();
+    for &table in tables {
+        let Some(text) = problems.text(snapshot, table) else {
+            continue;
+        };
+        for (index, line) in text.lines().enumerate().skip(1) {
+            let line = line.trim_end();
+            if line.is_empty() {
+                continue;
+            }
+            let entry = match parse_socket_line(line, ctx.endian) {
+                Ok(entry) => entry,
+                Err(reason) => {
+                    problems.bad_lines.push((
+                        table,
+                        LineError {
+                            line: index + 1,
+                            reason,
+                        },
+                    ));
+                    continue;
+                }
+            };
+            let socket = Socket { table, entry };
+            if !keys.insert(socket.key().fingerprint()) {
+                continue;
+            }
+            let inode = socket.entry.inode;
+            let in_held = inode != 0 && held.as_ref().is_some_and(|h| h.contains(&inode));
+            if in_held {
+                listed_held.insert(inode);
+            }
+            if keep_all || in_held {
+                sockets.push(socket);
+            }
+        }
+    }
+    let namespace_total = keys.len();
+
+    let owners = scan.map(|scan| owners_by_inode(scan, ctx, snapshot.fd.as_ref()));
+
+    let other = match &held {
+        Some(held) => {
+            let unexplained: Vec<u64> = held
+                .iter()
+                .copied()
+                .filter(|inode| !listed_held.contains(inode))
+                .collect();
+            classify(&unexplained, snapshot, tables, &mut problems)
+        }
+        None => Vec::new(),
+    };
+
+    sockets.sort_by(|a, b| {
+        (
+            rank(&a.entry),
+            a.entry.local.ip(),
+            a.entry.local.port(),
+            a.entry.remote,
+            a.entry.inode,
+        )
+            .cmp(&(
+                rank(&b.entry),
+                b.entry.local.ip(),
+                b.entry.local.port(),
+                b.entry.remote,
+                b.entry.inode,
+            ))
+    });
+    SocketSet {
+        sockets,
+        ownership,
+        namespace_total,
+        keys,
+        owners,
+        other,
+        notes,
+        problems: problems.lines(),
+    }
+}
+
+/// Whose sockets are shown, and the socket inodes of the processes in
+/// scope (`None` when every socket of the tables is shown because the
+/// process's `fd/` is unreadable).
+fn held_sockets(
+    snapshot: &Snapshot,
+    scan: Option<&ProcessScan>,
+    ctx: &ViewContext<'_>,
+    notes: &mut Vec<String>,
+) -> (Ownership, Option<HashSet<u64>>) {
     let fd: Result<&FdSockets, String> = match &snapshot.fd {
         Some(Ok(fd)) => Ok(fd),
         Some(Err(e)) => Err(fallback_reason(e)),
         None => Err("showing every socket in the network namespace".into()),
     };
-    if let Some(scan) = scan {
-        notes.extend(unreadable_note(scan));
-    }
-
-    // `held`: the socket inodes of the processes in scope, `None` when
-    // every socket of the tables is shown.
-    let (ownership, held): (Ownership, Option<HashSet<u64>>) = match (scope, fd) {
+    match (ctx.view.scope, fd) {
         (Scope::All, fd) => {
             // Every socket is shown; `held` still says which sockets of the
             // namespace's processes are not in these tables.
@@ -267,57 +363,42 @@ pub fn collect(
             }
             (Ownership::Tree { descendants }, Some(held))
         }
-    };
-
-    let owners = scan.map(|scan| owners_by_inode(scan, ctx, snapshot.fd.as_ref()));
-
-    let keys: HashSet<SocketKey> = all.iter().map(Socket::key).collect();
-    let listed: HashSet<u64> = all.iter().map(|s| s.entry.inode).collect();
-    let other = match &held {
-        Some(held) => {
-            let unexplained: Vec<u64> = held
-                .iter()
-                .copied()
-                .filter(|inode| !listed.contains(inode))
-                .collect();
-            classify(&unexplained, snapshot, tables, ctx, &mut problems)
-        }
-        None => Vec::new(),
-    };
-
-    let mut sockets: Vec<Socket> = match (&ownership, &held) {
-        (Ownership::Own | Ownership::Tree { .. }, Some(held)) => all
-            .into_iter()
-            .filter(|s| s.entry.inode != 0 && held.contains(&s.entry.inode))
-            .collect(),
-        _ => all,
-    };
-    sockets.sort_by(|a, b| {
-        (
-            rank(&a.entry),
-            a.entry.local.ip(),
-            a.entry.local.port(),
-            a.entry.remote,
-            a.entry.inode,
-        )
-            .cmp(&(
-                rank(&b.entry),
-                b.entry.local.ip(),
-                b.entry.local.port(),
-                b.entry.remote,
-                b.entry.inode,
-            ))
-    });
-    SocketSet {
-        sockets,
-        ownership,
-        namespace_total,
-        keys,
-        owners,
-        other,
-        notes,
-        problems: problems.lines(),
     }
+}
+
+/// The socket tables a tab does not display: read only when a socket held
+/// in scope is listed in none of the displayed ones, to name its kind.
+pub fn other_tables(displayed: &[&'static str]) -> Vec<&'static str> {
+    SOCKET_FILES
+        .into_iter()
+        .filter(|table| !displayed.contains(table))
+        .collect()
+}
+
+/// Whether some socket held by the process (or, when the snapshot scanned
+/// processes, by any of them) is missing from the `displayed` tables of
+/// `snapshot`, so that [`other_tables`] must be read to say what it is.
+pub fn needs_other_tables(snapshot: &Snapshot, displayed: &[&'static str]) -> bool {
+    let mut held: HashSet<u64> = match &snapshot.fd {
+        Some(Ok(fd)) => fd.inodes.clone(),
+        _ => HashSet::new(),
+    };
+    if let Some(Ok(scan)) = &snapshot.processes {
+        for process in scan.processes.iter().filter(|p| p.same_netns) {
+            held.extend(process.sockets.iter().flatten());
+        }
+    }
+    for table in displayed {
+        if held.is_empty() {
+            return false;
+        }
+        if let Some(Ok(text)) = snapshot.file(table) {
+            for inode in parse_socket_inodes(text).rows {
+                held.remove(&inode);
+            }
+        }
+    }
+    !held.is_empty()
 }
 
 fn fallback_reason(error: &ReadError) -> String {
@@ -438,7 +519,6 @@ fn classify(
     inodes: &[u64],
     snapshot: &Snapshot,
     displayed: &[&'static str],
-    ctx: &ViewContext<'_>,
     problems: &mut Problems,
 ) -> Vec<(&'static str, usize)> {
     if inodes.is_empty() {
@@ -455,11 +535,7 @@ fn classify(
         let listed: Vec<u64> = match table {
             "unix" => problems.add(table, parse_unix_inodes(text)),
             "netlink" | "packet" => problems.add(table, parse_inode_column(text)),
-            _ => problems
-                .add(table, parse_socket_table(text, ctx.endian))
-                .into_iter()
-                .map(|e| e.inode)
-                .collect(),
+            _ => problems.add(table, parse_socket_inodes(text)),
         };
         for inode in listed.into_iter().filter(|&i| i != 0) {
             kind_of.entry(inode).or_insert(kind_of_table(table));
@@ -612,7 +688,7 @@ pub fn socket_screen(
         unknown_owner |= with_owner && cells.last().is_some_and(|c| c == "?");
         let is_new = before
             .as_ref()
-            .is_some_and(|b| !b.keys.contains(&socket.key()));
+            .is_some_and(|b| !b.keys.contains(&socket.key().fingerprint()));
         let mut row = Vec::with_capacity(cells.len() + 1);
         if before.is_some() {
             row.push(if is_new { "+" } else { "" }.to_string());
@@ -650,7 +726,7 @@ pub fn socket_screen(
         let closed: Vec<String> = before
             .sockets
             .iter()
-            .filter(|s| !set.keys.contains(&s.key()))
+            .filter(|s| !set.keys.contains(&s.key().fingerprint()))
             .filter(|s| filter.is_none_or(|f| f.matches(&cells_of(before, s))))
             .map(|s| (spec.describe)(s))
             .collect();
