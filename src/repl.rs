@@ -160,6 +160,7 @@ fn view_context<'a>(
         numeric: settings.numeric,
         endian: settings.endian,
         clock_ticks: settings.clock_ticks,
+        earlier: None,
     }
 }
 
@@ -352,7 +353,10 @@ impl Driver {
             Some((shown, snap)) if *shown == tab => Some(snap),
             _ => None,
         };
-        let ctx = view_context(&self.process, &self.settings, self.session.interval);
+        let ctx = ViewContext {
+            earlier: self.previous.as_ref().map(|(_, snap)| snap),
+            ..view_context(&self.process, &self.settings, self.session.interval)
+        };
         let screen = view(tab, &ctx, &snapshot, previous);
         let text = render(&screen, &self.render_options);
         self.previous = Some((tab, snapshot));

@@ -17,6 +17,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use crate::diag::{self, DiagError, FlowDump};
 use crate::error::{ProcessError, ReadError};
 use crate::parse::process::{ProcStat, format_cmdline, parse_stat, socket_inode};
 
@@ -35,6 +36,10 @@ pub struct Snapshot {
     /// `net/<name>` → its text, or why it could not be read.
     pub files: Vec<(&'static str, Result<String, ReadError>)>,
     pub fd: Option<Result<FdSockets, ReadError>>,
+    /// The TCP connections of the process's namespace with their kernel
+    /// counters ([`crate::diag`]); `None` when reading a captured tree,
+    /// which has no kernel to ask.
+    pub flows: Option<Result<FlowDump, DiagError>>,
 }
 
 impl Snapshot {
@@ -239,7 +244,17 @@ impl ProcSource {
 
     /// Reads what one tick of a tab needs: `net/<name>` for each of `files`
     /// and, with `with_fd`, the process's socket inodes.
+    ///
+    /// On the live system every tick also takes one dump of the namespace's
+    /// TCP connections, whatever the tab: the status box of every tab shows
+    /// the process's TCP rate, which needs this dump and the process's
+    /// socket inodes (read then even when the tab itself does not list
+    /// sockets). A captured tree has neither.
     pub fn snapshot(&self, process: &Process, files: &[&'static str], with_fd: bool) -> Snapshot {
+        let flows = self
+            .is_live()
+            .then(|| diag::dump_tcp(&self.view_dir(process).join("ns/net")));
+        let with_fd = with_fd || flows.as_ref().is_some_and(|f| f.is_ok());
         let fd = with_fd.then(|| self.socket_inodes(process));
         let files = files
             .iter()
@@ -250,6 +265,7 @@ impl ProcSource {
             instant: std::time::Instant::now(),
             files,
             fd,
+            flows,
         }
     }
 

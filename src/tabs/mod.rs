@@ -6,6 +6,7 @@
 //! summaries live here only; the prompt's parser, completion and help all
 //! read them from [`Tab::ALL`].
 
+pub mod flows;
 pub mod sockets;
 pub mod tcp;
 
@@ -13,18 +14,19 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::parse::Endian;
-use crate::render::{Screen, human_seconds};
+use crate::render::{Screen, human_rate, human_seconds};
 use crate::source::{Process, Snapshot};
 
 /// A tab of the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tab {
     Tcp,
+    Flows,
 }
 
 impl Tab {
     /// Every tab, in the order help lists them.
-    pub const ALL: [Tab; 1] = [Tab::Tcp];
+    pub const ALL: [Tab; 2] = [Tab::Tcp, Tab::Flows];
 
     /// The tab shown when nothing was selected for one interval.
     pub const DEFAULT: Tab = Tab::Tcp;
@@ -33,6 +35,7 @@ impl Tab {
     pub fn name(self) -> &'static str {
         match self {
             Tab::Tcp => "tcp",
+            Tab::Flows => "flows",
         }
     }
 
@@ -47,20 +50,25 @@ impl Tab {
     pub fn summary(self) -> &'static str {
         match self {
             Tab::Tcp => "the process's TCP sockets (tcp, tcp6): state, queues, timers, peers",
+            Tab::Flows => {
+                "bytes/s sent and received per TCP connection, rtt, cwnd (kernel tcp_info; UDP has no byte counters)"
+            }
         }
     }
 
     /// The files under `net/` this tab reads each tick.
     pub fn net_files(self) -> &'static [&'static str] {
         match self {
-            Tab::Tcp => &["tcp", "tcp6"],
+            // The tables let the view check, when the process's namespace
+            // cannot be identified, that the dump is of the right one.
+            Tab::Tcp | Tab::Flows => &["tcp", "tcp6"],
         }
     }
 
     /// Whether the tab lists the process's own sockets (and so needs its
     /// `fd/` links), rather than namespace-wide tables.
     pub fn shows_own_sockets(self) -> bool {
-        matches!(self, Tab::Tcp)
+        matches!(self, Tab::Tcp | Tab::Flows)
     }
 }
 
@@ -77,19 +85,33 @@ pub struct ViewContext<'a> {
     pub endian: Endian,
     /// Kernel clock ticks per second (`USER_HZ`) for timer columns.
     pub clock_ticks: u64,
+    /// The snapshot shown before this one, whatever its tab: the base of
+    /// the TCP rate in every status box (every live snapshot carries a
+    /// connection dump).
+    pub earlier: Option<&'a Snapshot>,
 }
 
 impl ViewContext<'_> {
-    /// The first line of every status box: tab, process, interval, time.
+    /// The first line of every status box: tab, process, interval, time,
+    /// and — once two live snapshots exist and the process's `fd/` can be
+    /// read — its TCP send and receive rate since the earlier one.
     pub fn headline(&self, tab: Tab, snapshot: &Snapshot) -> String {
-        format!(
+        let mut line = format!(
             "{} · pid {} ({}) · refresh every {} · {}",
             tab.name(),
             self.process.pid,
             self.process.name,
             human_seconds(self.interval.as_secs_f64()),
             snapshot.taken_at.format("%H:%M:%S"),
-        )
+        );
+        if let Some(rates) = flows::process_rates(snapshot, self.earlier) {
+            line.push_str(&format!(
+                " · TCP sent {}, received {}",
+                human_rate(rates.sent),
+                human_rate(rates.received)
+            ));
+        }
+        line
     }
 
     /// The network namespace, as `net:[…]` or a note that it is unknown.
@@ -125,5 +147,6 @@ pub fn view(
 ) -> Screen {
     match tab {
         Tab::Tcp => tcp::view(ctx, now, previous),
+        Tab::Flows => flows::view(ctx, now, previous),
     }
 }

@@ -89,23 +89,13 @@ pub fn collect(
         }
     }
     let namespace_total = all.len();
-    let (mut sockets, ownership) = match &snapshot.fd {
-        Some(Ok(fd)) => (
-            all.into_iter()
-                .filter(|s| s.entry.inode != 0 && fd.inodes.contains(&s.entry.inode))
-                .collect(),
-            Ownership::Own,
-        ),
-        Some(Err(e)) => (
-            all,
-            Ownership::NamespaceFallback(format!(
-                "{e}: showing every socket in its network namespace"
-            )),
-        ),
-        None => (
-            all,
-            Ownership::NamespaceFallback("showing every socket in the network namespace".into()),
-        ),
+    let (own, ownership) = ownership(snapshot);
+    let mut sockets: Vec<Socket> = match own {
+        Some(inodes) => all
+            .into_iter()
+            .filter(|s| is_own(inodes, s.entry.inode))
+            .collect(),
+        None => all,
     };
     sockets.sort_by(|a, b| {
         (
@@ -127,6 +117,30 @@ pub fn collect(
         namespace_total,
         problems,
     }
+}
+
+/// Whose sockets a snapshot lets a tab show: the process's socket inodes
+/// when its `fd/` was read, or none (show the whole namespace) and why.
+pub fn ownership(snapshot: &Snapshot) -> (Option<&HashSet<u64>>, Ownership) {
+    match &snapshot.fd {
+        Some(Ok(fd)) => (Some(&fd.inodes), Ownership::Own),
+        Some(Err(e)) => (
+            None,
+            Ownership::NamespaceFallback(format!(
+                "{e}: showing every socket in its network namespace"
+            )),
+        ),
+        None => (
+            None,
+            Ownership::NamespaceFallback("showing every socket in the network namespace".into()),
+        ),
+    }
+}
+
+/// Whether a socket with `inode` is among the process's own. Inode 0
+/// (TIME_WAIT, request and orphaned sockets) belongs to no process.
+pub fn is_own(inodes: &HashSet<u64>, inode: u64) -> bool {
+    inode != 0 && inodes.contains(&inode)
 }
 
 /// Rows repeated by a dump that was refilled while the table changed share

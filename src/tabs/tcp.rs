@@ -158,6 +158,7 @@ mod tests {
                 inodes: inodes.into_iter().collect(),
                 descriptors: 20,
             })),
+            flows: None,
         }
     }
 
@@ -182,6 +183,7 @@ mod tests {
             numeric: false,
             endian: Endian::Little,
             clock_ticks: 100,
+            earlier: None,
         };
         let screen = view(&ctx, &captured_snapshot(), None);
         let options = RenderOptions {
