@@ -4,6 +4,7 @@
 
 mod cli;
 mod fixtures;
+mod live_flows;
 mod live_tcp;
 mod piped;
 mod support;
