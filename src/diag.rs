@@ -13,6 +13,13 @@
 //! that first `setns()`es into `/proc/<pid>/ns/net`. The main thread never
 //! changes namespace; the helper thread ends with the dump.
 //!
+//! When `ns/net` cannot be read at all (another user's process, for an
+//! unprivileged user), nobody can say which namespace the process is in,
+//! and the dump of netmonitor's own namespace is used only if the process's
+//! `net/netlink` (readable by anyone) lists the very netlink socket that
+//! asked: a socket is listed only in its own namespace's table, so that
+//! proves the two namespaces are one.
+//!
 //! Everything returned is plain data ([`TcpFlow`]); kernel structures are
 //! decoded by `netlink-packet-sock-diag` (with its `rich_nlas` feature for
 //! `tcp_info`), never by hand here.
@@ -38,6 +45,7 @@ use nix::errno::Errno;
 
 use crate::error::describe_io;
 use nix::sched::{CloneFlags, setns};
+use nix::sys::stat::fstat;
 
 /// One TCP connection as the kernel counts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,11 +87,10 @@ pub enum DumpPlace {
     SameNamespace,
     /// The process's namespace, entered on a helper thread.
     Entered,
-    /// `ns/net` of the process could not be read, so nobody knows whose
-    /// namespace it is: the dump is of netmonitor's own namespace, and the
-    /// view must check (against the process's `net/tcp`) that it matches.
-    /// Holds why the link could not be read.
-    OwnUnverified(String),
+    /// `ns/net` of the process could not be read (holds why), but its
+    /// `net/netlink` lists the dumping socket: netmonitor's own namespace
+    /// is the process's.
+    SameByNetlinkTable(String),
 }
 
 /// One tick's dump: every TCP connection of the namespace that has
@@ -106,6 +113,11 @@ pub enum DiagError {
     /// The namespace file is gone (the process exited) or unusable.
     #[error("cannot open {path} ({why})")]
     Namespace { path: PathBuf, why: String },
+    /// `ns/net` could not be read (`why`) and the process's `net/netlink`
+    /// does not list netmonitor's socket: it lives in another namespace,
+    /// which only a privileged user may enter.
+    #[error("{why}, and the process is not in netmonitor's network namespace")]
+    OtherNamespace { why: String },
 }
 
 impl DiagError {
@@ -115,6 +127,9 @@ impl DiagError {
             DiagError::NotPermitted { .. } => Some(
                 "run as root or with CAP_SYS_ADMIN to read connections in another network namespace",
             ),
+            DiagError::OtherNamespace { .. } => Some(
+                "run as root (or with CAP_SYS_PTRACE to open its ns/net and CAP_SYS_ADMIN to enter it) to read connections in another network namespace",
+            ),
             _ => None,
         }
     }
@@ -123,21 +138,19 @@ impl DiagError {
 /// netmonitor's own network namespace (of this thread, which never moves).
 const OWN_NAMESPACE: &str = "/proc/thread-self/ns/net";
 
-/// Dumps the TCP connections of the network namespace `target_ns` (a
-/// process's `ns/net`). Runs here when that is netmonitor's own namespace,
-/// otherwise on a helper thread that enters it.
-pub fn dump_tcp(target_ns: &Path) -> Result<FlowDump, DiagError> {
+/// Dumps the TCP connections of the network namespace of the process
+/// whose `/proc` directory (or live thread's, see
+/// [`crate::source::ProcSource::view_dir`]) is `view_dir`. Runs here when
+/// that is netmonitor's own namespace, otherwise on a helper thread that
+/// enters it.
+pub fn dump_tcp(view_dir: &Path) -> Result<FlowDump, DiagError> {
+    let target_ns = view_dir.join("ns/net");
+    let target_ns = target_ns.as_path();
     let target = match File::open(target_ns) {
         Ok(file) => file,
         Err(e) if matches!(e.kind(), io::ErrorKind::PermissionDenied) => {
-            return Ok(FlowDump {
-                flows: dump_here()?,
-                place: DumpPlace::OwnUnverified(format!(
-                    "cannot read {} ({})",
-                    target_ns.display(),
-                    describe_io(&e)
-                )),
-            });
+            let why = format!("cannot read {} ({})", target_ns.display(), describe_io(&e));
+            return dump_if_listed(&view_dir.join("net/netlink"), why);
         }
         Err(e) => {
             return Err(DiagError::Namespace {
@@ -184,16 +197,56 @@ pub fn dump_tcp(target_ns: &Path) -> Result<FlowDump, DiagError> {
     })
 }
 
-/// Dumps IPv4 and IPv6 TCP connections of the calling thread's namespace.
-fn dump_here() -> Result<Vec<TcpFlow>, DiagError> {
+/// Dumps netmonitor's own namespace when the process's `net/netlink`
+/// table shows that it is the process's too; `why` says why that had to
+/// be checked this way.
+fn dump_if_listed(netlink_table: &Path, why: String) -> Result<FlowDump, DiagError> {
+    let socket = open_diag_socket()?;
+    let inode = fstat(&socket)
+        .map_err(|errno| DiagError::Netlink(describe_io(&io::Error::from(errno))))?
+        .st_ino;
+    let listed =
+        std::fs::read_to_string(netlink_table).is_ok_and(|table| lists_inode(&table, inode));
+    if !listed {
+        return Err(DiagError::OtherNamespace { why });
+    }
+    Ok(FlowDump {
+        flows: dump_with(&socket)?,
+        place: DumpPlace::SameByNetlinkTable(why),
+    })
+}
+
+/// Whether a `net/netlink` table lists a socket with `inode` (its last
+/// column). A pure helper for [`dump_if_listed`]: one column of a small
+/// table does not warrant a parser module.
+fn lists_inode(table: &str, inode: u64) -> bool {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().last()?.parse::<u64>().ok())
+        .any(|listed| listed == inode)
+}
+
+/// A sock_diag socket of the calling thread's network namespace.
+fn open_diag_socket() -> Result<Socket, DiagError> {
     let netlink = |e: io::Error| DiagError::Netlink(describe_io(&e));
     let mut socket = Socket::new(NETLINK_SOCK_DIAG).map_err(netlink)?;
     socket.bind_auto().map_err(netlink)?;
     socket.connect(&NetlinkAddr::new(0, 0)).map_err(netlink)?;
+    Ok(socket)
+}
+
+/// Dumps IPv4 and IPv6 TCP connections of the calling thread's namespace.
+fn dump_here() -> Result<Vec<TcpFlow>, DiagError> {
+    dump_with(&open_diag_socket()?)
+}
+
+fn dump_with(socket: &Socket) -> Result<Vec<TcpFlow>, DiagError> {
+    let netlink = |e: io::Error| DiagError::Netlink(describe_io(&e));
     let mut flows = Vec::new();
     for (sequence, family) in [(1, AF_INET), (2, AF_INET6)] {
-        request(&socket, sequence, family).map_err(netlink)?;
-        receive(&socket, sequence, &mut flows)?;
+        request(socket, sequence, family).map_err(netlink)?;
+        receive(socket, sequence, &mut flows)?;
     }
     Ok(flows)
 }
@@ -320,6 +373,18 @@ mod tests {
         assert!(
             !states.intersects(StateFlags::LISTEN | StateFlags::TIME_WAIT | StateFlags::SYN_RECV)
         );
+    }
+
+    #[test]
+    fn the_netlink_table_is_searched_by_its_inode_column() {
+        let table = "sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode\n\
+0000000017f62136 0   0          00000000 0        0        0     2        0        4       \n\
+000000009c1124de 4   1234       00000000 0        0        0     2        0        75541   \n";
+        assert!(lists_inode(table, 75541));
+        assert!(lists_inode(table, 4));
+        assert!(!lists_inode(table, 7554));
+        assert!(!lists_inode("", 4));
+        assert!(!lists_inode("header only\ngarbage line x\n", 4));
     }
 
     #[test]

@@ -253,7 +253,7 @@ impl ProcSource {
     pub fn snapshot(&self, process: &Process, files: &[&'static str], with_fd: bool) -> Snapshot {
         let flows = self
             .is_live()
-            .then(|| diag::dump_tcp(&self.view_dir(process).join("ns/net")));
+            .then(|| diag::dump_tcp(&self.view_dir(process)));
         let with_fd = with_fd || flows.as_ref().is_some_and(|f| f.is_ok());
         let fd = with_fd.then(|| self.socket_inodes(process));
         let files = files

@@ -11,12 +11,12 @@
 //! counters cover an unknown stretch of time, and dividing them by one
 //! interval would invent a burst.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::sockets::{Ownership, endpoint, is_own, ownership};
 use super::{Tab, ViewContext};
-use crate::diag::{DumpPlace, FlowDump, TcpFlow};
-use crate::parse::sockets::{TcpState, parse_socket_table};
+use crate::diag::{DumpPlace, TcpFlow};
+use crate::parse::sockets::TcpState;
 use crate::render::{Block, Emphasis, Row, Screen, TableBlock, grouped, human_rate};
 use crate::source::Snapshot;
 
@@ -125,45 +125,6 @@ pub fn process_rates(now: &Snapshot, earlier: Option<&Snapshot>) -> Option<Rates
     )
 }
 
-/// Whether an unidentified namespace is the one the dump was taken in.
-enum NamespaceCheck {
-    /// Only these inodes (the process's namespace's connections, from its
-    /// `net/tcp` tables) may be shown.
-    Restrict(HashSet<u64>),
-    /// The process's tables list connections the dump does not have: it
-    /// lives in another namespace.
-    Differs,
-}
-
-/// Socket inodes are unique across namespaces, so a connection listed both
-/// in the process's `net/tcp*` and in netmonitor's own dump proves they are
-/// one namespace; keeping only such connections never shows a stranger's.
-fn check_namespace(ctx: &ViewContext<'_>, now: &Snapshot, dump: &FlowDump) -> NamespaceCheck {
-    let mut listed = HashSet::new();
-    for table in Tab::Flows.net_files() {
-        if let Some(Ok(text)) = now.file(table) {
-            listed.extend(
-                parse_socket_table(text, ctx.endian)
-                    .rows
-                    .iter()
-                    .filter(|e| e.inode != 0 && TcpState::from_code(e.state) != TcpState::Listen)
-                    .map(|e| e.inode),
-            );
-        }
-    }
-    let shared: HashSet<u64> = dump
-        .flows
-        .iter()
-        .map(|f| f.inode)
-        .filter(|inode| listed.contains(inode))
-        .collect();
-    if shared.is_empty() && !listed.is_empty() {
-        NamespaceCheck::Differs
-    } else {
-        NamespaceCheck::Restrict(shared)
-    }
-}
-
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = vec![ctx.headline(Tab::Flows, now)];
     let dump = match &now.flows {
@@ -184,36 +145,17 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
         }
     };
 
-    let mut in_namespace: Vec<&TcpFlow> = dump.flows.iter().collect();
-    let mut place_note = None;
-    match &dump.place {
-        DumpPlace::SameNamespace => {}
-        DumpPlace::Entered => {
-            place_note = Some(
-                "counters read inside the process's network namespace (entered on a helper thread)"
-                    .to_string(),
-            );
-        }
-        DumpPlace::OwnUnverified(why) => match check_namespace(ctx, now, dump) {
-            NamespaceCheck::Restrict(allowed) => {
-                in_namespace.retain(|f| allowed.contains(&f.inode));
-                place_note = Some(format!(
-                    "{why}: connections are read in netmonitor's own network namespace, where the process's net/tcp shows them"
-                ));
-            }
-            NamespaceCheck::Differs => {
-                return unavailable(
-                    ctx,
-                    status,
-                    vec![
-                        format!("no connection counters: {why}, and the process's connections are not in netmonitor's network namespace"),
-                        "run as root or with CAP_SYS_ADMIN (and CAP_SYS_PTRACE to read its ns/net) to read connections in another network namespace".into(),
-                    ],
-                );
-            }
-        },
-    }
-
+    let in_namespace: Vec<&TcpFlow> = dump.flows.iter().collect();
+    let place_note = match &dump.place {
+        DumpPlace::SameNamespace => None,
+        DumpPlace::Entered => Some(
+            "counters read inside the process's network namespace (entered on a helper thread)"
+                .to_string(),
+        ),
+        DumpPlace::SameByNetlinkTable(why) => Some(format!(
+            "{why}: its net/netlink lists netmonitor's socket, so it shares netmonitor's network namespace"
+        )),
+    };
     let namespace_total = in_namespace.len();
     let (own, owner) = ownership(now);
     let mine: Vec<&TcpFlow> = match own {
@@ -387,6 +329,7 @@ fn millis(us: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::FlowDump;
     use crate::parse::Endian;
     use crate::render::{RenderOptions, render};
     use crate::source::{FdSockets, Process};
@@ -631,67 +574,51 @@ mod tests {
         );
     }
 
-    /// `net/tcp` lines listing the given inodes as ESTABLISHED connections.
-    fn tcp_table(inodes: &[u64]) -> String {
-        let mut text = String::from(
-            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
-        );
-        for (n, inode) in inodes.iter().enumerate() {
-            text.push_str(&format!(
-                "   {n}: 0100007F:9C40 0100007F:1389 01 00000000:00000000 00:00000000 00000000     0        0 {inode} 1 0000000000000000 20 4 30 10 -1\n"
-            ));
-        }
-        text
-    }
-
     #[test]
-    fn an_unidentified_namespace_is_checked_against_the_process_tables() {
+    fn an_unreadable_fd_shows_the_namespace_and_says_why() {
         let (before, mut after) = two_ticks();
         after.fd = Some(Err(crate::error::ReadError::new(
             "/proc/4242/fd",
             std::io::Error::from(std::io::ErrorKind::PermissionDenied),
         )));
         if let Some(Ok(dump)) = &mut after.flows {
-            dump.place = DumpPlace::OwnUnverified(
+            dump.place = DumpPlace::SameByNetlinkTable(
                 "cannot read /proc/4242/ns/net (permission denied)".into(),
             );
         }
         let process = process();
         let users = HashMap::new();
         let ctx = context(&process, &users, Some(&before));
-
-        // The process's tables list two of the dump's connections: same
-        // namespace; every connection it lists is shown, no others.
-        after.files = vec![
-            ("tcp", Ok(tcp_table(&[10, 11]))),
-            ("tcp6", Ok(String::new())),
-        ];
         let out = text(&view(&ctx, &after, Some(&before)));
         assert!(
             out.contains("cannot read /proc/4242/fd (permission denied): showing every socket"),
             "{out}"
         );
         assert!(
-            out.contains("connections are read in netmonitor's own network namespace"),
+            out.contains("cannot read /proc/4242/ns/net (permission denied): its net/netlink lists netmonitor's socket"),
             "{out}"
         );
-        assert!(
-            out.contains("127.0.0.1:40000") && out.contains("127.0.0.1:40001"),
-            "{out}"
-        );
-        assert!(!out.contains("8080") && !out.contains("7001"), "{out}");
+        // The whole namespace, the neighbour's connection included, and
+        // no process rate in the status box (its sockets are unknown).
+        assert!(out.contains("127.0.0.1:7001"), "{out}");
+        assert!(!out.contains("TCP sent"), "{out}");
+    }
 
-        // Tables that share nothing with the dump: another namespace.
-        after.files = vec![
-            ("tcp", Ok(tcp_table(&[500, 501]))),
-            ("tcp6", Ok(String::new())),
-        ];
-        let out = text(&view(&ctx, &after, Some(&before)));
+    #[test]
+    fn another_namespace_that_cannot_be_entered_says_what_would_allow_it() {
+        let (_, mut after) = two_ticks();
+        after.flows = Some(Err(crate::diag::DiagError::OtherNamespace {
+            why: "cannot read /proc/4242/ns/net (permission denied)".into(),
+        }));
+        let process = process();
+        let users = HashMap::new();
+        let out = text(&view(&context(&process, &users, None), &after, None));
         assert!(
-            out.contains("not in netmonitor's network namespace"),
+            out.contains("no connection counters: cannot read /proc/4242/ns/net (permission denied), and the process is not in netmonitor's network namespace"),
             "{out}"
         );
-        assert!(!out.contains("127.0.0.1:40000"), "{out}");
+        assert!(out.contains("run as root"), "{out}");
+        assert!(!out.contains('┆'), "no table expected: {out}");
     }
 
     #[test]

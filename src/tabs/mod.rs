@@ -59,9 +59,10 @@ impl Tab {
     /// The files under `net/` this tab reads each tick.
     pub fn net_files(self) -> &'static [&'static str] {
         match self {
-            // The tables let the view check, when the process's namespace
-            // cannot be identified, that the dump is of the right one.
-            Tab::Tcp | Tab::Flows => &["tcp", "tcp6"],
+            Tab::Tcp => &["tcp", "tcp6"],
+            // Its records come from the sock_diag dump every live snapshot
+            // carries, not from files.
+            Tab::Flows => &[],
         }
     }
 

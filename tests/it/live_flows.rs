@@ -257,7 +257,7 @@ fn unprivileged_in_the_same_namespace_reads_the_namespace_and_says_why() {
     );
     // Neither fd/ nor ns/net of root's process is readable by nobody: the
     // tab shows the namespace's connections and says why, having checked
-    // against the process's net/tcp that netmonitor's namespace is its own.
+    // against the process's net/netlink that netmonitor's namespace is its own.
     assert!(
         text.contains(&format!(
             "cannot read /proc/{pid}/fd (permission denied): showing every socket in its network namespace"
@@ -266,7 +266,7 @@ fn unprivileged_in_the_same_namespace_reads_the_namespace_and_says_why() {
     );
     assert!(
         text.contains(&format!(
-            "cannot read /proc/{pid}/ns/net (permission denied): connections are read in netmonitor's own network namespace"
+            "cannot read /proc/{pid}/ns/net (permission denied): its net/netlink lists netmonitor's socket, so it shares netmonitor's network namespace"
         )),
         "{text}"
     );
@@ -300,9 +300,16 @@ fn unprivileged_outside_the_namespace_says_what_would_allow_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("the process's connections are not in netmonitor's network namespace"),
+        text.contains(&format!(
+            "no connection counters: cannot read /proc/{pid}/ns/net (permission denied), and the process is not in netmonitor's network namespace"
+        )),
         "{text}"
     );
-    assert!(text.contains("run as root or with CAP_SYS_ADMIN"), "{text}");
+    assert!(
+        text.contains(
+            "run as root (or with CAP_SYS_PTRACE to open its ns/net and CAP_SYS_ADMIN to enter it)"
+        ),
+        "{text}"
+    );
     assert!(table_rows(&text).is_empty(), "no table expected: {text}");
 }
