@@ -12,7 +12,8 @@
 # 10 000 of them the client's (rows of the tab). Two processes because a
 # descriptor limit of 20 000 (common, and this machine's hard limit) cannot
 # hold 20 000 sockets in one. The namespace and both processes are removed
-# on exit. Builds nothing: run `cargo build --release` first.
+# on exit. Builds nothing: run `cargo build --release --bins --examples`
+# first.
 set -euo pipefail
 pairs=${1:-10000}
 seconds=${2:-10}
@@ -67,8 +68,10 @@ for tab in flows tcp; do
         printf "%-5s %d screens, %.0f ms CPU per screen (user %.2f s, sys %.2f s), %.1f MB printed per screen, max RSS %d MB\n",
             t, n, 1000 * (u + s) / n, u, s, b / n / 1e6, m / 1024 }'
 done
-# What the pieces of a tick cost on their own, for comparison.
-ms() { local start end; start=$(date +%s%N); "$@" > /dev/null; end=$(date +%s%N); echo $(( (end - start) / 1000000 )); }
-echo "for comparison, once each: ss -tni (the same sock_diag dump with tcp_info, plus printing) $(ms ip netns exec "$ns" ss -tniH) ms;" \
-    "reading net/tcp and net/tcp6 $(ms cat /proc/$holder/net/tcp /proc/$holder/net/tcp6) ms;" \
-    "listing fd/ links $(ms ls -l /proc/$holder/fd/) ms"
+# What the pieces of a tick cost on their own (needs
+# `cargo build --release --example tick_pieces`).
+pieces=${TICK_PIECES:-target/release/examples/tick_pieces}
+if [ -x "$pieces" ]; then
+    echo "pieces of a tick, timed apart (wall clock):"
+    "$pieces" "$holder" 3
+fi

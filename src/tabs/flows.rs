@@ -54,6 +54,17 @@ pub fn sent_bytes(flow: &TcpFlow) -> u64 {
     flow.bytes_sent.saturating_sub(flow.bytes_retrans)
 }
 
+/// Payload bytes the connection received in order: `tcpi_bytes_received`,
+/// less the one it counts for the peer's FIN once that has arrived (states
+/// CLOSE-WAIT, LAST-ACK and CLOSING).
+pub fn received_bytes(flow: &TcpFlow) -> u64 {
+    let fin_received = matches!(
+        TcpState::from_code(flow.state),
+        TcpState::CloseWait | TcpState::LastAck | TcpState::Closing
+    );
+    flow.bytes_received.saturating_sub(u64::from(fin_received))
+}
+
 /// The earlier dump, indexed for rate computation.
 struct Baseline<'a> {
     flows: HashMap<u64, &'a TcpFlow>,
@@ -93,7 +104,7 @@ impl<'a> Baseline<'a> {
             return None;
         }
         let sent = sent_bytes(flow).checked_sub(sent_bytes(before))?;
-        let received = flow.bytes_received.checked_sub(before.bytes_received)?;
+        let received = received_bytes(flow).checked_sub(received_bytes(before))?;
         Some(Rates {
             sent: sent as f64 / self.seconds,
             received: received as f64 / self.seconds,
@@ -244,7 +255,7 @@ fn unavailable(ctx: &ViewContext<'_>, mut status: Vec<String>, lines: Vec<String
 
 /// Bytes moved both ways over the connection's life.
 fn volume(flow: &TcpFlow) -> u64 {
-    sent_bytes(flow).saturating_add(flow.bytes_received)
+    sent_bytes(flow).saturating_add(received_bytes(flow))
 }
 
 fn connection_row(flow: &TcpFlow, rates: Option<Rates>, measured: bool) -> Row {
@@ -262,7 +273,7 @@ fn connection_row(flow: &TcpFlow, rates: Option<Rates>, measured: bool) -> Row {
             sent,
             received,
             grouped(sent_bytes(flow)),
-            grouped(flow.bytes_received),
+            grouped(received_bytes(flow)),
             format!("{} ± {}", millis(flow.rtt_us), millis(flow.rttvar_us)),
             flow.snd_cwnd.to_string(),
             format!("{}/{}", flow.retrans, flow.total_retrans),
@@ -308,7 +319,7 @@ fn total_row(measured: &[(&TcpFlow, Option<Rates>)], have_rates: bool) -> Row {
         sent,
         received,
         grouped(sum(sent_bytes)),
-        grouped(sum(|f| f.bytes_received)),
+        grouped(sum(received_bytes)),
         String::new(),
         String::new(),
         format!("{retrans}/{total_retrans}"),
@@ -484,6 +495,21 @@ mod tests {
         let mut unreadable = two_ticks().1;
         unreadable.fd = None;
         assert_eq!(process_rates(&unreadable, Some(&before)), None);
+    }
+
+    #[test]
+    fn the_peers_fin_is_not_counted_as_a_received_byte() {
+        let mut closing = flow(1, "127.0.0.1:1", "127.0.0.1:2", 0, 1001);
+        closing.state = 8; // CLOSE-WAIT: the peer's FIN arrived
+        assert_eq!(received_bytes(&closing), 1000);
+        let open = flow(1, "127.0.0.1:1", "127.0.0.1:2", 0, 1000);
+        assert_eq!(received_bytes(&open), 1000);
+        // The FIN arriving between two ticks moves no payload.
+        let t0 = Instant::now();
+        let before = snapshot(t0, vec![open], &[1]);
+        let after = snapshot(t0 + Duration::from_secs(1), vec![closing.clone()], &[1]);
+        let baseline = Baseline::of(&after, Some(&before)).unwrap();
+        assert_eq!(baseline.rates(&closing).map(|r| r.received), Some(0.0));
     }
 
     #[test]
