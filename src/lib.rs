@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod command;
+pub mod diag;
 pub mod error;
 pub mod parse;
 pub mod render;

@@ -244,6 +244,35 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// A rate in bytes per second, in binary units: `0 B/s`, `1.5 KiB/s`.
+/// Rates are measured, so they are never negative or not-a-number; such
+/// input shows as `0 B/s` rather than as nonsense.
+pub fn human_rate(bytes_per_second: f64) -> String {
+    let rate = if bytes_per_second.is_finite() && bytes_per_second > 0.0 {
+        bytes_per_second
+    } else {
+        0.0
+    };
+    if rate < 1024.0 {
+        return format!("{rate:.0} B/s");
+    }
+    // Round through the integer formatter, which saturates for huge rates.
+    format!("{}/s", human_bytes(rate.round() as u64))
+}
+
+/// An exact count with thousands separated: `2,097,152`.
+pub fn grouped(count: u64) -> String {
+    let digits = count.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// A duration in seconds for display: `2 s`, `0.5 s`, `59.7 s`.
 pub fn human_seconds(seconds: f64) -> String {
     if seconds.fract() == 0.0 {
@@ -277,6 +306,18 @@ mod tests {
         assert_eq!(human_seconds(2.0), "2 s");
         assert_eq!(human_seconds(0.5), "0.5 s");
         assert_eq!(human_seconds(59.75), "59.75 s");
+        assert_eq!(human_rate(0.0), "0 B/s");
+        assert_eq!(human_rate(1023.4), "1023 B/s");
+        assert_eq!(human_rate(1536.0), "1.5 KiB/s");
+        assert_eq!(human_rate(-5.0), "0 B/s");
+        assert_eq!(human_rate(f64::NAN), "0 B/s");
+        assert_eq!(human_rate(f64::INFINITY), "0 B/s");
+        assert_eq!(human_rate(1e30), "16.0 EiB/s");
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(2_097_152), "2,097,152");
+        assert_eq!(grouped(u64::MAX), "18,446,744,073,709,551,615");
     }
 
     fn sample(rows: usize) -> Screen {

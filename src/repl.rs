@@ -131,8 +131,10 @@ pub struct Driver {
 struct Shown {
     tab: Tab,
     snapshot: Snapshot,
-    /// The snapshot it was compared with.
-    previous: Option<Snapshot>,
+    /// The snapshot shown before it, of any tab.
+    before: Option<Snapshot>,
+    /// Whether `before` is of the same tab (and so the base of changes).
+    same_tab: bool,
 }
 
 /// Renders `tab` once (for `--once`), with the session's interval and
@@ -145,7 +147,7 @@ pub fn render_once(
     session: &Session,
     tab: Tab,
 ) -> String {
-    let snapshot = take_snapshot(source, process, session, tab);
+    let snapshot = take_snapshot(source, process, session, tab, false);
     let ctx = view_context(process, settings, session);
     let options = if io::stdout().is_terminal() {
         RenderOptions {
@@ -161,13 +163,23 @@ pub fn render_once(
 /// Reads what `tab` needs; the scan of every process's `fd/` happens only
 /// when the scope shows owners, and the socket tables a socket tab does not
 /// display only when some socket in scope is in none of its own.
-fn take_snapshot(source: &ProcSource, process: &Process, session: &Session, tab: Tab) -> Snapshot {
+/// `with_flows`: take the sock_diag dump even when the tab is not flows
+/// (a session's status boxes show the TCP rate between two ticks; a single
+/// `--once` print has no second tick).
+fn take_snapshot(
+    source: &ProcSource,
+    process: &Process,
+    session: &Session,
+    tab: Tab,
+    with_flows: bool,
+) -> Snapshot {
     let own = tab.shows_own_sockets();
     let mut snapshot = source.snapshot(
         process,
         tab.net_files(),
         own,
         own && session.view.scope.needs_owners(),
+        with_flows || tab == Tab::Flows,
     );
     if let Some(displayed) = tab.socket_tables() {
         if crate::tabs::sockets::needs_other_tables(&snapshot, displayed) {
@@ -195,6 +207,7 @@ fn view_context<'a>(
         clock_ticks: settings.clock_ticks,
         counters: session.counters,
         view: &session.view,
+        earlier: None,
     }
 }
 
@@ -386,15 +399,18 @@ impl Driver {
 
     /// Reads a snapshot for `tab` and renders it against the previous one.
     fn show(&mut self, tab: Tab) -> String {
-        let snapshot = take_snapshot(&self.source, &self.process, &self.session, tab);
-        let previous = match self.shown.take() {
-            Some(shown) if shown.tab == tab => Some(shown.snapshot),
-            _ => None,
+        let snapshot = take_snapshot(&self.source, &self.process, &self.session, tab, true);
+        // The last snapshot shown, of whatever tab: the base of changes
+        // when it is of this tab, and of the status box's TCP rate always.
+        let (before, same_tab) = match self.shown.take() {
+            Some(shown) => (Some(shown.snapshot), shown.tab == tab),
+            None => (None, false),
         };
         self.shown = Some(Shown {
             tab,
             snapshot,
-            previous,
+            before,
+            same_tab,
         });
         self.redraw(tab)
     }
@@ -404,8 +420,12 @@ impl Driver {
     fn redraw(&mut self, tab: Tab) -> String {
         match &self.shown {
             Some(shown) if shown.tab == tab => {
-                let ctx = view_context(&self.process, &self.settings, &self.session);
-                let screen = view(tab, &ctx, &shown.snapshot, shown.previous.as_ref());
+                let ctx = ViewContext {
+                    earlier: shown.before.as_ref(),
+                    ..view_context(&self.process, &self.settings, &self.session)
+                };
+                let previous = shown.before.as_ref().filter(|_| shown.same_tab);
+                let screen = view(tab, &ctx, &shown.snapshot, previous);
                 render(&screen, &self.render_options)
             }
             _ => self.show(tab),

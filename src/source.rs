@@ -22,6 +22,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use crate::diag::{self, DiagError, FlowDump};
 use crate::error::{ProcessError, ReadError};
 use crate::parse::process::{ProcStat, format_cmdline, parse_stat, proc_hidepid, socket_inode};
 
@@ -43,6 +44,10 @@ pub struct Snapshot {
     /// Every process of the system with, for those in the same network
     /// namespace, its socket inodes; read only when owners are shown.
     pub processes: Option<Result<ProcessScan, ReadError>>,
+    /// The TCP connections of the process's namespace with their kernel
+    /// counters ([`crate::diag`]); `None` when reading a captured tree,
+    /// which has no kernel to ask.
+    pub flows: Option<Result<FlowDump, DiagError>>,
 }
 
 impl Snapshot {
@@ -55,6 +60,7 @@ impl Snapshot {
             files: files.into_iter().map(|(n, t)| (n, Ok(t))).collect(),
             fd: None,
             processes: None,
+            flows: None,
         }
     }
 
@@ -310,27 +316,40 @@ impl ProcSource {
     }
 
     /// Reads what one tick of a tab needs: `net/<name>` for each of `files`,
-    /// with `with_fd` the process's socket inodes, and with `with_owners`
-    /// the socket inodes of every process in its network namespace.
+    /// with `with_fd` the process's socket inodes, with `with_owners` the
+    /// socket inodes of every process in its network namespace, and with
+    /// `with_flows` (live system only) one sock_diag dump of the namespace's
+    /// TCP connections — for the flows tab and the TCP rate every status
+    /// box shows, which also needs the process's socket inodes.
     ///
     /// The reads run concurrently, one thread each: on a namespace with
     /// 100 000 sockets the kernel spends most of a tick generating the
-    /// tables, and listing `fd/` (and the owner scan) can overlap with it.
+    /// tables, and listing `fd/`, the owner scan and the dump can overlap
+    /// with it.
     pub fn snapshot(
         &self,
         process: &Process,
         files: &[&'static str],
         with_fd: bool,
         with_owners: bool,
+        with_flows: bool,
     ) -> Snapshot {
-        let (fd, processes, files) = std::thread::scope(|scope| {
+        let with_flows = with_flows && self.is_live();
+        let with_fd = with_fd || with_flows;
+        let (fd, processes, flows, files) = std::thread::scope(|scope| {
             let fd = with_fd.then(|| scope.spawn(|| self.socket_inodes(process)));
             let processes =
                 with_owners.then(|| scope.spawn(|| self.scan_processes(process.netns.as_deref())));
+            let flows = with_flows.then(|| scope.spawn(|| diag::dump_tcp(&self.view_dir(process))));
             let files = self.read_net_files(process, files);
             let fd = fd.map(|reader| joined(reader, &self.view_dir(process).join("fd")));
             let processes = processes.map(|reader| joined(reader, &self.root));
-            (fd, processes, files)
+            let flows = flows.map(|reader| {
+                reader
+                    .join()
+                    .unwrap_or_else(|_| Err(DiagError::Netlink("the dumping thread failed".into())))
+            });
+            (fd, processes, flows, files)
         });
         Snapshot {
             taken_at: chrono::Local::now(),
@@ -338,6 +357,7 @@ impl ProcSource {
             files,
             fd,
             processes,
+            flows,
         }
     }
 

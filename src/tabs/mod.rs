@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod arp;
 pub mod changes;
 pub mod findings;
+pub mod flows;
 pub mod icmp;
 pub mod raw;
 pub mod routing;
@@ -28,7 +29,7 @@ use std::time::Duration;
 
 use crate::command::Toggle;
 use crate::parse::Endian;
-use crate::render::{Screen, human_seconds};
+use crate::render::{Screen, human_rate, human_seconds};
 use crate::source::{Process, Snapshot};
 
 /// A tab of the session.
@@ -43,12 +44,14 @@ pub enum Tab {
     Routing,
     Stats,
     Analysis,
+    Flows,
 }
 
 impl Tab {
     /// Every tab, in the order help lists them.
-    pub const ALL: [Tab; 9] = [
+    pub const ALL: [Tab; 10] = [
         Tab::Tcp,
+        Tab::Flows,
         Tab::Udp,
         Tab::Raw,
         Tab::Icmp,
@@ -74,6 +77,7 @@ impl Tab {
             Tab::Routing => "routing",
             Tab::Stats => "stats",
             Tab::Analysis => "analysis",
+            Tab::Flows => "flows",
         }
     }
 
@@ -98,6 +102,9 @@ impl Tab {
             Tab::Routing => "IPv4 and IPv6 routes of the namespace (route, ipv6_route)",
             Tab::Stats => "TCP and IP extended counters (netstat); zeros, changed filter them",
             Tab::Analysis => "IP/ICMP/TCP/UDP counters, packets per CPU, and findings",
+            Tab::Flows => {
+                "bytes/s sent and received per TCP connection, rtt, cwnd (kernel tcp_info; UDP has no byte counters)"
+            }
         }
     }
 
@@ -118,6 +125,8 @@ impl Tab {
             Tab::Routing => &["route", "ipv6_route"],
             Tab::Stats => &["netstat"],
             Tab::Analysis => &["snmp", "softnet_stat", "netstat", "dev", "stat/arp_cache"],
+            // Its records come from the sock_diag dump, not from files.
+            Tab::Flows => &[],
         }
     }
 
@@ -142,7 +151,10 @@ impl Tab {
     /// Whether the tab lists the process's own sockets (and so needs its
     /// `fd/` links), rather than namespace-wide tables.
     pub fn shows_own_sockets(self) -> bool {
-        matches!(self, Tab::Tcp | Tab::Udp | Tab::Raw | Tab::Icmp)
+        matches!(
+            self,
+            Tab::Tcp | Tab::Flows | Tab::Udp | Tab::Raw | Tab::Icmp
+        )
     }
 }
 
@@ -276,19 +288,33 @@ pub struct ViewContext<'a> {
     pub counters: CounterDisplay,
     /// Scope and filter of the socket tabs.
     pub view: &'a ViewSettings,
+    /// The snapshot shown before this one, whatever its tab: the base of
+    /// the TCP rate in every status box (every live snapshot carries a
+    /// connection dump).
+    pub earlier: Option<&'a Snapshot>,
 }
 
 impl ViewContext<'_> {
-    /// The first line of every status box: tab, process, interval, time.
+    /// The first line of every status box: tab, process, interval, time,
+    /// and — once two live snapshots exist and the process's `fd/` can be
+    /// read — its TCP send and receive rate since the earlier one.
     pub fn headline(&self, tab: Tab, snapshot: &Snapshot) -> String {
-        format!(
+        let mut line = format!(
             "{} · pid {} ({}) · refresh every {} · {}",
             tab.name(),
             self.process.pid,
             self.process.name,
             human_seconds(self.interval.as_secs_f64()),
             snapshot.taken_at.format("%H:%M:%S"),
-        )
+        );
+        if let Some(rates) = flows::process_rates(snapshot, self.earlier) {
+            line.push_str(&format!(
+                " · TCP sent {}, received {}",
+                human_rate(rates.sent),
+                human_rate(rates.received)
+            ));
+        }
+        line
     }
 
     /// The network namespace, as `net:[…]` or a note that it is unknown.
@@ -344,6 +370,7 @@ pub fn view(
         Tab::Routing => routing::view(ctx, now, previous),
         Tab::Stats => stats::view(ctx, now, previous),
         Tab::Analysis => analysis::view(ctx, now, previous),
+        Tab::Flows => flows::view(ctx, now, previous),
     }
 }
 

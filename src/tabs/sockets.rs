@@ -312,10 +312,16 @@ pub fn collect(
     }
 }
 
+/// Whether a socket with `inode` is among `inodes`. Inode 0 (TIME_WAIT,
+/// request and orphaned sockets) belongs to no process.
+pub fn is_own(inodes: &HashSet<u64>, inode: u64) -> bool {
+    inode != 0 && inodes.contains(&inode)
+}
+
 /// Whose sockets are shown, and the socket inodes of the processes in
 /// scope (`None` when every socket of the tables is shown because the
-/// process's `fd/` is unreadable).
-fn held_sockets(
+/// process's `fd/` is unreadable). Facts worth a status line go to `notes`.
+pub fn held_sockets(
     snapshot: &Snapshot,
     scan: Option<&ProcessScan>,
     ctx: &ViewContext<'_>,

@@ -167,6 +167,7 @@ mod tests {
                 descriptors: 20,
             })),
             processes: None,
+            flows: None,
         }
     }
 
@@ -193,6 +194,7 @@ mod tests {
             clock_ticks: 100,
             view: &crate::tabs::ViewSettings::default(),
             counters: Default::default(),
+            earlier: None,
         };
         let screen = view(&ctx, &captured_snapshot(), None);
         let options = RenderOptions {

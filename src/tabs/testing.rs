@@ -67,6 +67,7 @@ pub fn snapshot(seconds: u64, files: Vec<(&'static str, Result<String, ReadError
         files,
         fd: None,
         processes: None,
+        flows: None,
     }
 }
 
@@ -81,6 +82,7 @@ pub fn context(counters: CounterDisplay) -> ViewContext<'static> {
         clock_ticks: 100,
         counters,
         view: &VIEW,
+        earlier: None,
     }
 }
 

@@ -5,6 +5,7 @@
 mod cli;
 mod datagram_fixtures;
 mod fixtures;
+mod live_flows;
 mod live_namespace;
 mod live_sockets;
 mod live_tcp;

@@ -190,6 +190,7 @@ fn screen(
         clock_ticks: 100,
         counters: Default::default(),
         view: settings,
+        earlier: None,
     };
     view(tab, &ctx, now, previous)
 }
