@@ -12,7 +12,9 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
+use comfy_table::{
+    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
+};
 
 /// Everything one tab shows for one tick.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -134,28 +136,107 @@ fn new_table(options: &RenderOptions) -> Table {
     table
 }
 
+/// Above this many rows, a table without a width limit is laid out in
+/// pieces of this many rows with column widths fixed in advance, so that
+/// comfy-table never holds more than one piece: a process with 20 000
+/// sockets prints in little memory, and the text is the same.
+const PIECE_ROWS: usize = 1000;
+
 fn render_table(out: &mut String, block: &TableBlock, options: &RenderOptions) {
     if let Some(title) = &block.title {
         let _ = writeln!(out, "{}", sanitize(title));
     }
-    let mut table = new_table(options);
-    let header: Vec<Cell> = block
-        .header
-        .iter()
-        .map(|h| {
-            let cell = Cell::new(sanitize(h));
-            if options.colour {
-                cell.add_attribute(Attribute::Bold)
-            } else {
-                cell
-            }
-        })
-        .collect();
-    table.set_header(header);
     let shown = options
         .max_rows
         .map_or(block.rows.len(), |cap| cap.min(block.rows.len()));
-    for row in &block.rows[..shown] {
+    let rows = &block.rows[..shown];
+    if rows.len() <= PIECE_ROWS || options.width.is_some() {
+        let table = comfy_table(block, rows, true, options, None);
+        let _ = writeln!(out, "{table}");
+    } else {
+        let widths = content_widths(block, rows);
+        let pieces: Vec<&[Row]> = rows.chunks(PIECE_ROWS).collect();
+        let last = pieces.len() - 1;
+        for (index, piece) in pieces.into_iter().enumerate() {
+            let text = comfy_table(block, piece, index == 0, options, Some(&widths)).to_string();
+            let mut lines: Vec<&str> = text.lines().collect();
+            // Pieces join where one's bottom border and the next one's top
+            // border would be.
+            if index > 0 && !lines.is_empty() {
+                lines.remove(0);
+            }
+            if index < last {
+                lines.pop();
+            }
+            for line in lines {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    let hidden = block.rows.len() - shown;
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "… {hidden} more {} (use `--once` or pipe the output to see all)",
+            plural(hidden, "row", "rows")
+        );
+    }
+    for note in &block.notes {
+        let _ = writeln!(out, "{}", sanitize(note));
+    }
+}
+
+/// The display width of the widest cell of each column (header included),
+/// as comfy-table measures it.
+fn content_widths(block: &TableBlock, rows: &[Row]) -> Vec<u16> {
+    use unicode_width::UnicodeWidthStr;
+    let columns = rows
+        .iter()
+        .map(|r| r.cells.len())
+        .chain([block.header.len()])
+        .max()
+        .unwrap_or(0);
+    let mut widths = vec![0usize; columns];
+    let cells = rows
+        .iter()
+        .flat_map(|r| r.cells.iter().enumerate())
+        .chain(block.header.iter().enumerate());
+    for (index, text) in cells {
+        widths[index] = widths[index].max(sanitize(text).width());
+    }
+    widths
+        .into_iter()
+        .map(|w| u16::try_from(w).unwrap_or(u16::MAX))
+        .collect()
+}
+
+/// A comfy-table of `rows` (with the header when `with_header`), its
+/// columns fixed to `widths` when given.
+fn comfy_table(
+    block: &TableBlock,
+    rows: &[Row],
+    with_header: bool,
+    options: &RenderOptions,
+    widths: Option<&[u16]>,
+) -> Table {
+    let mut table = new_table(options);
+    if with_header {
+        let header: Vec<Cell> = block
+            .header
+            .iter()
+            .map(|h| {
+                let cell = Cell::new(sanitize(h));
+                if options.colour {
+                    cell.add_attribute(Attribute::Bold)
+                } else {
+                    cell
+                }
+            })
+            .collect();
+        table.set_header(header);
+    }
+    for row in rows {
         let cells: Vec<Cell> = row
             .cells
             .iter()
@@ -183,18 +264,14 @@ fn render_table(out: &mut String, block: &TableBlock, options: &RenderOptions) {
         cells.extend((1..columns).map(|_| Cell::new("")));
         table.add_row(cells);
     }
-    let _ = writeln!(out, "{table}");
-    let hidden = block.rows.len() - shown;
-    if hidden > 0 {
-        let _ = writeln!(
-            out,
-            "… {hidden} more {} (use `--once` or pipe the output to see all)",
-            plural(hidden, "row", "rows")
-        );
+    if let Some(widths) = widths {
+        let constraints = widths
+            .iter()
+            // A column's fixed width includes its padding of one on each side.
+            .map(|w| ColumnConstraint::Absolute(Width::Fixed(w.saturating_add(2))));
+        table.set_constraints(constraints);
     }
-    for note in &block.notes {
-        let _ = writeln!(out, "{}", sanitize(note));
-    }
+    table
 }
 
 /// Escapes every character that could act on a terminal or break a line:
@@ -357,6 +434,40 @@ mod tests {
         assert!(!text.contains('\x1b'));
         assert!(!text.contains('\x07'));
         assert!(text.contains("\\x1b]0;title\\x07"));
+    }
+
+    #[test]
+    fn big_tables_print_in_pieces_exactly_as_in_one() {
+        let rows: Vec<Row> = (0..2_345)
+            .map(|n| {
+                Row::new(vec![
+                    format!("r{n}"),
+                    "界".repeat(n % 7),
+                    (n * 7919 % 100_003).to_string(),
+                    if n == 1_700 {
+                        "a\x1bb".into()
+                    } else {
+                        String::new()
+                    },
+                ])
+            })
+            .collect();
+        let block = TableBlock {
+            title: Some("big".into()),
+            header: vec!["Name".into(), "Wide".into(), "N".into(), "Odd".into()],
+            numeric_columns: vec![2],
+            rows,
+            notes: vec!["end".into()],
+        };
+        let mut in_pieces = String::new();
+        render_table(&mut in_pieces, &block, &RenderOptions::plain());
+        let mut whole = String::new();
+        let table = comfy_table(&block, &block.rows, true, &RenderOptions::plain(), None);
+        whole.push_str("big\n");
+        let _ = writeln!(whole, "{table}");
+        whole.push_str("end\n");
+        assert_eq!(in_pieces, whole);
+        assert_eq!(in_pieces.lines().count(), 2_345 + 6);
     }
 
     #[test]
