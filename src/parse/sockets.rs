@@ -15,7 +15,7 @@ use nom::Parser;
 use nom::bytes::complete::take_while_m_n;
 use nom::character::complete::char;
 use nom::combinator::opt;
-use nom::multi::{count, many0};
+use nom::multi::many0;
 use nom::sequence::preceded;
 
 use super::{
@@ -235,9 +235,19 @@ pub fn parse_socket_inodes(text: &str) -> Parsed<u64> {
     parse_lines(text, 1, |line| parse_line(inode_of_line, line))
 }
 
+/// The inode of one data line of a socket table, read without decoding the
+/// other columns; `None` when the line does not reach a valid inode.
+pub fn socket_line_inode(line: &str) -> Option<u64> {
+    inode_of_line(line).ok().map(|(_, inode)| inode)
+}
+
 fn inode_of_line(input: &str) -> PResult<'_, u64> {
-    let (i, _) = opt_blanks(input)?;
-    let (i, _) = count((expect("a socket table column", token), blanks), 9).parse(i)?;
+    let (mut i, _) = opt_blanks(input)?;
+    // Nine columns before the inode (a loop rather than `count`, which
+    // would allocate a vector per line).
+    for _ in 0..9 {
+        (i, _) = (expect("a socket table column", token), blanks).parse(i)?;
+    }
     let (_rest, inode) = expect("an inode", dec_u64).parse(i)?;
     // The columns after the inode do not matter here.
     Ok(("", inode))

@@ -21,7 +21,9 @@ use std::net::{IpAddr, SocketAddr};
 use super::{Scope, Tab, ViewContext};
 use crate::error::ReadError;
 use crate::parse::other_sockets::{parse_inode_column, parse_unix_inodes};
-use crate::parse::sockets::{SocketEntry, parse_socket_inodes, parse_socket_line};
+use crate::parse::sockets::{
+    SocketEntry, parse_socket_inodes, parse_socket_line, socket_line_inode,
+};
 use crate::parse::{LineError, Parsed};
 use crate::render::{Block, Emphasis, Row, Screen, TableBlock, plural};
 use crate::source::{FdSockets, ProcessScan, Snapshot};
@@ -70,14 +72,7 @@ impl Socket {
     pub fn key(&self) -> SocketKey {
         let e = &self.entry;
         if e.inode != 0 {
-            let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
-            SocketKey {
-                table: self.table,
-                inode: e.inode,
-                local: unspecified,
-                remote: unspecified,
-                state: 0,
-            }
+            SocketKey::of_inode(self.table, e.inode)
         } else {
             SocketKey {
                 table: self.table,
@@ -91,6 +86,18 @@ impl Socket {
 }
 
 impl SocketKey {
+    /// The key of a socket that has an inode (not 0).
+    pub fn of_inode(table: &'static str, inode: u64) -> SocketKey {
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        SocketKey {
+            table,
+            inode,
+            local: unspecified,
+            remote: unspecified,
+            state: 0,
+        }
+    }
+
     /// A stable 64-bit digest of the key (SipHash with fixed keys).
     pub fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
@@ -240,6 +247,17 @@ pub fn collect(
             let line = line.trim_end();
             if line.is_empty() {
                 continue;
+            }
+            // In scope own or tree most rows belong to other processes: for
+            // those only the key counts, and the inode gives it without
+            // decoding the rest of the line.
+            if let (false, Some(held)) = (keep_all, &held) {
+                if let Some(inode) = socket_line_inode(line) {
+                    if inode != 0 && !held.contains(&inode) {
+                        keys.insert(SocketKey::of_inode(table, inode).fingerprint());
+                        continue;
+                    }
+                }
             }
             let entry = match parse_socket_line(line, ctx.endian) {
                 Ok(entry) => entry,
