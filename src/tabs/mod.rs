@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use crate::command::Toggle;
 use crate::parse::Endian;
-use crate::render::{Screen, human_seconds};
+use crate::render::{Problem, Screen, human_seconds};
 use crate::source::{Process, Snapshot};
 
 /// A tab of the session.
@@ -319,7 +319,7 @@ pub fn view(
     now: &Snapshot,
     previous: Option<&Snapshot>,
 ) -> Screen {
-    match tab {
+    let mut screen = match tab {
         Tab::Tcp => tcp::view(ctx, now, previous),
         Tab::Udp => udp::view(ctx, now, previous),
         Tab::Raw => raw::view(ctx, now, previous),
@@ -329,7 +329,15 @@ pub fn view(
         Tab::Routing => routing::view(ctx, now, previous),
         Tab::Stats => stats::view(ctx, now, previous),
         Tab::Analysis => analysis::view(ctx, now, previous),
-    }
+    };
+    // Files that exist but could not be read, for every tab alike (a file
+    // that is missing only means the kernel or namespace lacks it).
+    let unreadable = now.files.iter().filter_map(|(name, result)| match result {
+        Err(e) if !e.is_not_found() => Some(Problem::file(format!("net/{name}"), e.to_string())),
+        _ => None,
+    });
+    screen.problems.splice(0..0, unreadable);
+    screen
 }
 
 #[cfg(test)]
