@@ -31,6 +31,7 @@ use rustyline::{
     ExternalPrinter, Helper, KeyEvent as Key, Movement, RepeatCount,
 };
 
+use crate::capture::Capture;
 use crate::command::{Command, command_words};
 use crate::parse::Endian;
 use crate::render::{RenderOptions, render, sanitize};
@@ -125,6 +126,8 @@ pub struct Driver {
     shown: Option<Shown>,
     render_options: RenderOptions,
     output: Output,
+    /// `--capture`: written after every snapshot until it fails.
+    capture: Option<Capture>,
 }
 
 /// What the last printed screen was made of.
@@ -135,32 +138,14 @@ struct Shown {
     previous: Option<Snapshot>,
 }
 
-/// Renders `tab` once (for `--once`), with the session's interval and
-/// view settings: every row; on a terminal with its width and colour
-/// (unless `NO_COLOR`), otherwise plain text.
-pub fn render_once(
-    source: &ProcSource,
-    process: &Process,
-    settings: &Settings,
-    session: &Session,
-    tab: Tab,
-) -> String {
-    let snapshot = take_snapshot(source, process, session, tab);
-    let ctx = view_context(process, settings, session);
-    let options = if io::stdout().is_terminal() {
-        RenderOptions {
-            max_rows: None,
-            ..terminal_render_options()
-        }
-    } else {
-        RenderOptions::plain()
-    };
-    render(&view(tab, &ctx, &snapshot, None), &options)
-}
-
 /// Reads what `tab` needs; the scan of every process's `fd/` happens only
 /// when the scope shows owners.
-fn take_snapshot(source: &ProcSource, process: &Process, session: &Session, tab: Tab) -> Snapshot {
+pub(crate) fn take_snapshot(
+    source: &ProcSource,
+    process: &Process,
+    session: &Session,
+    tab: Tab,
+) -> Snapshot {
     let own = tab.shows_own_sockets();
     source.snapshot(
         process,
@@ -170,7 +155,7 @@ fn take_snapshot(source: &ProcSource, process: &Process, session: &Session, tab:
     )
 }
 
-fn view_context<'a>(
+pub(crate) fn view_context<'a>(
     process: &'a Process,
     settings: &'a Settings,
     session: &'a Session,
@@ -195,6 +180,7 @@ pub fn run(
     settings: Settings,
     session: Session,
     start_tab: Option<Tab>,
+    capture: Option<Capture>,
 ) -> i32 {
     let interactive = io::stdin().is_terminal() && io::stdout().is_terminal();
     let (tx, rx) = mpsc::sync_channel::<Incoming>(64);
@@ -228,6 +214,7 @@ pub fn run(
         shown: None,
         render_options,
         output,
+        capture,
     };
     if interactive {
         let banner = driver.banner();
@@ -376,6 +363,13 @@ impl Driver {
     /// Reads a snapshot for `tab` and renders it against the previous one.
     fn show(&mut self, tab: Tab) -> String {
         let snapshot = take_snapshot(&self.source, &self.process, &self.session, tab);
+        if let Some(capture) = self.capture.as_mut() {
+            if let Err(e) = capture.write_tick(&self.source, &self.process) {
+                // The session goes on; the capture stops, said once.
+                eprintln!("netmonitor: {}; capture stopped", sanitize(&e.to_string()));
+                self.capture = None;
+            }
+        }
         let previous = match self.shown.take() {
             Some(shown) if shown.tab == tab => Some(shown.snapshot),
             _ => None,
@@ -447,7 +441,7 @@ pub fn help_text() -> String {
     text
 }
 
-fn terminal_render_options() -> RenderOptions {
+pub(crate) fn terminal_render_options() -> RenderOptions {
     let size = terminal_size::terminal_size();
     let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     RenderOptions {
