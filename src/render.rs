@@ -239,16 +239,6 @@ impl Value {
             Value::Null
         }
     }
-
-    /// The value as a number, for metrics.
-    pub fn as_f64(&self) -> Option<f64> {
-        match self {
-            Value::UInt(n) => Some(*n as f64),
-            Value::Int(n) => Some(*n as f64),
-            Value::Float(x) => Some(*x),
-            _ => None,
-        }
-    }
 }
 
 /// A named fact of a table or a screen, with labels when it is one of a
