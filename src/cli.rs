@@ -2,7 +2,12 @@
 //!
 //! A PID is plain decimal from 1 to the kernel's hard limit (2^22,
 //! `PID_MAX_LIMIT`); anything else is a usage error (exit status 2) told in
-//! one line, which is the spec's START → INVALID_PID → FAIL_EXIT.
+//! one line, which is the spec's START → INVALID_PID → FAIL_EXIT. Instead
+//! of a PID, `--name` picks the process by its exact name.
+//!
+//! Shell completions and the man page are generated from this definition
+//! (hidden `--generate-completions SHELL` and `--generate-man`), so they
+//! can never disagree with `--help`.
 
 use std::path::PathBuf;
 
@@ -21,18 +26,47 @@ At the prompt: a tab name shows that tab and refreshes it; `set SECONDS` changes
 containing TEXT (`filter` alone clears it); `help` lists commands; Ctrl+D (or end of piped \
 input) ends the session.
 
+Scripts: --json or --format openmetrics print one tick and exit (or --count N ticks, one \
+document each, --interval apart); --capture DIR saves what was read for --proc-root DIR.
+
 Exit status:
   0  the session ended (Ctrl+D, end of input, quit, or the process exited)
-  1  the process does not exist or cannot be monitored, or output failed
-  2  usage error (missing or malformed PID or option)";
+  1  the process does not exist or cannot be monitored, no process has the --name, or output \
+(or the capture) failed
+  2  usage error (missing or malformed PID or option; --name matching several processes)";
+
+/// What a run prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Tables, as at the prompt
+    Text,
+    /// One JSON document per tick (docs/json.md)
+    Json,
+    /// OpenMetrics text exposition per tick (docs/openmetrics.md)
+    Openmetrics,
+}
 
 /// Watch what one Linux process does on the network, read from /proc.
 #[derive(Debug, Parser)]
-#[command(name = "netmonitor", version, about, after_help = AFTER_HELP)]
+#[command(
+    name = "netmonitor",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    override_usage = "netmonitor [OPTIONS] <PID>\n       netmonitor [OPTIONS] --name <NAME>"
+)]
 pub struct Cli {
     /// The process to watch (decimal process id)
-    #[arg(value_parser = parse_pid, allow_negative_numbers = true)]
-    pub pid: u32,
+    #[arg(
+        value_parser = parse_pid,
+        allow_negative_numbers = true,
+        required_unless_present_any = ["name", "generate_completions", "generate_man"],
+    )]
+    pub pid: Option<u32>,
+
+    /// Watch the process with this exact name instead of a PID (as `pgrep -x`)
+    #[arg(long, value_name = "NAME", conflicts_with = "pid")]
+    pub name: Option<String>,
 
     /// Refresh interval in seconds, 0.5 to 3600
     #[arg(short, long, value_name = "SECONDS", default_value = "2", value_parser = parse_interval_arg)]
@@ -45,6 +79,28 @@ pub struct Cli {
     /// Print the tab once (tcp unless --tab is given) and exit, without a prompt
     #[arg(long)]
     pub once: bool,
+
+    /// Print N ticks, --interval apart, and exit, without a prompt
+    #[arg(long, value_name = "N", conflicts_with = "once", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Output of --once and --count: text, json or openmetrics
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "text",
+        hide_possible_values = true
+    )]
+    pub format: Format,
+
+    /// Same as --format json (implies --once unless --count is given)
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// Save every file read into DIR as a /proc-shaped tree, for --proc-root DIR
+    #[arg(long, value_name = "DIR")]
+    pub capture: Option<PathBuf>,
 
     /// Read everything below DIR instead of /proc (a captured tree)
     #[arg(long, value_name = "DIR", default_value = "/proc")]
@@ -61,9 +117,56 @@ pub struct Cli {
     /// Socket tabs add the sockets of the process's descendants, with owners (`scope tree`)
     #[arg(long)]
     pub children: bool,
+
+    /// Print the completion script for SHELL and exit
+    #[arg(long, value_name = "SHELL", hide = true, exclusive = true)]
+    pub generate_completions: Option<clap_complete::Shell>,
+
+    /// Print the man page (roff) and exit
+    #[arg(long, hide = true, exclusive = true)]
+    pub generate_man: bool,
+}
+
+/// How a run that is not a prompt session prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchMode {
+    pub format: Format,
+    /// How many ticks.
+    pub count: u64,
+    /// Given as `--once` (or implied): one tick, JSON pretty-printed.
+    pub once: bool,
 }
 
 impl Cli {
+    /// The output format, `--json` included.
+    pub fn output_format(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
+
+    /// Whether this run prints ticks without a prompt, and how: `--once`,
+    /// `--count N`, or a machine format (which implies `--once`).
+    pub fn batch(&self) -> Option<BatchMode> {
+        let format = self.output_format();
+        match (self.once, self.count) {
+            (_, Some(count)) => Some(BatchMode {
+                format,
+                count,
+                once: false,
+            }),
+            (true, None) => Some(BatchMode {
+                format,
+                count: 1,
+                once: true,
+            }),
+            (false, None) if format != Format::Text => Some(BatchMode {
+                format,
+                count: 1,
+                once: true,
+            }),
+            (false, None) => None,
+        }
+    }
+
     /// The scope the session starts with.
     pub fn scope(&self) -> Scope {
         match (self.all, self.children) {
@@ -103,9 +206,12 @@ pub enum PidProblem {
 /// Recognises the clap errors that concern the PID, so that main can drive
 /// the state machine and print one line; other errors are clap's to print.
 pub fn pid_problem(error: &clap::Error) -> Option<PidProblem> {
+    // clap writes the PID as `[PID]` (it is optional: `--name` may
+    // replace it) or `<PID>`.
+    let is_pid = |name: &str| name == "<PID>" || name == "[PID]";
     let names_pid = |value: Option<&ContextValue>| match value {
-        Some(ContextValue::String(name)) => name == "<PID>",
-        Some(ContextValue::Strings(names)) => names.iter().any(|n| n == "<PID>"),
+        Some(ContextValue::String(name)) => is_pid(name),
+        Some(ContextValue::Strings(names)) => names.iter().any(|n| is_pid(n)),
         _ => false,
     };
     match error.kind() {

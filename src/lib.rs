@@ -6,7 +6,13 @@
 //! into text, and [`session`] is the pure state machine that decides what to
 //! show. [`repl`] is the thin driver that feeds it lines and ticks, and
 //! [`cli`] and [`command`] say what the command line and a typed line mean.
+//!
+//! For scripts, [`batch`] prints a number of ticks without a prompt, as
+//! text or through [`report`] (JSON, OpenMetrics) from the same screens,
+//! and [`capture`] writes what [`source`] read into a replayable tree.
 
+pub mod batch;
+pub mod capture;
 pub mod cli;
 pub mod command;
 pub mod diag;
@@ -14,6 +20,7 @@ pub mod error;
 pub mod parse;
 pub mod render;
 pub mod repl;
+pub mod report;
 pub mod session;
 pub mod source;
 pub mod tabs;

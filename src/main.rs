@@ -1,16 +1,18 @@
 //! Entry point: arguments → the session's start transitions → a session (or
-//! one `--once` print) → exit status. A closed output pipe is a normal end.
+//! a run of `--once`/`--count` ticks) → exit status. A closed output pipe
+//! is a normal end.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
+use netmonitor::capture::{Capture, read_manifest};
 use netmonitor::cli::{Cli, PidProblem, pid_problem};
 use netmonitor::parse::Endian;
 use netmonitor::parse::process::parse_passwd;
 use netmonitor::render::sanitize;
-use netmonitor::repl::{self, Settings, render_once};
+use netmonitor::repl::{self, Settings};
 use netmonitor::session::{Event, Session, exit, step};
 use netmonitor::source::{ProcSource, read_passwd};
 use netmonitor::tabs::Tab;
@@ -50,20 +52,75 @@ fn run() -> i32 {
                 .unwrap_or(exit::USAGE);
         }
     };
+    if let Some(shell) = cli.generate_completions {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "netmonitor", &mut out);
+        return write_out(&out);
+    }
+    if cli.generate_man {
+        let mut out = Vec::new();
+        return match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+            Ok(()) => write_out(&out),
+            Err(e) => {
+                eprintln!("netmonitor: cannot render the man page: {e}");
+                exit::FAILURE
+            }
+        };
+    }
 
-    let source = ProcSource::new(&cli.proc_root);
-    let process = match source.open_process(cli.pid) {
+    // A capture being replayed says how its machine read numbers.
+    let manifest = match read_manifest(&cli.proc_root) {
+        Ok(manifest) => manifest,
+        Err(why) => {
+            eprintln!("netmonitor: {}", sanitize(&why));
+            return exit::FAILURE;
+        }
+    };
+    let endian = manifest
+        .as_ref()
+        .and_then(|m| m.endian())
+        .unwrap_or_else(Endian::native);
+    let clock_ticks = manifest
+        .as_ref()
+        .map(|m| m.clock_ticks)
+        .filter(|&t| t > 0)
+        .unwrap_or_else(clock_ticks);
+    let settings = Settings {
+        numeric: cli.numeric,
+        endian,
+        clock_ticks,
+        users: read_passwd().map(|t| parse_passwd(&t)).unwrap_or_default(),
+    };
+
+    let mut source = ProcSource::new(&cli.proc_root);
+    let pid = match (cli.pid, &cli.name) {
+        (Some(pid), _) => pid,
+        (None, Some(name)) => match pick_by_name(&source, name, &settings) {
+            Ok(pid) => pid,
+            Err(code) => return code,
+        },
+        // clap requires one of them.
+        (None, None) => return exit::USAGE,
+    };
+    let capture = match &cli.capture {
+        Some(dir) => match Capture::create(dir, endian, clock_ticks) {
+            Ok(capture) => {
+                source = source.recording(capture.recorder());
+                Some(capture)
+            }
+            Err(e) => {
+                eprintln!("netmonitor: {}", sanitize(&e.to_string()));
+                return exit::FAILURE;
+            }
+        },
+        None => None,
+    };
+    let process = match source.open_process(pid) {
         Ok(process) => process,
         Err(error) => {
             eprintln!("netmonitor: {}", sanitize(&error.to_string()));
             return exit::FAILURE;
         }
-    };
-    let settings = Settings {
-        numeric: cli.numeric,
-        endian: Endian::native(),
-        clock_ticks: clock_ticks(),
-        users: read_passwd().map(|t| parse_passwd(&t)).unwrap_or_default(),
     };
     let mut session = Session {
         interval: cli.interval,
@@ -72,23 +129,83 @@ fn run() -> i32 {
     session.view.scope = cli.scope();
     let (session, _) = step(session, Event::PidAccepted);
 
-    if cli.once {
-        let tab = cli.tab.unwrap_or(Tab::DEFAULT);
-        let text = render_once(&source, &process, &settings, &session, tab);
-        let mut stdout = io::stdout().lock();
-        return match stdout
-            .write_all(text.as_bytes())
-            .and_then(|_| stdout.flush())
-        {
-            Ok(()) => exit::OK,
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
-            Err(e) => {
-                eprintln!("netmonitor: cannot write output: {e}");
-                exit::FAILURE
-            }
-        };
+    match cli.batch() {
+        Some(mode) => {
+            let tab = cli.tab.unwrap_or(Tab::DEFAULT);
+            netmonitor::batch::run(&source, process, &settings, session, tab, mode, capture)
+        }
+        None => repl::run(source, process, settings, session, cli.tab, capture),
     }
-    repl::run(source, process, settings, session, cli.tab)
+}
+
+/// The pid of the one process called `name`. None: status 1; several:
+/// they are listed (pid, user, command line) and the status is 2, a usage
+/// error the user resolves by giving a PID.
+fn pick_by_name(source: &ProcSource, name: &str, settings: &Settings) -> Result<u32, i32> {
+    let found = match source.find_by_name(name) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("netmonitor: {}", sanitize(&e.to_string()));
+            return Err(exit::FAILURE);
+        }
+    };
+    match found.as_slice() {
+        [one] => Ok(one.pid),
+        [] => {
+            let mut message = format!("netmonitor: no process named '{}'", sanitize(name));
+            if name.len() > 15 {
+                message
+                    .push_str(" (process names are at most 15 bytes: the kernel cuts longer ones)");
+            }
+            eprintln!("{message}");
+            Err(exit::FAILURE)
+        }
+        several => {
+            let mut text = format!(
+                "netmonitor: {} processes are named '{}'; give one PID instead of --name:\n",
+                several.len(),
+                sanitize(name)
+            );
+            text.push_str(&format!("{:>8}  {:<12}  COMMAND\n", "PID", "USER"));
+            for p in several {
+                let user = match p.uid {
+                    Some(uid) if !settings.numeric => settings
+                        .users
+                        .get(&uid)
+                        .cloned()
+                        .unwrap_or_else(|| uid.to_string()),
+                    Some(uid) => uid.to_string(),
+                    None => "?".into(),
+                };
+                let command = if p.cmdline.is_empty() {
+                    format!("[{}]", name)
+                } else {
+                    p.cmdline.clone()
+                };
+                text.push_str(&format!(
+                    "{:>8}  {:<12}  {}\n",
+                    p.pid,
+                    sanitize(&user),
+                    sanitize(&command)
+                ));
+            }
+            eprint!("{text}");
+            Err(exit::USAGE)
+        }
+    }
+}
+
+/// Writes generated text to stdout; a closed pipe is fine.
+fn write_out(bytes: &[u8]) -> i32 {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
+        Ok(()) => exit::OK,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => {
+            eprintln!("netmonitor: cannot write output: {e}");
+            exit::FAILURE
+        }
+    }
 }
 
 /// Kernel clock ticks per second (`USER_HZ`), 100 where it cannot be read.

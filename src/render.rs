@@ -13,44 +13,105 @@ use std::fmt::Write as _;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{
-    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
+    Attribute, Cell as TableCell, CellAlignment, Color, ColumnConstraint, ContentArrangement,
+    Table, Width,
 };
 
 /// Everything one tab shows for one tick.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// The model carries two readings of every item: the text a person sees
+/// and a typed value with a stable snake_case key for scripts. The text
+/// renderer here uses the first; [`crate::report`] turns the second into
+/// JSON and OpenMetrics. Tabs set both where they format a value, so there
+/// is one path from what a tab computes to every output.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Screen {
     /// Lines of the boxed status header.
     pub status: Vec<String>,
+    /// Machine-readable facts of the status (scope, fallback, totals).
+    pub facts: Vec<Fact>,
     pub blocks: Vec<Block>,
+    /// Problems that belong to no table (a file of counters with broken
+    /// lines); their text is in a [`Block::Text`] too.
+    pub problems: Vec<Problem>,
 }
 
 /// A part of a screen, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     Table(TableBlock),
     /// Free text (a heading, an explanation), one entry per line: each line
     /// is escaped on its own, so a newline inside an entry cannot start a
     /// forged line.
     Text(Vec<String>),
+    /// A titled list of items, each one line marked with `marker`
+    /// (findings), with lines after it.
+    List(ListBlock),
 }
 
 /// One table with its heading and the notes printed under it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TableBlock {
+    /// Stable snake_case name of the table in machine output.
+    pub key: Cow<'static, str>,
     pub title: Option<String>,
-    pub header: Vec<String>,
-    /// Indexes of columns whose cells are right-aligned (numbers).
-    pub numeric_columns: Vec<usize>,
+    pub columns: Vec<Column>,
     pub rows: Vec<Row>,
     /// Lines under the table: summaries, parse problems, hints.
     pub notes: Vec<String>,
+    /// Machine-readable summary of the rows (sockets by state …).
+    pub facts: Vec<Fact>,
+    /// Lines that could not be parsed, files that could not be read; also
+    /// told in `notes`.
+    pub problems: Vec<Problem>,
+    /// Labels added to every metric of the table (`section="TcpExt"`).
+    pub labels: Vec<(&'static str, String)>,
+}
+
+/// A column: its heading, its machine key, and how it is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub title: Cow<'static, str>,
+    /// snake_case key of this column's values in machine output.
+    pub key: Cow<'static, str>,
+    /// Right-aligned (numbers).
+    pub numeric: bool,
+    /// When set, this column's text is a label of the row's metrics
+    /// (`interface`, `cpu`, `counter`).
+    pub label: Option<&'static str>,
+}
+
+impl Column {
+    pub const fn new(title: &'static str, key: &'static str) -> Column {
+        Column {
+            title: Cow::Borrowed(title),
+            key: Cow::Borrowed(key),
+            numeric: false,
+            label: None,
+        }
+    }
+
+    /// The same column, right-aligned.
+    pub const fn numeric(mut self) -> Column {
+        self.numeric = true;
+        self
+    }
+
+    /// The same column, naming the row's metrics by label `name`.
+    pub const fn label(mut self, name: &'static str) -> Column {
+        self.label = Some(name);
+        self
+    }
 }
 
 /// One table row; `emphasis` asks for colour on a terminal.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Row {
-    pub cells: Vec<String>,
+    pub cells: Vec<Cell>,
     pub emphasis: Emphasis,
+    /// A total over the other rows (machine output keeps it apart, and
+    /// metrics leave it out: a sum is the scraper's job).
+    pub total: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,10 +125,216 @@ pub enum Emphasis {
 }
 
 impl Row {
-    pub fn new(cells: Vec<String>) -> Self {
+    pub fn new(cells: Vec<Cell>) -> Self {
         Row {
             cells,
             emphasis: Emphasis::None,
+            total: false,
+        }
+    }
+
+    /// The display texts of the cells.
+    pub fn texts(&self) -> Vec<&str> {
+        self.cells.iter().map(|c| c.text.as_str()).collect()
+    }
+}
+
+/// One cell: what is shown, what it means, and more values that belong to
+/// it (a change, a timer's kind).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Cell {
+    pub text: String,
+    /// The value under the column's key.
+    pub value: Value,
+    /// More keyed values of the same cell (`rx_errors_change`).
+    pub extra: Vec<(&'static str, Value)>,
+    /// The metric family this cell's value is a sample of.
+    pub metric: Option<&'static Family>,
+}
+
+impl Cell {
+    /// A cell whose value is a string: its text.
+    pub fn text(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            value: Value::Text,
+            ..Cell::default()
+        }
+    }
+
+    /// A cell showing `text` whose value is `value`.
+    pub fn new(text: impl Into<String>, value: Value) -> Cell {
+        Cell {
+            text: text.into(),
+            value,
+            ..Cell::default()
+        }
+    }
+
+    /// A whole number shown as such.
+    pub fn uint(n: u64) -> Cell {
+        Cell::new(n.to_string(), Value::UInt(n))
+    }
+
+    /// A byte count shown in binary units (`1.5 KiB`), its value in bytes.
+    pub fn bytes(n: u64) -> Cell {
+        Cell::new(human_bytes(n), Value::UInt(n))
+    }
+
+    /// Shown as `text`, with no value (`-`, blank, `*`).
+    pub fn null(text: impl Into<String>) -> Cell {
+        Cell::new(text, Value::Null)
+    }
+
+    /// Adds a keyed value.
+    pub fn with(mut self, key: &'static str, value: Value) -> Cell {
+        self.extra.push((key, value));
+        self
+    }
+
+    /// Makes the value a sample of `family` in OpenMetrics output.
+    pub fn metric(mut self, family: &'static Family) -> Cell {
+        self.metric = Some(family);
+        self
+    }
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Cell {
+        Cell::text(text)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(text: &str) -> Cell {
+        Cell::text(text)
+    }
+}
+
+/// A typed value for machine output.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    /// Nothing to report (not connected, not yet known).
+    #[default]
+    Null,
+    /// The value is the cell's display text, as a string (names,
+    /// addresses): not stored twice.
+    Text,
+    /// A string other than the display text.
+    Str(String),
+    Bool(bool),
+    UInt(u64),
+    Int(i64),
+    Float(f64),
+}
+
+impl Value {
+    /// A signed change, clamped to the range of `i64`.
+    pub fn signed(n: i128) -> Value {
+        Value::Int(i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX }))
+    }
+
+    /// A float, or null when it is not finite (JSON has no NaN).
+    pub fn float(x: f64) -> Value {
+        if x.is_finite() {
+            Value::Float(x)
+        } else {
+            Value::Null
+        }
+    }
+}
+
+/// A named fact of a table or a screen, with labels when it is one of a
+/// kind (`sockets{state="LISTEN"}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    pub key: &'static str,
+    pub labels: Vec<(&'static str, String)>,
+    pub value: Value,
+    pub metric: Option<&'static Family>,
+}
+
+impl Fact {
+    pub fn new(key: &'static str, value: Value) -> Fact {
+        Fact {
+            key,
+            labels: Vec::new(),
+            value,
+            metric: None,
+        }
+    }
+
+    pub fn label(mut self, name: &'static str, value: impl Into<String>) -> Fact {
+        self.labels.push((name, value.into()));
+        self
+    }
+
+    pub fn metric(mut self, family: &'static Family) -> Fact {
+        self.metric = Some(family);
+        self
+    }
+}
+
+/// An OpenMetrics metric family: name (without `_total`), type and help.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Family {
+    pub name: &'static str,
+    pub kind: MetricKind,
+    pub help: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    Counter,
+    Gauge,
+}
+
+/// A titled list (findings): `marker` before each item.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListBlock {
+    pub key: &'static str,
+    pub title: String,
+    pub marker: &'static str,
+    pub items: Vec<Item>,
+    /// Lines after the items.
+    pub notes: Vec<String>,
+}
+
+/// One item of a list: its line and its keyed values.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Item {
+    pub text: String,
+    pub fields: Vec<(&'static str, Value)>,
+}
+
+/// Something that could not be read or parsed: which file, which line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `net/tcp`, or a path.
+    pub file: String,
+    /// 1-based, for a line that did not parse; `None` for the whole file.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl Problem {
+    /// The problems of the bad lines of `net/<file>`.
+    pub fn lines(file: &str, bad: &[crate::parse::LineError]) -> Vec<Problem> {
+        bad.iter()
+            .map(|e| Problem {
+                file: format!("net/{file}"),
+                line: Some(e.line),
+                message: e.reason.clone(),
+            })
+            .collect()
+    }
+
+    /// A file that could not be read (or parsed as a whole).
+    pub fn file(file: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            file: file.into(),
+            line: None,
+            message: message.into(),
         }
     }
 }
@@ -100,7 +367,7 @@ pub fn render(screen: &Screen, options: &RenderOptions) -> String {
     let mut out = String::new();
     let mut status = new_table(options);
     let status_lines: Vec<Cow<'_, str>> = screen.status.iter().map(|l| sanitize(l)).collect();
-    status.add_row(vec![Cell::new(status_lines.join("\n"))]);
+    status.add_row(vec![TableCell::new(status_lines.join("\n"))]);
     let _ = writeln!(out, "{status}");
     for block in &screen.blocks {
         out.push('\n');
@@ -111,6 +378,15 @@ pub fn render(screen: &Screen, options: &RenderOptions) -> String {
                 }
             }
             Block::Table(table) => render_table(&mut out, table, options),
+            Block::List(list) => {
+                let _ = writeln!(out, "{}", sanitize(&list.title));
+                for item in &list.items {
+                    let _ = writeln!(out, "{}{}", list.marker, sanitize(&item.text));
+                }
+                for line in &list.notes {
+                    let _ = writeln!(out, "{}", sanitize(line));
+                }
+            }
         }
     }
     out
@@ -194,14 +470,14 @@ fn content_widths(block: &TableBlock, rows: &[Row]) -> Vec<u16> {
     let columns = rows
         .iter()
         .map(|r| r.cells.len())
-        .chain([block.header.len()])
+        .chain([block.columns.len()])
         .max()
         .unwrap_or(0);
     let mut widths = vec![0usize; columns];
     let cells = rows
         .iter()
-        .flat_map(|r| r.cells.iter().enumerate())
-        .chain(block.header.iter().enumerate());
+        .flat_map(|r| r.cells.iter().map(|c| c.text.as_str()).enumerate())
+        .chain(block.columns.iter().map(|c| c.title.as_ref()).enumerate());
     for (index, text) in cells {
         widths[index] = widths[index].max(sanitize(text).width());
     }
@@ -222,11 +498,11 @@ fn comfy_table(
 ) -> Table {
     let mut table = new_table(options);
     if with_header {
-        let header: Vec<Cell> = block
-            .header
+        let header: Vec<TableCell> = block
+            .columns
             .iter()
-            .map(|h| {
-                let cell = Cell::new(sanitize(h));
+            .map(|c| {
+                let cell = TableCell::new(sanitize(&c.title));
                 if options.colour {
                     cell.add_attribute(Attribute::Bold)
                 } else {
@@ -237,13 +513,13 @@ fn comfy_table(
         table.set_header(header);
     }
     for row in rows {
-        let cells: Vec<Cell> = row
+        let cells: Vec<TableCell> = row
             .cells
             .iter()
             .enumerate()
-            .map(|(index, text)| {
-                let mut cell = Cell::new(sanitize(text));
-                if block.numeric_columns.contains(&index) {
+            .map(|(index, cell)| {
+                let mut cell = TableCell::new(sanitize(&cell.text));
+                if block.columns.get(index).is_some_and(|c| c.numeric) {
                     cell = cell.set_alignment(CellAlignment::Right);
                 }
                 if options.colour {
@@ -259,9 +535,9 @@ fn comfy_table(
         table.add_row(cells);
     }
     if block.rows.is_empty() {
-        let columns = block.header.len().max(1);
-        let mut cells = vec![Cell::new("(none)")];
-        cells.extend((1..columns).map(|_| Cell::new("")));
+        let columns = block.columns.len().max(1);
+        let mut cells = vec![TableCell::new("(none)")];
+        cells.extend((1..columns).map(|_| TableCell::new("")));
         table.add_row(cells);
     }
     if let Some(widths) = widths {
@@ -299,6 +575,37 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
 
 fn needs_escape(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A name as a snake_case key: `TcpExt` → `tcp_ext`, `MPTcpExt` →
+/// `mp_tcp_ext`, `RX bytes` → `rx_bytes`. Anything but ASCII letters and
+/// digits separates words.
+pub fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            continue;
+        }
+        if c.is_ascii_uppercase() && i > 0 && !out.is_empty() && !out.ends_with('_') {
+            let previous = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if previous.is_ascii_lowercase()
+                || previous.is_ascii_digit()
+                || (previous.is_ascii_uppercase() && next_lower)
+            {
+                out.push('_');
+            }
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
 }
 
 /// `word` or its plural for `count`.
@@ -376,13 +683,21 @@ mod tests {
     }
 
     #[test]
-    fn units() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
-        assert_eq!(human_seconds(2.0), "2 s");
-        assert_eq!(human_seconds(0.5), "0.5 s");
-        assert_eq!(human_seconds(59.75), "59.75 s");
+    fn snake_case_keys() {
+        assert_eq!(snake_case("TcpExt"), "tcp_ext");
+        assert_eq!(snake_case("MPTcpExt"), "mp_tcp_ext");
+        assert_eq!(snake_case("IcmpMsg"), "icmp_msg");
+        assert_eq!(snake_case("UdpLite"), "udp_lite");
+        assert_eq!(snake_case("Ip"), "ip");
+        assert_eq!(snake_case("RX bytes"), "rx_bytes");
+        assert_eq!(snake_case("TCPPureAcks"), "tcp_pure_acks");
+        assert_eq!(snake_case("Icmp6InType3"), "icmp6_in_type3");
+        assert_eq!(snake_case("--x--"), "x");
+        assert_eq!(snake_case(""), "");
+    }
+
+    #[test]
+    fn rates_and_grouped_counts() {
         assert_eq!(human_rate(0.0), "0 B/s");
         assert_eq!(human_rate(1023.4), "1023 B/s");
         assert_eq!(human_rate(1536.0), "1.5 KiB/s");
@@ -397,18 +712,28 @@ mod tests {
         assert_eq!(grouped(u64::MAX), "18,446,744,073,709,551,615");
     }
 
+    #[test]
+    fn units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
+        assert_eq!(human_seconds(2.0), "2 s");
+        assert_eq!(human_seconds(0.5), "0.5 s");
+        assert_eq!(human_seconds(59.75), "59.75 s");
+    }
+
     fn sample(rows: usize) -> Screen {
         Screen {
             status: vec!["tcp · pid 1 (x)".into()],
             blocks: vec![Block::Table(TableBlock {
-                title: None,
-                header: vec!["A".into(), "B".into()],
-                numeric_columns: vec![1],
+                columns: vec![Column::new("A", "a"), Column::new("B", "b").numeric()],
                 rows: (0..rows)
-                    .map(|n| Row::new(vec![format!("r{n}"), n.to_string()]))
+                    .map(|n| Row::new(vec![Cell::text(format!("r{n}")), Cell::uint(n as u64)]))
                     .collect(),
                 notes: vec!["note".into()],
+                ..TableBlock::default()
             })],
+            ..Screen::default()
         }
     }
 
@@ -441,23 +766,25 @@ mod tests {
         let rows: Vec<Row> = (0..2_345)
             .map(|n| {
                 Row::new(vec![
-                    format!("r{n}"),
-                    "界".repeat(n % 7),
-                    (n * 7919 % 100_003).to_string(),
-                    if n == 1_700 {
-                        "a\x1bb".into()
-                    } else {
-                        String::new()
-                    },
+                    Cell::text(format!("r{n}")),
+                    Cell::text("界".repeat(n % 7)),
+                    Cell::uint((n * 7919 % 100_003) as u64),
+                    Cell::text(if n == 1_700 { "a\x1bb" } else { "" }),
                 ])
             })
             .collect();
         let block = TableBlock {
+            key: "big".into(),
             title: Some("big".into()),
-            header: vec!["Name".into(), "Wide".into(), "N".into(), "Odd".into()],
-            numeric_columns: vec![2],
+            columns: vec![
+                Column::new("Name", "name"),
+                Column::new("Wide", "wide"),
+                Column::new("N", "n").numeric(),
+                Column::new("Odd", "odd"),
+            ],
             rows,
             notes: vec!["end".into()],
+            ..TableBlock::default()
         };
         let mut in_pieces = String::new();
         render_table(&mut in_pieces, &block, &RenderOptions::plain());

@@ -31,6 +31,7 @@ use rustyline::{
     ExternalPrinter, Helper, KeyEvent as Key, Movement, RepeatCount,
 };
 
+use crate::capture::Capture;
 use crate::command::{Command, command_words};
 use crate::parse::Endian;
 use crate::render::{RenderOptions, render, sanitize};
@@ -125,6 +126,8 @@ pub struct Driver {
     shown: Option<Shown>,
     render_options: RenderOptions,
     output: Output,
+    /// `--capture`: written after every snapshot until it fails.
+    capture: Option<Capture>,
 }
 
 /// What the last printed screen was made of.
@@ -137,39 +140,13 @@ struct Shown {
     same_tab: bool,
 }
 
-/// Renders `tab` once (for `--once`), with the session's interval and
-/// view settings: every row; on a terminal with its width and colour
-/// (unless `NO_COLOR`), otherwise plain text.
-pub fn render_once(
-    source: &ProcSource,
-    process: &Process,
-    settings: &Settings,
-    session: &Session,
-    tab: Tab,
-) -> String {
-    let snapshot = take_snapshot(source, process, session, tab, false);
-    let ctx = view_context(process, settings, session);
-    let options = if io::stdout().is_terminal() {
-        RenderOptions {
-            max_rows: None,
-            ..terminal_render_options()
-        }
-    } else {
-        RenderOptions::plain()
-    };
-    let screen = view(tab, &ctx, &snapshot, None);
-    // The files' text (15 MB for 100 000 sockets) is not needed to render.
-    drop(snapshot);
-    render(&screen, &options)
-}
-
 /// Reads what `tab` needs; the scan of every process's `fd/` happens only
 /// when the scope shows owners, and the socket tables a socket tab does not
 /// display only when some socket in scope is in none of its own.
 /// `with_flows`: take the sock_diag dump even when the tab is not flows
 /// (a session's status boxes show the TCP rate between two ticks; a single
 /// `--once` print has no second tick).
-fn take_snapshot(
+pub(crate) fn take_snapshot(
     source: &ProcSource,
     process: &Process,
     session: &Session,
@@ -196,7 +173,7 @@ fn take_snapshot(
     snapshot
 }
 
-fn view_context<'a>(
+pub(crate) fn view_context<'a>(
     process: &'a Process,
     settings: &'a Settings,
     session: &'a Session,
@@ -222,6 +199,7 @@ pub fn run(
     settings: Settings,
     session: Session,
     start_tab: Option<Tab>,
+    capture: Option<Capture>,
 ) -> i32 {
     let interactive = io::stdin().is_terminal() && io::stdout().is_terminal();
     let (tx, rx) = mpsc::sync_channel::<Incoming>(64);
@@ -255,6 +233,7 @@ pub fn run(
         shown: None,
         render_options,
         output,
+        capture,
     };
     if interactive {
         let banner = driver.banner();
@@ -403,6 +382,13 @@ impl Driver {
     /// Reads a snapshot for `tab` and renders it against the previous one.
     fn show(&mut self, tab: Tab) -> String {
         let snapshot = take_snapshot(&self.source, &self.process, &self.session, tab, true);
+        if let Some(capture) = self.capture.as_mut() {
+            if let Err(e) = capture.write_tick(&self.source, &self.process) {
+                // The session goes on; the capture stops, said once.
+                eprintln!("netmonitor: {}; capture stopped", sanitize(&e.to_string()));
+                self.capture = None;
+            }
+        }
         // The last snapshot shown, of whatever tab: the base of changes
         // when it is of this tab, and of the status box's TCP rate always.
         let (before, same_tab) = match self.shown.take() {
@@ -481,7 +467,7 @@ pub fn help_text() -> String {
     text
 }
 
-fn terminal_render_options() -> RenderOptions {
+pub(crate) fn terminal_render_options() -> RenderOptions {
     let size = terminal_size::terminal_size();
     let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     RenderOptions {

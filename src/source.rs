@@ -16,11 +16,19 @@
 //! network namespace ([`ProcSource::scan_processes`]). That walk is costly
 //! on a busy host, so a snapshot does it only when asked (the `all` and
 //! `tree` scopes).
+//!
+//! Every read below the root goes through [`ProcSource::read_text`],
+//! [`ProcSource::read_link`] and [`ProcSource::read_dir`], so that a
+//! [`Recorder`] (for `--capture`) can see exactly what the session read:
+//! the bytes of each file, the target of each link, the names in each
+//! directory. Writing them out is [`crate::capture`]'s job.
 
 use std::collections::{BTreeSet, HashSet};
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::diag::{self, DiagError, FlowDump};
 use crate::error::{ProcessError, ReadError};
@@ -30,6 +38,40 @@ use crate::parse::process::{ProcStat, format_cmdline, parse_stat, proc_hidepid, 
 #[derive(Debug, Clone)]
 pub struct ProcSource {
     root: PathBuf,
+    /// Sees every successful read when a capture is being made.
+    recorder: Option<Arc<Recorder>>,
+}
+
+/// One thing read below the root, by its path relative to the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// A file and its bytes, as read.
+    File(PathBuf, Vec<u8>),
+    /// A symbolic link and its target.
+    Link(PathBuf, PathBuf),
+    /// A directory and the names it held.
+    Dir(PathBuf, Vec<OsString>),
+}
+
+/// Collects what a [`ProcSource`] reads, from any thread, until taken.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    seen: Mutex<Vec<Recorded>>,
+}
+
+impl Recorder {
+    fn push(&self, item: Recorded) {
+        // A poisoned lock only means another reader panicked; the list is
+        // still a list.
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.push(item);
+    }
+
+    /// Everything recorded since the last call, in the order it was read.
+    pub fn take(&self) -> Vec<Recorded> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *seen)
+    }
 }
 
 /// What one tick read: the files a tab needs, taken together, and the
@@ -136,6 +178,16 @@ pub struct ScannedProcess {
     pub unreadable: Option<String>,
 }
 
+/// A process found by its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedProcess {
+    pub pid: u32,
+    /// Owner of its `/proc` directory (its real user), when readable.
+    pub uid: Option<u32>,
+    /// Arguments joined with spaces (untrusted).
+    pub cmdline: String,
+}
+
 /// Every process found by one walk of the proc root.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessScan {
@@ -144,7 +196,55 @@ pub struct ProcessScan {
 
 impl ProcSource {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        ProcSource { root: root.into() }
+        ProcSource {
+            root: root.into(),
+            recorder: None,
+        }
+    }
+
+    /// The same source, recording every read into `recorder`.
+    pub fn recording(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// `path` relative to the root, when it is below it.
+    fn relative(&self, path: &Path) -> Option<PathBuf> {
+        path.strip_prefix(&self.root).ok().map(Path::to_path_buf)
+    }
+
+    /// Reads a whole file (see [`read_text`]), recording its bytes.
+    pub fn read_text(&self, path: &Path) -> Result<String, ReadError> {
+        let bytes = read_bytes(path)?;
+        if let (Some(recorder), Some(relative)) = (&self.recorder, self.relative(path)) {
+            recorder.push(Recorded::File(relative, bytes.clone()));
+        }
+        Ok(decode_bytes(bytes))
+    }
+
+    /// The target of a symbolic link, recorded.
+    pub fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        let target = fs::read_link(path)?;
+        if let (Some(recorder), Some(relative)) = (&self.recorder, self.relative(path)) {
+            recorder.push(Recorded::Link(relative, target.clone()));
+        }
+        Ok(target)
+    }
+
+    /// The entries of a directory as (name, path), recorded. Entries that
+    /// vanish while the directory is listed are skipped.
+    pub fn read_dir(&self, dir: &Path) -> io::Result<Vec<(OsString, PathBuf)>> {
+        let entries: Vec<(OsString, PathBuf)> = fs::read_dir(dir)?
+            .flatten()
+            .map(|e| (e.file_name(), e.path()))
+            .collect();
+        if let (Some(recorder), Some(relative)) = (&self.recorder, self.relative(dir)) {
+            recorder.push(Recorded::Dir(
+                relative,
+                entries.iter().map(|(name, _)| name.clone()).collect(),
+            ));
+        }
+        Ok(entries)
     }
 
     pub fn root(&self) -> &Path {
@@ -171,7 +271,7 @@ impl ProcSource {
 
     fn read_stat(&self, dir: &Path) -> Result<ProcStat, ReadError> {
         let path = dir.join("stat");
-        let text = read_text(&path)?;
+        let text = self.read_text(&path)?;
         parse_stat(&text)
             .map_err(|why| ReadError::new(path, io::Error::new(io::ErrorKind::InvalidData, why)))
     }
@@ -218,7 +318,8 @@ impl ProcSource {
         } else {
             None
         };
-        let cmdline = read_text(&dir.join("cmdline"))
+        let cmdline = self
+            .read_text(&dir.join("cmdline"))
             .map(|raw| format_cmdline(&raw))
             .unwrap_or_default();
         let mut process = Process {
@@ -245,9 +346,10 @@ impl ProcSource {
 
     /// A thread of `pid` other than the leader that has not exited.
     fn live_thread(&self, pid: u32) -> Option<u32> {
-        let entries = fs::read_dir(self.pid_dir(pid).join("task")).ok()?;
+        let entries = self.read_dir(&self.pid_dir(pid).join("task")).ok()?;
         let mut tids: Vec<u32> = entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .iter()
+            .filter_map(|(name, _)| name.to_str()?.parse().ok())
             .filter(|&tid| tid != pid)
             .collect();
         tids.sort_unstable();
@@ -258,7 +360,9 @@ impl ProcSource {
     }
 
     fn netns_of(&self, process: &Process) -> Option<String> {
-        let link = fs::read_link(self.view_dir(process).join("ns/net")).ok()?;
+        let link = self
+            .read_link(&self.view_dir(process).join("ns/net"))
+            .ok()?;
         Some(link.to_string_lossy().into_owned())
     }
 
@@ -283,7 +387,7 @@ impl ProcSource {
 
     /// Reads `net/<name>` of the process's network namespace, whole.
     pub fn read_net(&self, process: &Process, name: &str) -> Result<String, ReadError> {
-        read_text(&self.view_dir(process).join("net").join(name))
+        self.read_text(&self.view_dir(process).join("net").join(name))
     }
 
     /// The socket inodes among the `fd/` links of the process and of any
@@ -291,18 +395,14 @@ impl ProcSource {
     pub fn socket_inodes(&self, process: &Process) -> Result<FdSockets, ReadError> {
         let mut found = FdSockets::default();
         let view = self.view_dir(process);
-        collect_fd_sockets(&view.join("fd"), &mut found)?;
+        self.collect_fd_sockets(&view.join("fd"), &mut found)?;
         let task_dir = self.pid_dir(process.pid).join("task");
-        let Ok(tasks) = fs::read_dir(&task_dir) else {
+        let Ok(tasks) = self.read_dir(&task_dir) else {
             return Ok(found);
         };
         let reference = process.via_thread.unwrap_or(process.pid);
-        for task in tasks.flatten() {
-            let Some(tid) = task
-                .file_name()
-                .to_str()
-                .and_then(|t| t.parse::<u32>().ok())
-            else {
+        for (name, path) in tasks {
+            let Some(tid) = name.to_str().and_then(|t| t.parse::<u32>().ok()) else {
                 continue;
             };
             if tid == reference || (self.is_live() && shares_fd_table(reference, tid)) {
@@ -310,7 +410,7 @@ impl ProcSource {
             }
             // A thread that exited meanwhile, or one we may not read, adds
             // nothing; it is not an error for the whole process.
-            let _ = collect_fd_sockets(&task.path().join("fd"), &mut found);
+            let _ = self.collect_fd_sockets(&path.join("fd"), &mut found);
         }
         Ok(found)
     }
@@ -397,24 +497,22 @@ impl ProcSource {
     /// their own are not read here (only the monitored process's are, by
     /// [`ProcSource::socket_inodes`]).
     pub fn scan_processes(&self, netns: Option<&str>) -> Result<ProcessScan, ReadError> {
-        let entries = fs::read_dir(&self.root).map_err(|e| ReadError::new(&self.root, e))?;
+        let entries = self
+            .read_dir(&self.root)
+            .map_err(|e| ReadError::new(&self.root, e))?;
         let mut scan = ProcessScan::default();
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|name| name.parse::<u32>().ok())
-            else {
+        for (name, dir) in entries {
+            let Some(pid) = name.to_str().and_then(|name| name.parse::<u32>().ok()) else {
                 continue;
             };
-            let dir = entry.path();
             let Ok(stat) = self.read_stat(&dir) else {
                 continue;
             };
             if stat.is_kernel_thread() {
                 continue;
             }
-            let their_netns = fs::read_link(dir.join("ns/net"))
+            let their_netns = self
+                .read_link(&dir.join("ns/net"))
                 .ok()
                 .map(|link| link.to_string_lossy().into_owned());
             let same_netns = match (netns, their_netns.as_deref()) {
@@ -423,7 +521,7 @@ impl ProcSource {
             };
             let (sockets, unreadable) = if same_netns {
                 let mut found = FdSockets::default();
-                match collect_fd_sockets(&dir.join("fd"), &mut found) {
+                match self.collect_fd_sockets(&dir.join("fd"), &mut found) {
                     Ok(()) => (Some(found.inodes.into_iter().collect()), None),
                     // Exited meanwhile: not a process any more.
                     Err(e) if e.is_not_found() => continue,
@@ -445,10 +543,60 @@ impl ProcSource {
         Ok(scan)
     }
 
+    /// The processes whose name (`comm`) is exactly `name`, as `pgrep -x`
+    /// finds them, in pid order; netmonitor itself is left out. Processes
+    /// that vanish during the walk are skipped.
+    pub fn find_by_name(&self, name: &str) -> Result<Vec<NamedProcess>, ReadError> {
+        let entries = self
+            .read_dir(&self.root)
+            .map_err(|e| ReadError::new(&self.root, e))?;
+        let mut found = Vec::new();
+        for (entry, dir) in entries {
+            let Some(pid) = entry.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if self.is_live() && pid == std::process::id() {
+                continue;
+            }
+            let Ok(stat) = self.read_stat(&dir) else {
+                continue;
+            };
+            if stat.comm != name {
+                continue;
+            }
+            use std::os::unix::fs::MetadataExt;
+            found.push(NamedProcess {
+                pid,
+                uid: fs::metadata(&dir).ok().map(|m| m.uid()),
+                cmdline: self
+                    .read_text(&dir.join("cmdline"))
+                    .map(|raw| format_cmdline(&raw))
+                    .unwrap_or_default(),
+            });
+        }
+        found.sort_by_key(|p| p.pid);
+        Ok(found)
+    }
+
     /// Reads a file below the root that is not per-process (`/etc/passwd`
     /// is read from the real filesystem, see [`read_passwd`]).
     pub fn read_global(&self, relative: &str) -> Result<String, ReadError> {
-        read_text(&self.root.join(relative))
+        self.read_text(&self.root.join(relative))
+    }
+
+    fn collect_fd_sockets(&self, dir: &Path, found: &mut FdSockets) -> Result<(), ReadError> {
+        let entries = self.read_dir(dir).map_err(|e| ReadError::new(dir, e))?;
+        for (_, path) in entries {
+            found.descriptors += 1;
+            // Descriptors close while we list them: skip what vanished.
+            let Ok(target) = self.read_link(&path) else {
+                continue;
+            };
+            if let Some(inode) = target.to_str().and_then(socket_inode) {
+                found.inodes.insert(inode);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -469,22 +617,6 @@ fn joined<T>(
 /// `/etc/passwd` of the machine netmonitor runs on, for user names.
 pub fn read_passwd() -> Option<String> {
     read_text(Path::new("/etc/passwd")).ok()
-}
-
-fn collect_fd_sockets(dir: &Path, found: &mut FdSockets) -> Result<(), ReadError> {
-    let entries = fs::read_dir(dir).map_err(|e| ReadError::new(dir, e))?;
-    for entry in entries {
-        // Descriptors close while we list them: skip what vanished.
-        let Ok(entry) = entry else { continue };
-        found.descriptors += 1;
-        let Ok(target) = fs::read_link(entry.path()) else {
-            continue;
-        };
-        if let Some(inode) = target.to_str().and_then(socket_inode) {
-            found.inodes.insert(inode);
-        }
-    }
-    Ok(())
 }
 
 /// Whether two threads of the live system share one descriptor table
@@ -511,11 +643,16 @@ fn shares_fd_table(a: u32, b: u32) -> bool {
 /// UTF-8 (interface names may hold any byte) become `\xNN` text, so parsers
 /// work on `&str` and nothing is lost silently.
 pub fn read_text(path: &Path) -> Result<String, ReadError> {
+    read_bytes(path).map(decode_bytes)
+}
+
+/// Reads a whole file as bytes.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, ReadError> {
     let mut file = fs::File::open(path).map_err(|e| ReadError::new(path, e))?;
     let mut bytes = Vec::with_capacity(64 * 1024);
     file.read_to_end(&mut bytes)
         .map_err(|e| ReadError::new(path, e))?;
-    Ok(decode_bytes(bytes))
+    Ok(bytes)
 }
 
 /// UTF-8 text of `bytes`, with each invalid byte written as `\xNN`.

@@ -11,13 +11,17 @@
 //! toggles filter the counter tables as in the stats tab.
 
 use super::changes::{
-    Change, CounterLine, FileText, bad_line_notes, changes_line, counter_block, elapsed, file_text,
+    Change, CounterLine, FileText, TableKey, bad_line_notes, changes_line, counter_block, elapsed,
+    file_text,
 };
 use super::findings::{Readings, Rule, SoftnetDelta, THRESHOLDS, evaluate, softnet_deltas};
 use super::{Tab, ViewContext};
 use crate::parse::counters::{CounterFile, CounterSection, CounterValue};
 use crate::parse::softnet::SoftnetRow;
-use crate::render::{Block, Emphasis, Row, Screen, TableBlock, human_seconds};
+use crate::render::{
+    Block, Cell, Column, Emphasis, Family, Item, ListBlock, MetricKind, Problem, Row, Screen,
+    TableBlock, Value, human_seconds, snake_case,
+};
 use crate::source::Snapshot;
 
 use super::changes::round_centis;
@@ -25,28 +29,79 @@ use super::changes::round_centis;
 const SNMP: &str = "snmp";
 const SOFTNET: &str = "softnet_stat";
 
+static SNMP_COUNTERS: Family = Family {
+    name: "netmonitor_snmp",
+    kind: MetricKind::Counter,
+    help: "SNMP counters of the namespace (net/snmp), by section and counter",
+};
+static SNMP_VALUES: Family = Family {
+    name: "netmonitor_snmp_value",
+    kind: MetricKind::Gauge,
+    help: "SNMP gauges and settings of the namespace (net/snmp: Tcp CurrEstab, RtoMin …)",
+};
+static SOFTNET_FAMILIES: [Family; 6] = [
+    Family {
+        name: "netmonitor_softnet_processed_packets",
+        kind: MetricKind::Counter,
+        help: "Packets processed per CPU (net/softnet_stat, whole machine)",
+    },
+    Family {
+        name: "netmonitor_softnet_dropped_packets",
+        kind: MetricKind::Counter,
+        help: "Packets dropped per CPU because the backlog was full (net/softnet_stat)",
+    },
+    Family {
+        name: "netmonitor_softnet_time_squeezes",
+        kind: MetricKind::Counter,
+        help: "Times the packet budget ran out with work left, per CPU (net/softnet_stat)",
+    },
+    Family {
+        name: "netmonitor_softnet_cpu_collisions",
+        kind: MetricKind::Counter,
+        help: "Transmit lock collisions per CPU (net/softnet_stat)",
+    },
+    Family {
+        name: "netmonitor_softnet_received_rps",
+        kind: MetricKind::Counter,
+        help: "Packets steered to the CPU by RPS (net/softnet_stat)",
+    },
+    Family {
+        name: "netmonitor_softnet_flow_limit_count",
+        kind: MetricKind::Counter,
+        help: "Packets dropped by the flow limit per CPU (net/softnet_stat)",
+    },
+];
+static SOFTNET_BACKLOG: Family = Family {
+    name: "netmonitor_softnet_backlog_packets",
+    kind: MetricKind::Gauge,
+    help: "Packets waiting in the CPU's backlog queue (net/softnet_stat)",
+};
+
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Analysis, now);
     status.push(changes_line(now, previous));
     let readings = Readings::of(now);
     let before = previous.map(Readings::of);
     let mut blocks = Vec::new();
+    let mut problems = Vec::new();
 
     match (&readings.snmp, file_text(now, SNMP)) {
         (Some(file), _) => {
             for section in &file.sections {
                 let lines = snmp_lines(section, before.as_ref().map(|b| b.snmp.as_ref()));
                 blocks.push(counter_block(
+                    TableKey::section(section.kind.as_str()),
                     format!("{} (net/{SNMP})", section.kind.as_str()),
                     lines,
                     ctx.counters,
                     previous.is_some(),
                 ));
             }
-            let problems = bad_line_notes(SNMP, &file.bad_lines);
-            if !problems.is_empty() {
-                blocks.push(Block::Text(problems));
+            let notes = bad_line_notes(SNMP, &file.bad_lines);
+            if !notes.is_empty() {
+                blocks.push(Block::Text(notes));
             }
+            problems.extend(Problem::lines(SNMP, &file.bad_lines));
         }
         (None, FileText::Unreadable(why)) => blocks.push(Block::Text(vec![why])),
         (None, _) => blocks.push(Block::Text(vec![
@@ -63,6 +118,7 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
             table
                 .notes
                 .extend(bad_line_notes(SOFTNET, &parsed.bad_lines));
+            table.problems = Problem::lines(SOFTNET, &parsed.bad_lines);
             Block::Table(table)
         }
         (None, FileText::Unreadable(why)) => {
@@ -73,13 +129,18 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
         ]),
     });
 
-    blocks.push(Block::Text(findings_lines(
+    blocks.push(Block::List(findings_block(
         now,
         previous,
         &readings,
         before.as_ref(),
     )));
-    Screen { status, blocks }
+    Screen {
+        status,
+        blocks,
+        problems,
+        ..Screen::default()
+    }
 }
 
 /// How a `snmp` value is read.
@@ -165,9 +226,18 @@ fn snmp_lines(section: &CounterSection, before: Option<Option<&CounterFile>>) ->
                     ),
                 },
             };
+            let (number, metric) = match kind_of(prefix, name) {
+                Kind::Counter => match value.as_u64() {
+                    Some(n) => (Value::UInt(n), Some(&SNMP_COUNTERS)),
+                    None => (Value::signed(value.as_i128()), Some(&SNMP_VALUES)),
+                },
+                Kind::Gauge | Kind::Setting => (Value::signed(value.as_i128()), Some(&SNMP_VALUES)),
+            };
             CounterLine {
                 name: name.clone(),
                 value: snmp_value(prefix, name, *value),
+                number,
+                metric,
                 change,
                 is_zero,
             }
@@ -182,24 +252,21 @@ fn softnet_table(rows: &[SoftnetRow], before: Option<Option<&[SoftnetRow]>>) -> 
     let rps = has(|r| r.received_rps);
     let flow = has(|r| r.flow_limit_count);
     let backlog = has(|r| r.backlog_len);
-    let mut header: Vec<String> = [
-        "CPU",
-        "Processed",
-        "Dropped",
-        "Time squeezes",
-        "CPU collisions",
-    ]
-    .iter()
-    .map(|h| h.to_string())
-    .collect();
+    let mut columns = vec![
+        Column::new("CPU", "cpu").label("cpu"),
+        Column::new("Processed", "processed").numeric(),
+        Column::new("Dropped", "dropped").numeric(),
+        Column::new("Time squeezes", "time_squeezes").numeric(),
+        Column::new("CPU collisions", "cpu_collisions").numeric(),
+    ];
     if rps {
-        header.push("Received RPS".into());
+        columns.push(Column::new("Received RPS", "received_rps").numeric());
     }
     if flow {
-        header.push("Flow limit".into());
+        columns.push(Column::new("Flow limit", "flow_limit_count").numeric());
     }
     if backlog {
-        header.push("Backlog".into());
+        columns.push(Column::new("Backlog", "backlog").numeric());
     }
 
     let mut notes = vec!["counted for the whole machine, not per namespace".to_string()];
@@ -258,7 +325,7 @@ fn softnet_table(rows: &[SoftnetRow], before: Option<Option<&[SoftnetRow]>>) -> 
                 change_of(index, &|d| d.flow_limit_count),
             ),
         ];
-        let mut cells = vec![row.cpu_id().to_string()];
+        let mut cells = vec![Cell::uint(row.cpu_id().into())];
         let mut trouble = false;
         for (column, (value, change)) in values.iter().enumerate() {
             let shown = match column {
@@ -276,16 +343,18 @@ fn softnet_table(rows: &[SoftnetRow], before: Option<Option<&[SoftnetRow]>>) -> 
             }
             if shown {
                 cells.push(match value {
-                    Some(v) => change.with_value(v.to_string()),
-                    None => "-".into(),
+                    Some(v) => change
+                        .value_cell(u64::from(*v), "change")
+                        .metric(&SOFTNET_FAMILIES[column]),
+                    None => Cell::null("-").with("change", Value::Null),
                 });
             }
         }
         if backlog {
-            cells.push(
-                row.backlog_len
-                    .map_or_else(|| "-".into(), |v| v.to_string()),
-            );
+            cells.push(row.backlog_len.map_or_else(
+                || Cell::null("-"),
+                |v| Cell::uint(v.into()).metric(&SOFTNET_BACKLOG),
+            ));
         }
         table_rows.push(Row {
             cells,
@@ -294,9 +363,10 @@ fn softnet_table(rows: &[SoftnetRow], before: Option<Option<&[SoftnetRow]>>) -> 
             } else {
                 Emphasis::None
             },
+            total: false,
         });
     }
-    let mut total = vec!["all".to_string()];
+    let mut total = vec![Cell::new("all", Value::Null)];
     for column in 0..6 {
         let shown = match column {
             4 => rps,
@@ -311,58 +381,74 @@ fn softnet_table(rows: &[SoftnetRow], before: Option<Option<&[SoftnetRow]>>) -> 
             (Some(_), Some(sum)) => Change::By(sum),
             (Some(_), None) => Change::New,
         };
-        total.push(change.with_value(totals[column].to_string()));
+        total.push(change.value_cell(totals[column], "change"));
     }
     if backlog {
         let sum = rows
             .iter()
             .map(|r| u64::from(r.backlog_len.unwrap_or(0)))
             .fold(0u64, u64::saturating_add);
-        total.push(sum.to_string());
+        total.push(Cell::uint(sum));
     }
-    table_rows.push(Row::new(total));
+    table_rows.push(Row {
+        total: true,
+        ..Row::new(total)
+    });
     TableBlock {
+        key: "softnet".into(),
         title: Some(format!(
             "Packet stats per CPU (net/{SOFTNET}; changes in parentheses)"
         )),
-        header,
-        numeric_columns: (1..=8).collect(),
+        columns,
         rows: table_rows,
         notes,
+        ..TableBlock::default()
     }
 }
 
-/// The Findings block: one line per finding, or that all was quiet.
-fn findings_lines(
+/// The Findings block: one item per finding, and lines saying that all
+/// was quiet or what could not be checked.
+fn findings_block(
     now: &Snapshot,
     previous: Option<&Snapshot>,
     readings: &Readings,
     before: Option<&Readings>,
-) -> Vec<String> {
+) -> ListBlock {
+    let block = |title: String, items: Vec<Item>, notes: Vec<String>| ListBlock {
+        key: "findings",
+        title,
+        marker: "  ! ",
+        items,
+        notes,
+    };
     let (Some(previous), Some(before)) = (previous, before) else {
-        return vec![
+        return block(
             "Findings".into(),
-            "  findings appear from the next refresh (they compare two readings)".into(),
-        ];
+            Vec::new(),
+            vec!["  findings appear from the next refresh (they compare two readings)".into()],
+        );
     };
     let Some(span) = elapsed(now, previous) else {
-        return vec![
+        return block(
             "Findings".into(),
-            "  the two readings were taken at the same instant: nothing to compare".into(),
-        ];
+            Vec::new(),
+            vec!["  the two readings were taken at the same instant: nothing to compare".into()],
+        );
     };
     let seconds = human_seconds(round_centis(span));
     let evaluation = evaluate(readings, before, span, &THRESHOLDS);
-    let mut lines = vec![format!("Findings (last {seconds})")];
+    let items: Vec<Item> = evaluation
+        .findings
+        .iter()
+        .map(|f| Item {
+            text: f.text.clone(),
+            fields: vec![("rule", Value::Str(snake_case(f.rule.name())))],
+        })
+        .collect();
+    let mut lines = Vec::new();
     if evaluation.findings.is_empty() {
         lines.push(format!("  No anomalies in the last {seconds}"));
     }
-    lines.extend(
-        evaluation
-            .findings
-            .iter()
-            .map(|f| format!("  ! {}", f.text)),
-    );
     // Outside the host namespace the ARP rule can never run: say why once
     // rather than listing it as missing data.
     let host_only = file_text(now, "stat/arp_cache") == FileText::Missing;
@@ -385,7 +471,7 @@ fn findings_lines(
                 .into(),
         );
     }
-    lines
+    block(format!("Findings (last {seconds})"), items, lines)
 }
 
 #[cfg(test)]
@@ -603,8 +689,9 @@ mod tests {
         let nine = softnet_text(&[vec![5, 1, 0, 0, 0, 0, 0, 0, 0]]);
         let rows = crate::parse::softnet::parse_softnet(&nine).rows;
         let table = softnet_table(&rows, None);
+        let titles: Vec<&str> = table.columns.iter().map(|c| c.title.as_ref()).collect();
         assert_eq!(
-            table.header,
+            titles,
             [
                 "CPU",
                 "Processed",
@@ -614,6 +701,6 @@ mod tests {
             ]
         );
         let rows15 = crate::parse::softnet::parse_softnet(SOFTNET_618).rows;
-        assert_eq!(softnet_table(&rows15, None).header.len(), 8);
+        assert_eq!(softnet_table(&rows15, None).columns.len(), 8);
     }
 }

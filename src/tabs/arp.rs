@@ -11,7 +11,10 @@
 use super::changes::{Change, FileText, bad_line_notes, changes_line, file_text, text_of};
 use super::{Tab, ViewContext};
 use crate::parse::arp::{ArpEntry, NeighCacheCounters, parse_arp_table, parse_neigh_cache_stats};
-use crate::render::{Block, Emphasis, Row, Screen, TableBlock, plural};
+use crate::render::{
+    Block, Cell, Column, Emphasis, Fact, Family, MetricKind, Problem, Row, Screen, TableBlock,
+    Value, plural,
+};
 use crate::source::Snapshot;
 
 const ARP: &str = "arp";
@@ -20,22 +23,39 @@ const ARP_CACHE: &str = "stat/arp_cache";
 /// What is shown where `stat/arp_cache` does not exist.
 pub const HOST_ONLY: &str = "ARP cache statistics are only available in the host namespace";
 
+static NEIGHBOURS: Family = Family {
+    name: "netmonitor_arp_neighbours",
+    kind: MetricKind::Gauge,
+    help: "Entries of the namespace's neighbour table (net/arp), by state",
+};
+static CACHE_COUNTERS: Family = Family {
+    name: "netmonitor_arp_cache",
+    kind: MetricKind::Counter,
+    help: "ARP cache statistics of the host, all namespaces together (net/stat/arp_cache)",
+};
+static CACHE_ENTRIES: Family = Family {
+    name: "netmonitor_arp_cache_entries",
+    kind: MetricKind::Gauge,
+    help: "Neighbour entries in the host's ARP table (net/stat/arp_cache)",
+};
+
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Arp, now);
     status.push(changes_line(now, previous));
     Screen {
         status,
         blocks: vec![neighbours(now), cache_statistics(now, previous)],
+        ..Screen::default()
     }
 }
 
-const NEIGHBOUR_HEADER: [&str; 6] = [
-    "IP address",
-    "HW type",
-    "Flags",
-    "HW address",
-    "Mask",
-    "Device",
+const NEIGHBOUR_COLUMNS: [Column; 6] = [
+    Column::new("IP address", "ip"),
+    Column::new("HW type", "hw_type"),
+    Column::new("Flags", "flags"),
+    Column::new("HW address", "hw_address"),
+    Column::new("Mask", "mask"),
+    Column::new("Device", "device"),
 ];
 
 fn neighbours(now: &Snapshot) -> Block {
@@ -59,12 +79,21 @@ fn neighbours(now: &Snapshot) -> Block {
     let rows = entries.iter().map(neighbour_row).collect();
     let mut notes = vec![neighbour_summary(&entries)];
     notes.extend(bad_line_notes(ARP, &parsed.bad_lines));
+    let mut facts = vec![Fact::new("rows", Value::UInt(entries.len() as u64))];
+    facts.extend(neighbour_counts(&entries).into_iter().map(|(n, kind)| {
+        Fact::new("neighbours", Value::UInt(n as u64))
+            .label("state", kind)
+            .metric(&NEIGHBOURS)
+    }));
     Block::Table(TableBlock {
+        key: "neighbours".into(),
         title: Some("Neighbours (net/arp)".into()),
-        header: NEIGHBOUR_HEADER.iter().map(|h| h.to_string()).collect(),
-        numeric_columns: vec![],
+        columns: NEIGHBOUR_COLUMNS.to_vec(),
         rows,
         notes,
+        facts,
+        problems: Problem::lines(ARP, &parsed.bad_lines),
+        labels: Vec::new(),
     })
 }
 
@@ -80,25 +109,51 @@ fn neighbour_row(entry: &ArpEntry) -> Row {
     } else {
         entry.hw_address.clone()
     };
+    let text_or_null = |text: String| {
+        if text == "-" {
+            Cell::null(text)
+        } else {
+            Cell::text(text)
+        }
+    };
     Row {
         cells: vec![
-            entry.ip.to_string(),
-            hw_type,
-            entry.flags.to_string(),
-            hw_address,
-            entry.mask.clone(),
-            entry.device.clone(),
+            Cell::text(entry.ip.to_string()),
+            text_or_null(hw_type),
+            Cell::text(entry.flags.to_string()),
+            text_or_null(hw_address),
+            Cell::text(entry.mask.clone()),
+            Cell::text(entry.device.clone()),
         ],
         emphasis: if entry.flags.is_complete() || entry.flags.is_proxy() {
             Emphasis::None
         } else {
             Emphasis::Dim
         },
+        total: false,
     }
 }
 
 /// `9 entries: 2 complete, 3 permanent, 2 incomplete, 2 proxy`.
 fn neighbour_summary(entries: &[ArpEntry]) -> String {
+    let parts: Vec<String> = neighbour_counts(entries)
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, word)| format!("{n} {word}"))
+        .collect();
+    let total = entries.len();
+    if parts.is_empty() {
+        return "0 entries".into();
+    }
+    format!(
+        "{total} {}: {}",
+        plural(total, "entry", "entries"),
+        parts.join(", ")
+    )
+}
+
+/// How many entries of each kind, zeros included.
+fn neighbour_counts(entries: &[ArpEntry]) -> [(usize, &'static str); 4] {
     let mut counts = [
         (0usize, "complete"),
         (0, "permanent"),
@@ -117,20 +172,7 @@ fn neighbour_summary(entries: &[ArpEntry]) -> String {
         };
         counts[kind].0 += 1;
     }
-    let parts: Vec<String> = counts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, word)| format!("{n} {word}"))
-        .collect();
-    let total = entries.len();
-    if parts.is_empty() {
-        return "0 entries".into();
-    }
-    format!(
-        "{total} {}: {}",
-        plural(total, "entry", "entries"),
-        parts.join(", ")
-    )
+    counts
 }
 
 /// One counter of the cache statistics: the column name, what it means,
@@ -253,18 +295,24 @@ fn cache_statistics(now: &Snapshot, previous: Option<&Snapshot>) -> Block {
             } else {
                 Change::counter(previous_value, counter.value)
             };
+            let family = if counter.gauge {
+                &CACHE_ENTRIES
+            } else {
+                &CACHE_COUNTERS
+            };
             Row {
                 cells: vec![
-                    counter.name,
-                    counter.value.to_string(),
-                    change.cell(),
-                    counter.meaning.to_string(),
+                    Cell::text(counter.name),
+                    Cell::uint(counter.value).metric(family),
+                    change.typed_cell("change_status"),
+                    Cell::text(counter.meaning),
                 ],
                 emphasis: if change.moved() {
                     Emphasis::Highlight
                 } else {
                     Emphasis::None
                 },
+                total: false,
             }
         })
         .collect();
@@ -274,17 +322,22 @@ fn cache_statistics(now: &Snapshot, previous: Option<&Snapshot>) -> Block {
     ];
     notes.extend(bad_line_notes(ARP_CACHE, &stats.bad_lines));
     Block::Table(TableBlock {
+        key: "cache_statistics".into(),
         title: Some(format!(
             "ARP cache statistics (net/{ARP_CACHE}, summed over {cpus} {})",
             plural(cpus, "CPU", "CPUs")
         )),
-        header: ["Counter", "Value", "Change", "Meaning"]
-            .iter()
-            .map(|h| h.to_string())
-            .collect(),
-        numeric_columns: vec![1, 2],
+        columns: vec![
+            Column::new("Counter", "counter").label("counter"),
+            Column::new("Value", "value").numeric(),
+            Column::new("Change", "change").numeric(),
+            Column::new("Meaning", "meaning"),
+        ],
         rows,
         notes,
+        facts: vec![Fact::new("cpus", Value::UInt(cpus as u64))],
+        problems: Problem::lines(ARP_CACHE, &stats.bad_lines),
+        labels: Vec::new(),
     })
 }
 

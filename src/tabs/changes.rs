@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use crate::parse::LineError;
 use crate::parse::counters::counter_delta;
-use crate::render::{Block, Emphasis, Row, TableBlock, human_bytes, human_seconds, plural};
+use crate::render::{
+    Block, Cell, Column, Emphasis, Family, Row, TableBlock, Value, human_bytes, human_seconds,
+    plural,
+};
 use crate::source::Snapshot;
 
 use super::CounterDisplay;
@@ -172,6 +175,59 @@ impl Change {
         }
     }
 
+    /// The change as a number: the delta of a counter or a gauge, null
+    /// when there is none to give (first reading, new, reset, a setting).
+    pub fn value(self) -> Value {
+        match self {
+            Change::By(delta) => Value::UInt(delta),
+            Change::Gauge(delta) => Value::signed(delta),
+            _ => Value::Null,
+        }
+    }
+
+    /// What kind of change it is, for machine output: `first_reading`,
+    /// `new`, `reset`, `steady`, `changed` or `counted`.
+    pub fn status(self) -> &'static str {
+        match self {
+            Change::FirstReading => "first_reading",
+            Change::New => "new",
+            Change::Reset => "reset",
+            Change::Steady => "steady",
+            Change::Altered => "changed",
+            Change::By(_) | Change::Gauge(_) => "counted",
+        }
+    }
+
+    /// The Change cell with its number and, under `status_key`, its kind.
+    pub fn typed_cell(self, status_key: &'static str) -> Cell {
+        Cell::new(self.cell(), self.value()).with(status_key, Value::Str(self.status().into()))
+    }
+
+    /// [`Change::with_value`] as a cell: `value` as the number, the change
+    /// under `change_key`.
+    pub fn value_cell(self, value: u64, change_key: &'static str) -> Cell {
+        Cell::new(self.with_value(value.to_string()), Value::UInt(value))
+            .with(change_key, self.value())
+    }
+
+    /// The rate per second of a counter's change, when there is one.
+    pub fn rate(self, span: Option<Duration>) -> Value {
+        match (self, span) {
+            (Change::By(delta), Some(span)) => Value::float(per_second(delta, span)),
+            _ => Value::Null,
+        }
+    }
+
+    /// [`Change::byte_rate`] as a cell whose value is bytes per second.
+    pub fn byte_rate_cell(self, span: Option<Duration>) -> Cell {
+        Cell::new(self.byte_rate(span), self.rate(span))
+    }
+
+    /// [`Change::count_rate`] as a cell whose value is events per second.
+    pub fn count_rate_cell(self, span: Option<Duration>) -> Cell {
+        Cell::new(self.count_rate(span), self.rate(span))
+    }
+
     /// A rate cell in bytes per second: `1.5 KiB/s`.
     pub fn byte_rate(self, span: Option<Duration>) -> String {
         self.rate_cell(span, |per_second| {
@@ -211,15 +267,38 @@ fn rounded_u64(value: f64) -> u64 {
 }
 
 /// One counter for [`counter_table`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CounterLine {
     pub name: String,
     /// The value as shown (`enabled`, `200 ms`, `no limit`, `1234`).
     pub value: String,
+    /// The value as a number.
+    pub number: Value,
+    /// The metric family the value belongs to (counters and gauges).
+    pub metric: Option<&'static Family>,
     pub change: Change,
     /// A counter at zero (hidden unless `zeros` is on). Settings are never
     /// zero in this sense.
     pub is_zero: bool,
+}
+
+/// What names a counter table in machine output: its key and the labels
+/// of its metrics (`section="TcpExt"`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableKey {
+    pub key: String,
+    pub labels: Vec<(&'static str, String)>,
+}
+
+impl TableKey {
+    /// The table of a `/proc` section (`TcpExt`): key `tcp_ext`, label
+    /// `section="TcpExt"`.
+    pub fn section(name: &str) -> TableKey {
+        TableKey {
+            key: crate::render::snake_case(name),
+            labels: vec![("section", name.to_string())],
+        }
+    }
 }
 
 /// A table of counters (Counter, Value, Change), filtered by `display`:
@@ -227,6 +306,17 @@ pub struct CounterLine {
 /// counters that moved. Notes under the table say how many were hidden and
 /// which command shows them.
 pub fn counter_table(
+    title: String,
+    lines: Vec<CounterLine>,
+    display: CounterDisplay,
+    has_previous: bool,
+) -> TableBlock {
+    keyed_counter_table(TableKey::default(), title, lines, display, has_previous)
+}
+
+/// [`counter_table`] with its machine key and labels.
+pub fn keyed_counter_table(
+    key: TableKey,
     title: String,
     lines: Vec<CounterLine>,
     display: CounterDisplay,
@@ -245,13 +335,20 @@ pub fn counter_table(
             hidden_unchanged += 1;
             continue;
         }
+        let mut value = Cell::new(line.value, line.number);
+        value.metric = line.metric;
         rows.push(Row {
-            cells: vec![line.name, line.value, line.change.cell()],
+            cells: vec![
+                Cell::text(line.name),
+                value,
+                line.change.typed_cell("change_status"),
+            ],
             emphasis: if moved {
                 Emphasis::Highlight
             } else {
                 Emphasis::None
             },
+            total: false,
         });
     }
     let mut notes = Vec::new();
@@ -271,11 +368,18 @@ pub fn counter_table(
         notes.push("changed: only counters that moved are shown from the next refresh".into());
     }
     TableBlock {
+        key: key.key.into(),
         title: Some(title),
-        header: vec!["Counter".into(), "Value".into(), "Change".into()],
-        numeric_columns: vec![1, 2],
+        columns: vec![
+            Column::new("Counter", "counter").label("counter"),
+            Column::new("Value", "value").numeric(),
+            Column::new("Change", "change").numeric(),
+        ],
         rows,
         notes,
+        facts: Vec::new(),
+        problems: Vec::new(),
+        labels: key.labels,
     }
 }
 
@@ -283,13 +387,14 @@ pub fn counter_table(
 /// line instead of an empty table: `UdpLite (net/snmp): 9 zero counters
 /// hidden (type zeros to show them)`.
 pub fn counter_block(
+    key: TableKey,
     title: String,
     lines: Vec<CounterLine>,
     display: CounterDisplay,
     has_previous: bool,
 ) -> Block {
     let had_lines = !lines.is_empty();
-    let table = counter_table(title, lines, display, has_previous);
+    let table = keyed_counter_table(key, title, lines, display, has_previous);
     if table.rows.is_empty() && had_lines {
         let title = table.title.unwrap_or_default();
         Block::Text(vec![format!("{title}: {}", table.notes.join("; "))])
@@ -381,6 +486,8 @@ mod tests {
         CounterLine {
             name: name.into(),
             value: value.to_string(),
+            number: Value::UInt(value),
+            metric: None,
             change,
             is_zero: value == 0,
         }
@@ -390,7 +497,7 @@ mod tests {
         table
             .rows
             .iter()
-            .map(|r: &Row| r.cells[0].as_str())
+            .map(|r: &Row| r.cells[0].text.as_str())
             .collect()
     }
 
@@ -439,6 +546,7 @@ mod tests {
     fn a_table_with_every_counter_hidden_is_one_line() {
         let lines = vec![line("A", 0, Change::By(0)), line("B", 0, Change::By(0))];
         let block = counter_block(
+            TableKey::section("UdpLite"),
             "UdpLite (net/snmp)".into(),
             lines,
             CounterDisplay::default(),
@@ -450,7 +558,13 @@ mod tests {
                 "UdpLite (net/snmp): 2 zero counters hidden (type zeros to show them)".into()
             ])
         );
-        let empty = counter_block("S".into(), vec![], CounterDisplay::default(), true);
+        let empty = counter_block(
+            TableKey::default(),
+            "S".into(),
+            vec![],
+            CounterDisplay::default(),
+            true,
+        );
         assert!(matches!(empty, Block::Table(t) if t.rows.is_empty()));
     }
 

@@ -13,26 +13,56 @@
 
 use std::collections::HashMap;
 
-use super::sockets::{Ownership, endpoint, held_sockets, is_own};
+use super::sockets::{Ownership, endpoint_cell, held_sockets, is_own};
 use super::{Tab, ViewContext};
 use crate::diag::{DumpPlace, TcpFlow};
 use crate::parse::sockets::TcpState;
-use crate::render::{Block, Emphasis, Row, Screen, TableBlock, grouped, human_rate};
+use crate::render::{
+    Block, Cell, Column, Emphasis, Fact, Family, MetricKind, Problem, Row, Screen, TableBlock,
+    Value, grouped, human_rate,
+};
 use crate::source::Snapshot;
 
-const HEADER: [&str; 11] = [
-    "Local Address:Port",
-    "Peer Address:Port",
-    "State",
-    "Sent/s",
-    "Recv/s",
-    "Sent (B)",
-    "Received (B)",
-    "RTT ± var (ms)",
-    "Cwnd",
-    "Retrans",
-    "Delivery",
+/// The columns; local and peer name each connection's metrics.
+const COLUMNS: [Column; 11] = [
+    Column::new("Local Address:Port", "local_address").label("local"),
+    Column::new("Peer Address:Port", "peer_address").label("peer"),
+    Column::new("State", "state"),
+    Column::new("Sent/s", "sent_bytes_per_second").numeric(),
+    Column::new("Recv/s", "received_bytes_per_second").numeric(),
+    Column::new("Sent (B)", "sent_bytes").numeric(),
+    Column::new("Received (B)", "received_bytes").numeric(),
+    Column::new("RTT ± var (ms)", "rtt_ms").numeric(),
+    Column::new("Cwnd", "cwnd").numeric(),
+    Column::new("Retrans", "retransmits").numeric(),
+    Column::new("Delivery", "delivery_bytes_per_second").numeric(),
 ];
+
+static SENT_BYTES: Family = Family {
+    name: "netmonitor_connection_sent_bytes",
+    kind: MetricKind::Counter,
+    help: "Payload bytes a TCP connection of the process sent (tcp_info, retransmissions counted once)",
+};
+static RECEIVED_BYTES: Family = Family {
+    name: "netmonitor_connection_received_bytes",
+    kind: MetricKind::Counter,
+    help: "Payload bytes a TCP connection of the process received in order (tcp_info)",
+};
+static RTT: Family = Family {
+    name: "netmonitor_connection_rtt_milliseconds",
+    kind: MetricKind::Gauge,
+    help: "Smoothed round-trip time of a TCP connection of the process (tcp_info)",
+};
+static CWND: Family = Family {
+    name: "netmonitor_connection_cwnd_segments",
+    kind: MetricKind::Gauge,
+    help: "Congestion window of a TCP connection of the process, in segments (tcp_info)",
+};
+static RETRANSMITS: Family = Family {
+    name: "netmonitor_connection_retransmits",
+    kind: MetricKind::Counter,
+    help: "Segments a TCP connection of the process retransmitted over its life (tcp_info)",
+};
 
 /// Sending and receiving rates, bytes per second.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -250,21 +280,30 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
     Screen {
         status,
         blocks: vec![Block::Table(TableBlock {
+            key: "connections".into(),
             title: None,
-            header: HEADER.iter().map(|h| h.to_string()).collect(),
-            numeric_columns: vec![3, 4, 5, 6, 7, 8, 9, 10],
+            columns: COLUMNS.to_vec(),
             rows,
             notes,
+            facts: vec![Fact::new("connections", Value::UInt(count as u64))],
+            ..TableBlock::default()
         })],
+        ..Screen::default()
     }
 }
 
 /// The screen when no counters can be shown: the status box and why.
 fn unavailable(ctx: &ViewContext<'_>, mut status: Vec<String>, lines: Vec<String>) -> Screen {
     status.extend(ctx.process_notes());
+    let problems = lines
+        .iter()
+        .map(|line| Problem::file("netlink sock_diag", line.clone()))
+        .collect();
     Screen {
         status,
         blocks: vec![Block::Text(lines)],
+        problems,
+        ..Screen::default()
     }
 }
 
@@ -276,30 +315,54 @@ fn volume(flow: &TcpFlow) -> u64 {
 fn connection_row(flow: &TcpFlow, rates: Option<Rates>, measured: bool) -> Row {
     let state = TcpState::from_code(flow.state);
     let (sent, received) = match (rates, measured) {
-        (Some(r), _) => (human_rate(r.sent), human_rate(r.received)),
-        (None, true) => ("new".into(), "new".into()),
-        (None, false) => ("-".into(), "-".into()),
+        (Some(r), _) => (rate_cell(r.sent), rate_cell(r.received)),
+        (None, true) => (Cell::null("new"), Cell::null("new")),
+        (None, false) => (Cell::null("-"), Cell::null("-")),
     };
     Row {
         cells: vec![
-            endpoint(&flow.local, false),
-            endpoint(&flow.peer, true),
-            state.name(),
+            endpoint_cell(&flow.local, false, "local_ip", "local_port"),
+            endpoint_cell(&flow.peer, true, "peer_ip", "peer_port"),
+            Cell::text(state.name()),
             sent,
             received,
-            grouped(sent_bytes(flow)),
-            grouped(received_bytes(flow)),
-            format!("{} ± {}", millis(flow.rtt_us), millis(flow.rttvar_us)),
-            flow.snd_cwnd.to_string(),
-            format!("{}/{}", flow.retrans, flow.total_retrans),
-            human_rate(flow.delivery_rate as f64),
+            count_cell(sent_bytes(flow)).metric(&SENT_BYTES),
+            count_cell(received_bytes(flow)).metric(&RECEIVED_BYTES),
+            Cell::new(
+                format!("{} ± {}", millis(flow.rtt_us), millis(flow.rttvar_us)),
+                Value::float(f64::from(flow.rtt_us) / 1000.0),
+            )
+            .with(
+                "rtt_var_ms",
+                Value::float(f64::from(flow.rttvar_us) / 1000.0),
+            )
+            .metric(&RTT),
+            Cell::uint(flow.snd_cwnd.into()).metric(&CWND),
+            Cell::new(
+                format!("{}/{}", flow.retrans, flow.total_retrans),
+                Value::UInt(flow.total_retrans.into()),
+            )
+            .with("retransmits_now", Value::UInt(flow.retrans.into()))
+            .metric(&RETRANSMITS),
+            rate_cell(flow.delivery_rate as f64),
         ],
         emphasis: match state {
             _ if measured && rates.is_none() => Emphasis::Highlight,
             TcpState::Established | TcpState::SynSent => Emphasis::None,
             _ => Emphasis::Dim,
         },
+        total: false,
     }
+}
+
+/// A rate shown in binary units, its value in bytes per second.
+fn rate_cell(bytes_per_second: f64) -> Cell {
+    Cell::new(human_rate(bytes_per_second), Value::float(bytes_per_second))
+}
+
+/// An exact byte count shown with thousands separated.
+fn count_cell(bytes: u64) -> Cell {
+    Cell::new(grouped(bytes), Value::UInt(bytes))
 }
 
 /// The process's sums: rates of the connections measured, totals of all.
@@ -323,23 +386,31 @@ fn total_row(measured: &[(&TcpFlow, Option<Rates>)], have_rates: bool) -> Row {
         total + u64::from(flow.total_retrans)
     });
     let (sent, received) = if have_rates {
-        (human_rate(rates.sent), human_rate(rates.received))
+        (rate_cell(rates.sent), rate_cell(rates.received))
     } else {
-        ("-".into(), "-".into())
+        (Cell::null("-"), Cell::null("-"))
     };
-    Row::new(vec![
-        "total".into(),
-        String::new(),
-        String::new(),
-        sent,
-        received,
-        grouped(sum(sent_bytes)),
-        grouped(sum(received_bytes)),
-        String::new(),
-        String::new(),
-        format!("{retrans}/{total_retrans}"),
-        String::new(),
-    ])
+    Row {
+        cells: vec![
+            Cell::null("total"),
+            Cell::null(""),
+            Cell::null(""),
+            sent,
+            received,
+            count_cell(sum(sent_bytes)),
+            count_cell(sum(received_bytes)),
+            Cell::null(""),
+            Cell::null(""),
+            Cell::new(
+                format!("{retrans}/{total_retrans}"),
+                Value::UInt(total_retrans),
+            )
+            .with("retransmits_now", Value::UInt(retrans)),
+            Cell::null(""),
+        ],
+        emphasis: Emphasis::None,
+        total: true,
+    }
 }
 
 /// Microseconds as milliseconds: `0.03`, `12.71`, `250.0`.
@@ -681,9 +752,9 @@ mod tests {
             ..huge.clone()
         };
         let row = total_row(&[(&huge, None), (&twin, None)], false);
-        assert_eq!(row.cells[5], grouped(u64::MAX));
+        assert_eq!(row.cells[5].text, grouped(u64::MAX));
         assert_eq!(
-            row.cells[9],
+            row.cells[9].text,
             format!("{}/{}", 2 * u64::from(u32::MAX), 2 * u64::from(u32::MAX))
         );
         assert_eq!(millis(u32::MAX), "4294967.3");

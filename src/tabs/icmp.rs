@@ -18,13 +18,18 @@
 
 use std::collections::BTreeMap;
 
+use super::changes::bad_line_notes;
 use super::sockets::{
-    Socket, SocketTab, datagram_state, datagram_summary, drops, host, socket_screen,
+    Socket, SocketTab, datagram_state, datagram_summary, drops, host, host_cell, socket_screen,
+    user_cell,
 };
 use super::{Tab, ViewContext};
 use crate::parse::LineError;
 use crate::parse::counters::{counter_delta, parse_pairs, parse_snmp6};
-use crate::render::{Block, Emphasis, Row, Screen, TableBlock};
+use crate::render::{
+    Block, Cell, Column, Emphasis, Fact, Family as MetricFamily, MetricKind, Problem, Row, Screen,
+    TableBlock, Value,
+};
 use crate::source::Snapshot;
 
 /// The tables this tab displays.
@@ -37,19 +42,18 @@ const SPEC: SocketTab = SocketTab {
     tab: Tab::Icmp,
     kind: "ping",
     tables: &TABLES,
-    header: &[
-        "Proto",
-        "State",
-        "Recv-Q",
-        "Send-Q",
-        "Local Address",
-        "Echo ID",
-        "Peer Address",
-        "Drops",
-        "User",
-        "Inode",
+    columns: &[
+        Column::new("Proto", "protocol"),
+        Column::new("State", "state"),
+        Column::new("Recv-Q", "recv_q_bytes").numeric(),
+        Column::new("Send-Q", "send_q_bytes").numeric(),
+        Column::new("Local Address", "local_ip"),
+        Column::new("Echo ID", "echo_id").numeric(),
+        Column::new("Peer Address", "peer_ip"),
+        Column::new("Drops", "drops").numeric(),
+        Column::new("User", "user"),
+        Column::new("Inode", "inode").numeric(),
     ],
-    numeric: &[2, 3, 5, 7, 9],
     rank: |_| 0,
     cells,
     emphasis: |_| Emphasis::None,
@@ -61,26 +65,27 @@ const SPEC: SocketTab = SocketTab {
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut screen = socket_screen(&SPEC, ctx, now, previous);
     for family in [Family::V4, Family::V6] {
-        screen
-            .blocks
-            .push(counter_block(family, ctx.netns(), now, previous));
+        let (block, facts, problems) = counter_block(family, ctx.netns(), now, previous);
+        screen.blocks.push(block);
+        screen.facts.extend(facts);
+        screen.problems.extend(problems);
     }
     screen
 }
 
-fn cells(ctx: &ViewContext<'_>, socket: &Socket) -> Vec<String> {
+fn cells(ctx: &ViewContext<'_>, socket: &Socket) -> Vec<Cell> {
     let e = &socket.entry;
     vec![
-        socket.table.to_string(),
-        datagram_state(e),
-        e.rx_queue.to_string(),
-        e.tx_queue.to_string(),
-        host(&e.local.ip(), false),
-        e.local.port().to_string(),
-        host(&e.remote.ip(), true),
+        Cell::text(socket.table),
+        Cell::text(datagram_state(e)),
+        Cell::uint(e.rx_queue.into()),
+        Cell::uint(e.tx_queue.into()),
+        host_cell(&e.local.ip(), false),
+        Cell::uint(e.local.port().into()),
+        host_cell(&e.remote.ip(), true),
         drops(e),
-        ctx.user(e.uid),
-        e.inode.to_string(),
+        user_cell(ctx, e.uid),
+        Cell::uint(e.inode),
     ]
 }
 
@@ -117,7 +122,31 @@ impl Family {
             Family::V6 => "ICMPv6",
         }
     }
+
+    /// The value of the `family` metric label, and the table's key.
+    fn key(self) -> (&'static str, &'static str) {
+        match self {
+            Family::V4 => ("ipv4", "icmp_messages"),
+            Family::V6 => ("ipv6", "icmpv6_messages"),
+        }
+    }
 }
+
+static RECEIVED: MetricFamily = MetricFamily {
+    name: "netmonitor_icmp_received_messages",
+    kind: MetricKind::Counter,
+    help: "ICMP messages received by the namespace, by family and type",
+};
+static SENT: MetricFamily = MetricFamily {
+    name: "netmonitor_icmp_sent_messages",
+    kind: MetricKind::Counter,
+    help: "ICMP messages sent by the namespace, by family and type",
+};
+static TOTALS: MetricFamily = MetricFamily {
+    name: "netmonitor_icmp_messages",
+    kind: MetricKind::Counter,
+    help: "ICMP totals of the namespace (net/snmp Icmp, net/snmp6 Icmp6), by family and counter",
+};
 
 /// One reading of a family's ICMP counters.
 #[derive(Debug, Default)]
@@ -226,27 +255,46 @@ fn reading_of(family: Family, snapshot: &Snapshot) -> Result<Reading, String> {
 
 /// `+3`, `0`, or `reset` when the counter went backwards.
 fn change(previous: u64, current: u64) -> String {
+    change_cell(previous, current).text
+}
+
+/// [`change`] as a cell: the delta, or null after a reset.
+fn change_cell(previous: u64, current: u64) -> Cell {
     match counter_delta(previous, current) {
-        Some(0) => "0".into(),
-        Some(d) => format!("+{d}"),
-        None => "reset".into(),
+        Some(0) => Cell::new("0", Value::UInt(0)),
+        Some(d) => Cell::new(format!("+{d}"), Value::UInt(d)),
+        None => Cell::null("reset"),
     }
 }
 
+/// The block of one family's counters, its totals as facts, and its
+/// problems.
 fn counter_block(
     family: Family,
     netns: &str,
     now: &Snapshot,
     previous: Option<&Snapshot>,
-) -> Block {
+) -> (Block, Vec<Fact>, Vec<Problem>) {
     let title = format!(
         "{} messages by type in {netns} (whole namespace)",
         family.label()
     );
+    let (family_label, key) = family.key();
     let reading = match reading_of(family, now) {
         Ok(reading) => reading,
-        Err(why) => return Block::Text(vec![title, why]),
+        Err(why) => return (Block::Text(vec![title, why]), Vec::new(), Vec::new()),
     };
+    let problems = Problem::lines(family.file(), &reading.bad_lines);
+    let facts: Vec<Fact> = reading
+        .totals
+        .iter()
+        .map(|(name, value)| {
+            Fact::new("icmp_totals", Value::UInt(*value))
+                .label("family", family_label)
+                .label("counter", name.as_str())
+                .metric(&TOTALS)
+        })
+        .collect();
     let before = previous.and_then(|p| reading_of(family, p).ok());
 
     let mut notes = Vec::new();
@@ -270,47 +318,48 @@ fn counter_block(
             .collect();
         notes.push(format!("totals: {}", parts.join(", ")));
     }
-    for error in reading.bad_lines.iter().take(3) {
-        notes.push(format!("net/{} {error} (left out)", family.file()));
-    }
-    if reading.bad_lines.len() > 3 {
-        notes.push(format!(
-            "… and {} more lines left out",
-            reading.bad_lines.len() - 3
-        ));
-    }
+    notes.extend(bad_line_notes(family.file(), &reading.bad_lines));
     if reading.by_type.is_empty() {
         let mut lines = vec![title];
         lines.extend(notes);
-        return Block::Text(lines);
+        return (Block::Text(lines), facts, problems);
     }
 
-    let mut header = vec!["Type".to_string(), "In".to_string()];
+    let mut columns = vec![
+        Column::new("Type", "type").label("type"),
+        Column::new("In", "received").numeric(),
+    ];
     if before.is_some() {
-        header.push("In Δ".into());
+        columns.push(Column::new("In Δ", "received_change").numeric());
     }
-    header.push("Out".into());
+    columns.push(Column::new("Out", "sent").numeric());
     if before.is_some() {
-        header.push("Out Δ".into());
+        columns.push(Column::new("Out Δ", "sent_change").numeric());
     }
-    let numeric = (1..header.len()).collect();
     let rows = reading
         .by_type
         .iter()
         .map(|(&number, &(received, sent))| {
-            let mut cells = vec![type_name(family, number), received.to_string()];
+            let name = type_name(family, number);
+            let type_name = name
+                .rsplit_once(" (")
+                .map_or(Value::Null, |(n, _)| Value::Str(n.into()));
+            let mut cells = vec![
+                Cell::new(name, Value::UInt(number.into())).with("type_name", type_name),
+                Cell::uint(received).metric(&RECEIVED),
+            ];
             let mut changed = false;
             let earlier = before.as_ref().map(|b| {
                 // A type absent from the previous reading had count 0.
                 b.by_type.get(&number).copied().unwrap_or_default()
             });
             if let Some((was_in, _)) = earlier {
-                cells.push(change(was_in, received));
+                cells.push(change_cell(was_in, received));
                 changed |= received != was_in;
             }
-            cells.push(sent.to_string());
+            cells.push(Cell::uint(sent).metric(&SENT));
             if let Some((_, was_out)) = earlier {
-                cells.push(change(was_out, sent));
+                cells.push(change_cell(was_out, sent));
                 changed |= sent != was_out;
             }
             Row {
@@ -320,16 +369,21 @@ fn counter_block(
                 } else {
                     Emphasis::None
                 },
+                total: false,
             }
         })
         .collect();
-    Block::Table(TableBlock {
+    let block = Block::Table(TableBlock {
+        key: key.into(),
         title: Some(title),
-        header,
-        numeric_columns: numeric,
+        columns,
         rows,
         notes,
-    })
+        facts: Vec::new(),
+        problems: problems.clone(),
+        labels: vec![("family", family_label.into())],
+    });
+    (block, facts, Vec::new())
 }
 
 /// `destination unreachable (3)`; `type 77` for numbers without a name.

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use crate::command::Toggle;
 use crate::parse::Endian;
-use crate::render::{Screen, human_rate, human_seconds};
+use crate::render::{Fact, Problem, Screen, Value, human_rate, human_seconds};
 use crate::source::{Process, Snapshot};
 
 /// A tab of the session.
@@ -360,7 +360,7 @@ pub fn view(
     now: &Snapshot,
     previous: Option<&Snapshot>,
 ) -> Screen {
-    match tab {
+    let mut screen = match tab {
         Tab::Tcp => tcp::view(ctx, now, previous),
         Tab::Udp => udp::view(ctx, now, previous),
         Tab::Raw => raw::view(ctx, now, previous),
@@ -371,7 +371,26 @@ pub fn view(
         Tab::Stats => stats::view(ctx, now, previous),
         Tab::Analysis => analysis::view(ctx, now, previous),
         Tab::Flows => flows::view(ctx, now, previous),
+    };
+    // Files that exist but could not be read, for every tab alike (a file
+    // that is missing only means the kernel or namespace lacks it).
+    let unreadable = now.files.iter().filter_map(|(name, result)| match result {
+        Err(e) if !e.is_not_found() => Some(Problem::file(format!("net/{name}"), e.to_string())),
+        _ => None,
+    });
+    screen.problems.splice(0..0, unreadable);
+    // The process's TCP rate of the status box, for machine output too.
+    if let Some(rates) = flows::process_rates(now, ctx.earlier) {
+        screen.facts.push(Fact::new(
+            "tcp_sent_bytes_per_second",
+            Value::float(rates.sent),
+        ));
+        screen.facts.push(Fact::new(
+            "tcp_received_bytes_per_second",
+            Value::float(rates.received),
+        ));
     }
+    screen
 }
 
 #[cfg(test)]

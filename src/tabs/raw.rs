@@ -8,10 +8,11 @@
 //! looked up as a service port.
 
 use super::sockets::{
-    Socket, SocketTab, datagram_state, datagram_summary, drops, host, socket_screen,
+    Socket, SocketTab, datagram_state, datagram_summary, drops, host, host_cell, socket_screen,
+    user_cell,
 };
 use super::{Tab, ViewContext};
-use crate::render::{Emphasis, Screen};
+use crate::render::{Cell, Column, Emphasis, Screen, Value};
 use crate::source::Snapshot;
 
 /// The tables this tab displays.
@@ -21,19 +22,18 @@ const SPEC: SocketTab = SocketTab {
     tab: Tab::Raw,
     kind: "raw",
     tables: &TABLES,
-    header: &[
-        "Proto",
-        "State",
-        "Recv-Q",
-        "Send-Q",
-        "Local Address",
-        "Protocol",
-        "Peer Address",
-        "Drops",
-        "User",
-        "Inode",
+    columns: &[
+        Column::new("Proto", "protocol"),
+        Column::new("State", "state"),
+        Column::new("Recv-Q", "recv_q_bytes").numeric(),
+        Column::new("Send-Q", "send_q_bytes").numeric(),
+        Column::new("Local Address", "local_ip"),
+        Column::new("Protocol", "ip_protocol"),
+        Column::new("Peer Address", "peer_ip"),
+        Column::new("Drops", "drops").numeric(),
+        Column::new("User", "user"),
+        Column::new("Inode", "inode").numeric(),
     ],
-    numeric: &[2, 3, 7, 9],
     rank: |_| 0,
     cells,
     emphasis: |_| Emphasis::None,
@@ -46,19 +46,24 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
     socket_screen(&SPEC, ctx, now, previous)
 }
 
-fn cells(ctx: &ViewContext<'_>, socket: &Socket) -> Vec<String> {
+fn cells(ctx: &ViewContext<'_>, socket: &Socket) -> Vec<Cell> {
     let e = &socket.entry;
+    let number = e.local.port();
+    let name = protocol(number);
+    let protocol_name = name
+        .split_once(' ')
+        .map_or(Value::Null, |(_, n)| Value::Str(n.into()));
     vec![
-        socket.table.to_string(),
-        datagram_state(e),
-        e.rx_queue.to_string(),
-        e.tx_queue.to_string(),
-        host(&e.local.ip(), false),
-        protocol(e.local.port()),
-        host(&e.remote.ip(), true),
+        Cell::text(socket.table),
+        Cell::text(datagram_state(e)),
+        Cell::uint(e.rx_queue.into()),
+        Cell::uint(e.tx_queue.into()),
+        host_cell(&e.local.ip(), false),
+        Cell::new(name, Value::UInt(number.into())).with("ip_protocol_name", protocol_name),
+        host_cell(&e.remote.ip(), true),
         drops(e),
-        ctx.user(e.uid),
-        e.inode.to_string(),
+        user_cell(ctx, e.uid),
+        Cell::uint(e.inode),
     ]
 }
 

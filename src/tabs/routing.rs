@@ -10,7 +10,9 @@ use super::changes::{FileText, bad_line_notes, file_text};
 use super::{Tab, ViewContext};
 use crate::parse::Endian;
 use crate::parse::route::{Ipv4Route, Ipv6Route, parse_ipv6_route_table, parse_route_table};
-use crate::render::{Block, Emphasis, Row, Screen, TableBlock, plural};
+use crate::render::{
+    Block, Cell, Column, Emphasis, Problem, Row, Screen, TableBlock, Value, plural,
+};
 use crate::source::Snapshot;
 
 const ROUTE: &str = "route";
@@ -20,6 +22,7 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, _previous: Option<&Snapshot>)
     Screen {
         status: ctx.namespace_status(Tab::Routing, now),
         blocks: vec![ipv4(now, ctx.endian), ipv6(now)],
+        ..Screen::default()
     }
 }
 
@@ -44,23 +47,22 @@ fn ipv4(now: &Snapshot, endian: Endian) -> Block {
     ];
     notes.extend(bad_line_notes(ROUTE, &parsed.bad_lines));
     Block::Table(TableBlock {
+        key: "ipv4_routes".into(),
         title: Some("IPv4 routes (net/route)".into()),
-        header: [
-            "Destination",
-            "Gateway",
-            "Flags",
-            "Metric",
-            "MTU",
-            "Window",
-            "IRTT",
-            "Interface",
-        ]
-        .iter()
-        .map(|h| h.to_string())
-        .collect(),
-        numeric_columns: vec![3, 4, 5, 6],
+        columns: vec![
+            Column::new("Destination", "destination"),
+            Column::new("Gateway", "gateway"),
+            Column::new("Flags", "flags"),
+            Column::new("Metric", "metric").numeric(),
+            Column::new("MTU", "mtu").numeric(),
+            Column::new("Window", "window").numeric(),
+            Column::new("IRTT", "irtt").numeric(),
+            Column::new("Interface", "interface"),
+        ],
         rows: parsed.rows.iter().map(ipv4_row).collect(),
         notes,
+        problems: Problem::lines(ROUTE, &parsed.bad_lines),
+        ..TableBlock::default()
     })
 }
 
@@ -77,20 +79,30 @@ fn ipv4_row(route: &Ipv4Route) -> Row {
     }
     Row {
         cells: vec![
-            route.destination_display(),
-            gateway,
-            flags,
-            route.metric.to_string(),
-            route.mtu.to_string(),
-            route.window.to_string(),
-            route.irtt.to_string(),
-            route.iface.clone().unwrap_or_else(|| "*".into()),
+            Cell::text(route.destination_display()),
+            text_or_null(gateway, "-"),
+            Cell::text(flags),
+            Cell::uint(route.metric.into()),
+            Cell::uint(route.mtu.into()),
+            Cell::uint(route.window.into()),
+            Cell::uint(route.irtt.into()),
+            text_or_null(route.iface.clone().unwrap_or_else(|| "*".into()), "*"),
         ],
         emphasis: if route.flags.contains(crate::parse::route::rtf::REJECT) {
             Emphasis::Dim
         } else {
             Emphasis::None
         },
+        total: false,
+    }
+}
+
+/// A text cell, or a null one when it shows `none` (`-`, `*`).
+fn text_or_null(text: String, none: &str) -> Cell {
+    if text == none {
+        Cell::new(text, Value::Null)
+    } else {
+        Cell::text(text)
     }
 }
 
@@ -112,23 +124,22 @@ fn ipv6(now: &Snapshot) -> Block {
     )];
     notes.extend(bad_line_notes(IPV6_ROUTE, &parsed.bad_lines));
     Block::Table(TableBlock {
+        key: "ipv6_routes".into(),
         title: Some("IPv6 routes (net/ipv6_route)".into()),
-        header: [
-            "Destination",
-            "Source",
-            "Next hop",
-            "Metric",
-            "Ref",
-            "Use",
-            "Flags",
-            "Interface",
-        ]
-        .iter()
-        .map(|h| h.to_string())
-        .collect(),
-        numeric_columns: vec![3, 4, 5],
+        columns: vec![
+            Column::new("Destination", "destination"),
+            Column::new("Source", "source"),
+            Column::new("Next hop", "next_hop"),
+            Column::new("Metric", "metric").numeric(),
+            Column::new("Ref", "refcnt").numeric(),
+            Column::new("Use", "use").numeric(),
+            Column::new("Flags", "flags"),
+            Column::new("Interface", "interface"),
+        ],
         rows: parsed.rows.iter().map(ipv6_row).collect(),
         notes,
+        problems: Problem::lines(IPV6_ROUTE, &parsed.bad_lines),
+        ..TableBlock::default()
     })
 }
 
@@ -153,20 +164,21 @@ fn ipv6_row(route: &Ipv6Route) -> Row {
     let flags = words.join(",");
     Row {
         cells: vec![
-            route.destination_display(),
-            source,
-            next_hop,
-            route.metric.to_string(),
-            route.refcnt.to_string(),
-            route.uses.to_string(),
-            flags,
-            route.device.clone().unwrap_or_else(|| "-".into()),
+            Cell::text(route.destination_display()),
+            text_or_null(source, "-"),
+            text_or_null(next_hop, "-"),
+            Cell::uint(route.metric.into()),
+            Cell::uint(route.refcnt.into()),
+            Cell::uint(route.uses.into()),
+            Cell::text(flags),
+            text_or_null(route.device.clone().unwrap_or_else(|| "-".into()), "-"),
         ],
         emphasis: if route.flags.contains(crate::parse::route::rtf::REJECT) {
             Emphasis::Dim
         } else {
             Emphasis::None
         },
+        total: false,
     }
 }
 

@@ -25,7 +25,10 @@ use crate::parse::sockets::{
     SocketEntry, parse_socket_inodes, parse_socket_line, socket_line_inode,
 };
 use crate::parse::{LineError, Parsed};
-use crate::render::{Block, Emphasis, Row, Screen, TableBlock, plural};
+use crate::render::{
+    Block, Cell, Column, Emphasis, Fact, Family, MetricKind, Problem, Row, Screen, TableBlock,
+    Value, plural,
+};
 use crate::source::{FdSockets, ProcessScan, Snapshot};
 
 /// Every table of IP sockets under `net/`.
@@ -150,6 +153,8 @@ pub struct SocketSet {
     /// Lines that did not parse and files that could not be read, each one
     /// line of text for under the table.
     pub problems: Vec<String>,
+    /// The same problems, typed.
+    pub typed_problems: Vec<Problem>,
 }
 
 /// Collected problems of the files one tick read.
@@ -177,6 +182,16 @@ impl Problems {
         self.bad_lines
             .extend(parsed.bad_lines.into_iter().map(|e| (name, e)));
         parsed.rows
+    }
+
+    /// The bad lines, typed (unreadable files are reported for every tab
+    /// by [`crate::tabs::view`]).
+    fn typed(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        for (table, error) in &self.bad_lines {
+            out.extend(Problem::lines(table, std::slice::from_ref(error)));
+        }
+        out
     }
 
     fn lines(self) -> Vec<String> {
@@ -326,6 +341,7 @@ pub fn collect(
         owners,
         other,
         notes,
+        typed_problems: problems.typed(),
         problems: problems.lines(),
     }
 }
@@ -626,22 +642,56 @@ impl SocketSet {
 
     /// The Owner cell of `socket`: `pid/name` of each holder, `-` for
     /// inode 0 (TIME_WAIT, orphaned, kernel), `?` when no holder was found.
-    pub fn owner_cell(&self, socket: &Socket) -> String {
+    /// Its value is the list of holders' pids.
+    pub fn owner_cell(&self, socket: &Socket) -> Cell {
         if socket.entry.inode == 0 {
-            return "-".into();
+            return Cell::null("-");
         }
         match self
             .owners
             .as_ref()
             .and_then(|o| o.get(&socket.entry.inode))
         {
-            Some(holders) if !holders.is_empty() => holders
-                .iter()
-                .map(|o| format!("{}/{}", o.pid, o.name))
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => "?".into(),
+            Some(holders) if !holders.is_empty() => Cell::text(
+                holders
+                    .iter()
+                    .map(|o| format!("{}/{}", o.pid, o.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            _ => Cell::null("?"),
         }
+    }
+
+    /// The status as facts: scope, whose sockets, how many.
+    pub fn facts(&self, requested: Scope, filter: Option<&str>) -> Vec<Fact> {
+        let (ownership, fallback) = match &self.ownership {
+            Ownership::Own => ("own", None),
+            Ownership::Tree { .. } => ("tree", None),
+            Ownership::All => ("all", None),
+            Ownership::NamespaceFallback(why) => ("namespace_fallback", Some(why.clone())),
+        };
+        let mut facts = vec![
+            Fact::new("scope", Value::Str(requested.name().into())),
+            Fact::new("ownership", Value::Str(ownership.into())),
+            Fact::new("fallback_reason", fallback.map_or(Value::Null, Value::Str)),
+            Fact::new(
+                "namespace_sockets",
+                Value::UInt(self.namespace_total as u64),
+            ),
+            Fact::new("scope_sockets", Value::UInt(self.sockets.len() as u64)),
+            Fact::new(
+                "filter",
+                filter.map_or(Value::Null, |f| Value::Str(f.into())),
+            ),
+        ];
+        if let Ownership::Tree { descendants } = self.ownership {
+            facts.push(Fact::new("descendants", Value::UInt(descendants as u64)));
+        }
+        facts.extend(self.other.iter().map(|(kind, n)| {
+            Fact::new("other_sockets", Value::UInt(*n as u64)).label("kind", *kind)
+        }));
+        facts
     }
 }
 
@@ -652,13 +702,11 @@ pub struct SocketTab {
     pub kind: &'static str,
     /// The tables whose rows are displayed.
     pub tables: &'static [&'static str],
-    pub header: &'static [&'static str],
-    /// Right-aligned columns (indexes into `header`).
-    pub numeric: &'static [usize],
+    pub columns: &'static [Column],
     /// Row order before addresses (lower first).
     pub rank: fn(&SocketEntry) -> u8,
-    /// The cells of one row, matching `header`.
-    pub cells: fn(&ViewContext<'_>, &Socket) -> Vec<String>,
+    /// The cells of one row, matching `columns`.
+    pub cells: fn(&ViewContext<'_>, &Socket) -> Vec<Cell>,
     /// Colour of a row that is not new.
     pub emphasis: fn(&Socket) -> Emphasis,
     /// One socket in the closed line (`127.0.0.1:5501 → * ESTAB`).
@@ -689,16 +737,17 @@ pub fn socket_screen(
         }
         cells
     };
+    let matches = |cells: &[Cell]| {
+        filter.is_none_or(|f| f.matches(&cells.iter().map(|c| &c.text).collect::<Vec<_>>()))
+    };
 
-    let mut header: Vec<String> = Vec::new();
-    let mut numeric: Vec<usize> = spec.numeric.to_vec();
+    let mut columns: Vec<Column> = Vec::new();
     if before.is_some() {
-        header.push(String::new());
-        numeric = numeric.iter().map(|i| i + 1).collect();
+        columns.push(Column::new("", "new"));
     }
-    header.extend(spec.header.iter().map(|h| h.to_string()));
+    columns.extend(spec.columns.iter().cloned());
     if with_owner {
-        header.push("Owner".into());
+        columns.push(Column::new("Owner", "owners"));
     }
 
     let mut shown: Vec<&Socket> = Vec::new();
@@ -706,16 +755,19 @@ pub fn socket_screen(
     let mut unknown_owner = false;
     for socket in &set.sockets {
         let cells = cells_of(&set, socket);
-        if filter.is_some_and(|f| !f.matches(&cells)) {
+        if !matches(&cells) {
             continue;
         }
-        unknown_owner |= with_owner && cells.last().is_some_and(|c| c == "?");
+        unknown_owner |= with_owner && cells.last().is_some_and(|c| c.text == "?");
         let is_new = before
             .as_ref()
             .is_some_and(|b| !b.keys.contains(&socket.key().fingerprint()));
         let mut row = Vec::with_capacity(cells.len() + 1);
         if before.is_some() {
-            row.push(if is_new { "+" } else { "" }.to_string());
+            row.push(Cell::new(
+                if is_new { "+" } else { "" },
+                Value::Bool(is_new),
+            ));
         }
         row.extend(cells);
         rows.push(Row {
@@ -725,6 +777,7 @@ pub fn socket_screen(
             } else {
                 (spec.emphasis)(socket)
             },
+            total: false,
         });
         shown.push(socket);
     }
@@ -751,7 +804,7 @@ pub fn socket_screen(
             .sockets
             .iter()
             .filter(|s| !set.keys.contains(&s.key().fingerprint()))
-            .filter(|s| filter.is_none_or(|f| f.matches(&cells_of(before, s))))
+            .filter(|s| matches(&cells_of(before, s)))
             .map(|s| (spec.describe)(s))
             .collect();
         if !closed.is_empty() {
@@ -777,14 +830,45 @@ pub fn socket_screen(
 
     Screen {
         status,
+        facts: set.facts(ctx.view.scope, filter.map(|f| f.text())),
         blocks: vec![Block::Table(TableBlock {
+            key: "sockets".into(),
             title: None,
-            header,
-            numeric_columns: numeric,
+            columns,
             rows,
             notes,
+            facts: socket_facts(&shown),
+            problems: set.typed_problems.clone(),
+            labels: Vec::new(),
         })],
+        problems: Vec::new(),
     }
+}
+
+/// Sockets shown by a socket tab, by table and state.
+pub static SOCKETS: Family = Family {
+    name: "netmonitor_sockets",
+    kind: MetricKind::Gauge,
+    help: "Sockets the tab shows (the process's own in scope own), by table and state",
+};
+
+/// The summary under a socket table as facts: how many rows, and how many
+/// of each table and state (`sockets{protocol="tcp6",state="LISTEN"}`).
+fn socket_facts(shown: &[&Socket]) -> Vec<Fact> {
+    let mut counts: BTreeMap<(&'static str, String), u64> = BTreeMap::new();
+    for socket in shown {
+        *counts
+            .entry((socket.table, datagram_state(&socket.entry)))
+            .or_default() += 1;
+    }
+    let mut facts = vec![Fact::new("rows", Value::UInt(shown.len() as u64))];
+    facts.extend(counts.into_iter().map(|((table, state), n)| {
+        Fact::new("sockets", Value::UInt(n))
+            .label("protocol", table)
+            .label("state", state)
+            .metric(&SOCKETS)
+    }));
+    facts
 }
 
 /// An endpoint as users write it: `127.0.0.1:5501`, `[::1]:5502`. A peer
@@ -794,6 +878,40 @@ pub fn endpoint(addr: &SocketAddr, is_peer: bool) -> String {
         return "*".into();
     }
     addr.to_string()
+}
+
+/// [`endpoint`] as a cell: the address as a string, null for `*`; the
+/// address and port also apart (`local_ip`, `local_port` …).
+pub fn endpoint_cell(
+    addr: &SocketAddr,
+    is_peer: bool,
+    ip_key: &'static str,
+    port_key: &'static str,
+) -> Cell {
+    let text = endpoint(addr, is_peer);
+    if text == "*" {
+        return Cell::null(text)
+            .with(ip_key, Value::Null)
+            .with(port_key, Value::Null);
+    }
+    Cell::text(text)
+        .with(ip_key, Value::Str(addr.ip().to_string()))
+        .with(port_key, Value::UInt(u64::from(addr.port())))
+}
+
+/// [`host`] as a cell: the address as a string, null for `*`.
+pub fn host_cell(ip: &IpAddr, is_peer: bool) -> Cell {
+    let text = host(ip, is_peer);
+    if text == "*" {
+        Cell::null(text)
+    } else {
+        Cell::text(text)
+    }
+}
+
+/// The User cell: the name (or uid with `--numeric`) shown, the uid kept.
+pub fn user_cell(ctx: &ViewContext<'_>, uid: u32) -> Cell {
+    Cell::text(ctx.user(uid)).with("uid", Value::UInt(u64::from(uid)))
 }
 
 /// An address without its port (raw and ping sockets, whose "port" is a
@@ -834,9 +952,11 @@ pub fn datagram_summary(kind: &str, rows: &[&Socket]) -> String {
     )
 }
 
-/// The `drops` column, `-` where the kernel does not print it.
-pub fn drops(entry: &SocketEntry) -> String {
-    entry.drops.map_or_else(|| "-".into(), |d| d.to_string())
+/// The `drops` column, `-` (null) where the kernel does not print it.
+pub fn drops(entry: &SocketEntry) -> Cell {
+    entry
+        .drops
+        .map_or_else(|| Cell::null("-"), |d| Cell::uint(d.into()))
 }
 
 #[cfg(test)]

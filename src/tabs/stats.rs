@@ -7,14 +7,22 @@
 //! moved in the last tick — the view `nstat` gives.
 
 use super::changes::{
-    Change, CounterLine, FileText, bad_line_notes, changes_line, counter_block, file_text, text_of,
+    Change, CounterLine, FileText, TableKey, bad_line_notes, changes_line, counter_block,
+    file_text, text_of,
 };
 use super::{Tab, ViewContext};
 use crate::parse::counters::{CounterFile, CounterSection, parse_pairs};
-use crate::render::{Block, Screen};
+use crate::render::{Block, Family, MetricKind, Problem, Screen, Value};
 use crate::source::Snapshot;
 
 const NETSTAT: &str = "netstat";
+
+/// Every counter of `net/netstat`.
+pub static NETSTAT_COUNTERS: Family = Family {
+    name: "netmonitor_netstat",
+    kind: MetricKind::Counter,
+    help: "Extended counters of the namespace (net/netstat), by section and counter",
+};
 
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Stats, now);
@@ -27,12 +35,14 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
                 blocks: vec![Block::Text(vec![
                     "this namespace has no net/netstat file".into(),
                 ])],
+                ..Screen::default()
             };
         }
         FileText::Unreadable(why) => {
             return Screen {
                 status,
                 blocks: vec![Block::Text(vec![why])],
+                ..Screen::default()
             };
         }
     };
@@ -44,6 +54,7 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
         .map(|section| {
             let lines = counter_lines(section, before.as_ref().map(Option::as_ref));
             counter_block(
+                TableKey::section(section.kind.as_str()),
                 format!("{} (net/{NETSTAT})", section.kind.as_str()),
                 lines,
                 ctx.counters,
@@ -58,7 +69,12 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
     if !problems.is_empty() {
         blocks.push(Block::Text(problems));
     }
-    Screen { status, blocks }
+    Screen {
+        status,
+        blocks,
+        problems: Problem::lines(NETSTAT, &file.bad_lines),
+        ..Screen::default()
+    }
 }
 
 /// The lines of one section: every counter with its change. `before` is
@@ -79,9 +95,15 @@ pub fn counter_lines(
                 // A negative value is not a counter: only say if it changed.
                 None => Change::setting(old.map(|o| o.map(|v| v.as_i128())), value.as_i128()),
             };
+            let (number, metric) = match value.as_u64() {
+                Some(n) => (Value::UInt(n), Some(&NETSTAT_COUNTERS)),
+                None => (Value::signed(value.as_i128()), None),
+            };
             CounterLine {
                 name: name.clone(),
                 value: value.to_string(),
+                number,
+                metric,
                 change,
                 is_zero: value.as_u64() == Some(0),
             }

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::sockets::{Socket, SocketTab, endpoint, socket_screen};
+use super::sockets::{Socket, SocketTab, endpoint, endpoint_cell, socket_screen, user_cell};
 use super::{Tab, ViewContext};
 use crate::parse::sockets::{SocketEntry, TcpLineKind, TcpState};
-use crate::render::{Emphasis, Screen};
+use crate::render::{Cell, Column, Emphasis, Screen, Value};
 use crate::source::Snapshot;
 
 /// The tables this tab displays.
@@ -16,18 +16,17 @@ const SPEC: SocketTab = SocketTab {
     tab: Tab::Tcp,
     kind: "TCP",
     tables: &TABLES,
-    header: &[
-        "State",
-        "Recv-Q",
-        "Send-Q",
-        "Local Address:Port",
-        "Peer Address:Port",
-        "Timer",
-        "Retrans",
-        "User",
-        "Inode",
+    columns: &[
+        Column::new("State", "state"),
+        Column::new("Recv-Q", "recv_q").numeric(),
+        Column::new("Send-Q", "send_q").numeric(),
+        Column::new("Local Address:Port", "local_address"),
+        Column::new("Peer Address:Port", "peer_address"),
+        Column::new("Timer", "timer"),
+        Column::new("Retrans", "retransmits").numeric(),
+        Column::new("User", "user"),
+        Column::new("Inode", "inode").numeric(),
     ],
-    numeric: &[1, 2, 6, 8],
     rank: |e| u8::from(TcpState::from_code(e.state) != TcpState::Listen),
     cells,
     emphasis,
@@ -48,19 +47,34 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
     socket_screen(&SPEC, ctx, now, previous)
 }
 
-fn cells(ctx: &ViewContext<'_>, socket: &Socket) -> Vec<String> {
+fn cells(ctx: &ViewContext<'_>, socket: &Socket) -> Vec<Cell> {
     let e = &socket.entry;
     vec![
-        TcpState::from_code(e.state).name(),
-        e.rx_queue.to_string(),
-        e.tx_queue.to_string(),
-        endpoint(&e.local, false),
-        endpoint(&e.remote, true),
-        timer(e, ctx.clock_ticks),
-        e.retransmits.to_string(),
-        ctx.user(e.uid),
-        e.inode.to_string(),
+        Cell::text(TcpState::from_code(e.state).name())
+            .with("protocol", Value::Str(socket.table.into())),
+        Cell::uint(e.rx_queue.into()),
+        Cell::uint(e.tx_queue.into()),
+        endpoint_cell(&e.local, false, "local_ip", "local_port"),
+        endpoint_cell(&e.remote, true, "peer_ip", "peer_port"),
+        timer_cell(e, ctx.clock_ticks),
+        Cell::uint(e.retransmits.into()),
+        user_cell(ctx, e.uid),
+        Cell::uint(e.inode),
     ]
+}
+
+/// The Timer cell: [`timer`] shown, its kind as the value and the time
+/// left in seconds apart (both null when no timer runs).
+fn timer_cell(entry: &SocketEntry, clock_ticks: u64) -> Cell {
+    let text = timer(entry, clock_ticks);
+    match text.split_once(' ') {
+        Some((kind, _)) => {
+            let kind = kind.to_string();
+            let seconds = entry.timer_ticks as f64 / clock_ticks.max(1) as f64;
+            Cell::new(text, Value::Str(kind)).with("timer_seconds", Value::float(seconds))
+        }
+        None => Cell::null(text).with("timer_seconds", Value::Null),
+    }
 }
 
 /// Sockets on their way out are dimmed (new rows are highlighted by the

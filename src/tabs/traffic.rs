@@ -12,37 +12,220 @@ use std::time::Duration;
 use super::changes::{Change, FileText, bad_line_notes, changes_line, elapsed, file_text, text_of};
 use super::{Tab, ViewContext};
 use crate::parse::dev::{DevCounters, parse_dev};
-use crate::render::{Block, Emphasis, Row, Screen, TableBlock, human_bytes};
+use crate::render::{
+    Block, Cell, Column, Emphasis, Family, MetricKind, Problem, Row, Screen, TableBlock,
+};
 use crate::source::Snapshot;
 
 const DEV: &str = "dev";
 
 type Getter = fn(&DevCounters) -> u64;
 
-/// The throughput counters: (header of the total, header of the rate,
-/// counter, whether it counts bytes).
-const THROUGHPUT: [(&str, &str, Getter, bool); 4] = [
-    ("RX bytes", "RX rate", |d| d.rx_bytes, true),
-    ("RX packets", "RX pkt/s", |d| d.rx_packets, false),
-    ("TX bytes", "TX rate", |d| d.tx_bytes, true),
-    ("TX packets", "TX pkt/s", |d| d.tx_packets, false),
+/// A counter of `net/dev` as the tab shows it.
+struct Counter {
+    /// Column of the value.
+    column: Column,
+    /// Key of its change (other counters) or its rate column (throughput).
+    second: Column,
+    /// The key of `second`.
+    second_key: &'static str,
+    get: Getter,
+    /// Counts bytes (shown in binary units).
+    bytes: bool,
+    family: Family,
+}
+
+const fn counter(
+    (title, key): (&'static str, &'static str),
+    (second_title, second_key): (&'static str, &'static str),
+    get: Getter,
+    bytes: bool,
+    (name, help): (&'static str, &'static str),
+) -> Counter {
+    Counter {
+        column: Column::new(title, key).numeric(),
+        second: Column::new(second_title, second_key).numeric(),
+        second_key,
+        get,
+        bytes,
+        family: Family {
+            name,
+            kind: MetricKind::Counter,
+            help,
+        },
+    }
+}
+
+/// The throughput counters, each with its rate column.
+static THROUGHPUT: [Counter; 4] = [
+    counter(
+        ("RX bytes", "rx_bytes"),
+        ("RX rate", "rx_bytes_per_second"),
+        |d| d.rx_bytes,
+        true,
+        (
+            "netmonitor_interface_receive_bytes",
+            "Bytes received by the interface (net/dev)",
+        ),
+    ),
+    counter(
+        ("RX packets", "rx_packets"),
+        ("RX pkt/s", "rx_packets_per_second"),
+        |d| d.rx_packets,
+        false,
+        (
+            "netmonitor_interface_receive_packets",
+            "Packets received by the interface (net/dev)",
+        ),
+    ),
+    counter(
+        ("TX bytes", "tx_bytes"),
+        ("TX rate", "tx_bytes_per_second"),
+        |d| d.tx_bytes,
+        true,
+        (
+            "netmonitor_interface_transmit_bytes",
+            "Bytes sent by the interface (net/dev)",
+        ),
+    ),
+    counter(
+        ("TX packets", "tx_packets"),
+        ("TX pkt/s", "tx_packets_per_second"),
+        |d| d.tx_packets,
+        false,
+        (
+            "netmonitor_interface_transmit_packets",
+            "Packets sent by the interface (net/dev)",
+        ),
+    ),
 ];
 
-/// The other counters of `net/dev`, in file order.
-const OTHER: [(&str, Getter); 12] = [
-    ("RX errs", |d| d.rx_errs),
-    ("RX drop", |d| d.rx_drop),
-    ("RX fifo", |d| d.rx_fifo),
-    ("RX frame", |d| d.rx_frame),
-    ("RX compr", |d| d.rx_compressed),
-    ("RX mcast", |d| d.rx_multicast),
-    ("TX errs", |d| d.tx_errs),
-    ("TX drop", |d| d.tx_drop),
-    ("TX fifo", |d| d.tx_fifo),
-    ("TX colls", |d| d.tx_colls),
-    ("TX carrier", |d| d.tx_carrier),
-    ("TX compr", |d| d.tx_compressed),
+/// The other counters of `net/dev`, in file order; the second column
+/// names the key of the change (there is no column of its own).
+static OTHER: [Counter; 12] = [
+    counter(
+        ("RX errs", "rx_errors"),
+        ("", "rx_errors_change"),
+        |d| d.rx_errs,
+        false,
+        (
+            "netmonitor_interface_receive_errors",
+            "Receive errors of any kind (net/dev)",
+        ),
+    ),
+    counter(
+        ("RX drop", "rx_dropped"),
+        ("", "rx_dropped_change"),
+        |d| d.rx_drop,
+        false,
+        (
+            "netmonitor_interface_receive_drops",
+            "Received packets dropped by the kernel, missed included (net/dev)",
+        ),
+    ),
+    counter(
+        ("RX fifo", "rx_fifo"),
+        ("", "rx_fifo_change"),
+        |d| d.rx_fifo,
+        false,
+        (
+            "netmonitor_interface_receive_fifo_errors",
+            "Receive ring overruns (net/dev)",
+        ),
+    ),
+    counter(
+        ("RX frame", "rx_frame"),
+        ("", "rx_frame_change"),
+        |d| d.rx_frame,
+        false,
+        (
+            "netmonitor_interface_receive_frame_errors",
+            "Framing, CRC and length errors (net/dev)",
+        ),
+    ),
+    counter(
+        ("RX compr", "rx_compressed"),
+        ("", "rx_compressed_change"),
+        |d| d.rx_compressed,
+        false,
+        (
+            "netmonitor_interface_receive_compressed_packets",
+            "Compressed packets received (net/dev)",
+        ),
+    ),
+    counter(
+        ("RX mcast", "rx_multicast"),
+        ("", "rx_multicast_change"),
+        |d| d.rx_multicast,
+        false,
+        (
+            "netmonitor_interface_receive_multicast_packets",
+            "Multicast packets received (net/dev)",
+        ),
+    ),
+    counter(
+        ("TX errs", "tx_errors"),
+        ("", "tx_errors_change"),
+        |d| d.tx_errs,
+        false,
+        (
+            "netmonitor_interface_transmit_errors",
+            "Transmit errors of any kind (net/dev)",
+        ),
+    ),
+    counter(
+        ("TX drop", "tx_dropped"),
+        ("", "tx_dropped_change"),
+        |d| d.tx_drop,
+        false,
+        (
+            "netmonitor_interface_transmit_drops",
+            "Packets dropped before sending (net/dev)",
+        ),
+    ),
+    counter(
+        ("TX fifo", "tx_fifo"),
+        ("", "tx_fifo_change"),
+        |d| d.tx_fifo,
+        false,
+        (
+            "netmonitor_interface_transmit_fifo_errors",
+            "Transmit ring errors (net/dev)",
+        ),
+    ),
+    counter(
+        ("TX colls", "tx_collisions"),
+        ("", "tx_collisions_change"),
+        |d| d.tx_colls,
+        false,
+        (
+            "netmonitor_interface_collisions",
+            "Collisions detected while sending (net/dev)",
+        ),
+    ),
+    counter(
+        ("TX carrier", "tx_carrier"),
+        ("", "tx_carrier_change"),
+        |d| d.tx_carrier,
+        false,
+        (
+            "netmonitor_interface_transmit_carrier_errors",
+            "Carrier and link errors while sending (net/dev)",
+        ),
+    ),
+    counter(
+        ("TX compr", "tx_compressed"),
+        ("", "tx_compressed_change"),
+        |d| d.tx_compressed,
+        false,
+        (
+            "netmonitor_interface_transmit_compressed_packets",
+            "Compressed packets sent (net/dev)",
+        ),
+    ),
 ];
+
+const INTERFACE: Column = Column::new("Interface", "interface").label("interface");
 
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Traffic, now);
@@ -55,12 +238,14 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
                 blocks: vec![Block::Text(vec![
                     "this namespace has no net/dev file".into(),
                 ])],
+                ..Screen::default()
             };
         }
         FileText::Unreadable(why) => {
             return Screen {
                 status,
                 blocks: vec![Block::Text(vec![why])],
+                ..Screen::default()
             };
         }
     };
@@ -80,18 +265,15 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
     {
         notes.push("new and reset interfaces are left out of the total's rates".into());
     }
+    let mut throughput = throughput_table(&devices, &changes, previous.is_some(), span, notes);
+    throughput.problems = Problem::lines(DEV, &parsed.bad_lines);
     Screen {
         status,
         blocks: vec![
-            Block::Table(throughput_table(
-                &devices,
-                &changes,
-                previous.is_some(),
-                span,
-                notes,
-            )),
+            Block::Table(throughput),
             Block::Table(other_table(&devices, &changes, previous.is_some())),
         ],
+        ..Screen::default()
     }
 }
 
@@ -110,8 +292,8 @@ fn unique(devices: Vec<DevCounters>) -> Vec<DevCounters> {
 fn interface_changes(devices: &[DevCounters], before: Option<&[DevCounters]>) -> Vec<Vec<Change>> {
     let getters: Vec<Getter> = THROUGHPUT
         .iter()
-        .map(|t| t.2)
-        .chain(OTHER.iter().map(|o| o.1))
+        .chain(OTHER.iter())
+        .map(|c| c.get)
         .collect();
     devices
         .iter()
@@ -150,21 +332,26 @@ fn throughput_table(
     span: Option<Duration>,
     notes: Vec<String>,
 ) -> TableBlock {
-    let mut header = vec!["Interface".to_string()];
-    for (total, rate, _, _) in THROUGHPUT {
-        header.push(total.into());
-        header.push(rate.into());
+    let mut columns = vec![INTERFACE];
+    for counter in &THROUGHPUT {
+        columns.push(counter.column.clone());
+        columns.push(counter.second.clone());
     }
-    let cells = |values: Vec<u64>, changes: Vec<Change>| -> Vec<String> {
+    // In a total row the values are sums, not samples of a metric.
+    let cells = |values: Vec<u64>, changes: Vec<Change>, metric: bool| -> Vec<Cell> {
         THROUGHPUT
             .iter()
             .zip(values.into_iter().zip(changes))
-            .flat_map(|((_, _, _, bytes), (value, change))| {
-                if *bytes {
-                    [human_bytes(value), change.byte_rate(span)]
+            .flat_map(|(counter, (value, change))| {
+                let (mut cell, rate) = if counter.bytes {
+                    (Cell::bytes(value), change.byte_rate_cell(span))
                 } else {
-                    [value.to_string(), change.count_rate(span)]
+                    (Cell::uint(value), change.count_rate_cell(span))
+                };
+                if metric {
+                    cell = cell.metric(&counter.family);
                 }
+                [cell, rate]
             })
             .collect()
     };
@@ -172,10 +359,11 @@ fn throughput_table(
         .iter()
         .zip(changes)
         .map(|(device, change)| {
-            let mut row = vec![device.name.clone()];
+            let mut row = vec![Cell::text(device.name.clone())];
             row.extend(cells(
-                THROUGHPUT.iter().map(|t| (t.2)(device)).collect(),
+                THROUGHPUT.iter().map(|t| (t.get)(device)).collect(),
                 change.iter().take(THROUGHPUT.len()).copied().collect(),
+                true,
             ));
             Row {
                 cells: row,
@@ -184,46 +372,55 @@ fn throughput_table(
                 } else {
                     Emphasis::None
                 },
+                total: false,
             }
         })
         .collect();
-    let mut total = vec!["total".to_string()];
+    let mut total = vec![Cell::null("total")];
     total.extend(cells(
-        THROUGHPUT.iter().map(|t| sum(devices, t.2)).collect(),
+        THROUGHPUT.iter().map(|t| sum(devices, t.get)).collect(),
         (0..THROUGHPUT.len())
             .map(|i| total_change(changes, i, has_previous))
             .collect(),
+        false,
     ));
-    rows.push(Row::new(total));
+    rows.push(Row {
+        total: true,
+        ..Row::new(total)
+    });
     TableBlock {
+        key: "throughput".into(),
         title: Some("Throughput (net/dev)".into()),
-        header,
-        numeric_columns: (1..=2 * THROUGHPUT.len()).collect(),
+        columns,
         rows,
         notes,
+        ..TableBlock::default()
     }
 }
 
 fn other_table(devices: &[DevCounters], changes: &[Vec<Change>], has_previous: bool) -> TableBlock {
     let offset = THROUGHPUT.len();
-    let mut header = vec!["Interface".to_string()];
-    header.extend(OTHER.iter().map(|(name, _)| name.to_string()));
+    let mut columns = vec![INTERFACE];
+    columns.extend(OTHER.iter().map(|c| c.column.clone()));
     let mut rows: Vec<Row> = devices
         .iter()
         .zip(changes)
         .map(|(device, change)| {
-            let mut cells = vec![device.name.clone()];
-            cells.extend(OTHER.iter().enumerate().map(|(i, (_, get))| {
+            let mut cells = vec![Cell::text(device.name.clone())];
+            cells.extend(OTHER.iter().enumerate().map(|(i, counter)| {
                 let c = change
                     .get(offset + i)
                     .copied()
                     .unwrap_or(Change::FirstReading);
-                c.with_value(get(device).to_string())
+                c.value_cell((counter.get)(device), counter.second_key)
+                    .metric(&counter.family)
             }));
             let trouble = OTHER
                 .iter()
                 .enumerate()
-                .filter(|(_, (name, _))| !name.ends_with("mcast") && !name.ends_with("compr"))
+                .filter(|(_, c)| {
+                    !c.column.title.ends_with("mcast") && !c.column.title.ends_with("compr")
+                })
                 .any(|(i, _)| {
                     change
                         .get(offset + i)
@@ -236,19 +433,27 @@ fn other_table(devices: &[DevCounters], changes: &[Vec<Change>], has_previous: b
                 } else {
                     Emphasis::None
                 },
+                total: false,
             }
         })
         .collect();
-    let mut total = vec!["total".to_string()];
-    total.extend(OTHER.iter().enumerate().map(|(i, (_, get))| {
-        total_change(changes, offset + i, has_previous).with_value(sum(devices, *get).to_string())
+    let mut total = vec![Cell::null("total")];
+    total.extend(OTHER.iter().enumerate().map(|(i, counter)| {
+        total_change(changes, offset + i, has_previous)
+            .value_cell(sum(devices, counter.get), counter.second_key)
     }));
-    rows.push(Row::new(total));
+    rows.push(Row {
+        total: true,
+        ..Row::new(total)
+    });
     TableBlock {
+        key: "errors".into(),
         title: Some("Errors, drops and other counters (net/dev; changes in parentheses)".into()),
-        header,
-        numeric_columns: (1..=OTHER.len()).collect(),
+        columns,
         rows,
+        facts: Vec::new(),
+        problems: Vec::new(),
+        labels: Vec::new(),
         notes: vec![
             "errs: errors of any kind · drop: dropped by the kernel (RX includes missed) · fifo: \
              ring overruns · frame: framing/CRC/length errors · colls: collisions · carrier: \

@@ -9,10 +9,11 @@
 //! hundreds of bytes in Recv-Q. A note under the table says so.
 
 use super::sockets::{
-    Socket, SocketTab, datagram_state, datagram_summary, drops, endpoint, socket_screen,
+    Socket, SocketTab, datagram_state, datagram_summary, drops, endpoint, endpoint_cell,
+    socket_screen, user_cell,
 };
 use super::{Tab, ViewContext};
-use crate::render::{Emphasis, Screen};
+use crate::render::{Cell, Column, Emphasis, Screen};
 use crate::source::Snapshot;
 
 /// The tables this tab displays.
@@ -22,18 +23,17 @@ const SPEC: SocketTab = SocketTab {
     tab: Tab::Udp,
     kind: "UDP",
     tables: &TABLES,
-    header: &[
-        "Proto",
-        "State",
-        "Recv-Q",
-        "Send-Q",
-        "Local Address:Port",
-        "Peer Address:Port",
-        "Drops",
-        "User",
-        "Inode",
+    columns: &[
+        Column::new("Proto", "protocol"),
+        Column::new("State", "state"),
+        Column::new("Recv-Q", "recv_q_bytes").numeric(),
+        Column::new("Send-Q", "send_q_bytes").numeric(),
+        Column::new("Local Address:Port", "local_address"),
+        Column::new("Peer Address:Port", "peer_address"),
+        Column::new("Drops", "drops").numeric(),
+        Column::new("User", "user"),
+        Column::new("Inode", "inode").numeric(),
     ],
-    numeric: &[2, 3, 6, 8],
     rank: |_| 0,
     cells,
     emphasis: |_| Emphasis::None,
@@ -49,18 +49,18 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
     socket_screen(&SPEC, ctx, now, previous)
 }
 
-fn cells(ctx: &ViewContext<'_>, socket: &Socket) -> Vec<String> {
+fn cells(ctx: &ViewContext<'_>, socket: &Socket) -> Vec<Cell> {
     let e = &socket.entry;
     vec![
-        socket.table.to_string(),
-        datagram_state(e),
-        e.rx_queue.to_string(),
-        e.tx_queue.to_string(),
-        endpoint(&e.local, false),
-        endpoint(&e.remote, true),
+        Cell::text(socket.table),
+        Cell::text(datagram_state(e)),
+        Cell::uint(e.rx_queue.into()),
+        Cell::uint(e.tx_queue.into()),
+        endpoint_cell(&e.local, false, "local_ip", "local_port"),
+        endpoint_cell(&e.remote, true, "peer_ip", "peer_port"),
         drops(e),
-        ctx.user(e.uid),
-        e.inode.to_string(),
+        user_cell(ctx, e.uid),
+        Cell::uint(e.inode),
     ]
 }
 

@@ -10,6 +10,7 @@ mod live_namespace;
 mod live_sockets;
 mod live_tcp;
 mod piped;
+mod scripts;
 mod support;
 mod terminal;
 mod view_sockets;

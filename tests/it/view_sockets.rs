@@ -222,7 +222,11 @@ fn filtered(text: &str) -> ViewSettings {
 
 fn rows(screen: &Screen) -> Vec<Vec<String>> {
     match screen.blocks.first() {
-        Some(Block::Table(table)) => table.rows.iter().map(|r| r.cells.clone()).collect(),
+        Some(Block::Table(table)) => table
+            .rows
+            .iter()
+            .map(|r| r.cells.iter().map(|c| c.text.clone()).collect())
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -231,10 +235,14 @@ fn column(screen: &Screen, name: &str) -> Vec<String> {
     let Some(Block::Table(table)) = screen.blocks.first() else {
         return Vec::new();
     };
-    let Some(index) = table.header.iter().position(|h| h == name) else {
+    let Some(index) = table.columns.iter().position(|c| c.title == name) else {
         return Vec::new();
     };
-    table.rows.iter().map(|r| r.cells[index].clone()).collect()
+    table
+        .rows
+        .iter()
+        .map(|r| r.cells[index].text.clone())
+        .collect()
 }
 
 fn notes(screen: &Screen) -> Vec<String> {
@@ -407,11 +415,7 @@ fn icmp_ping_sockets_and_counters_with_changes() {
     let Some(Block::Table(v4)) = screen.blocks.get(1) else {
         panic!("an IPv4 counter table: {:?}", screen.blocks);
     };
-    let cells: Vec<Vec<&str>> = v4
-        .rows
-        .iter()
-        .map(|r| r.cells.iter().map(String::as_str).collect())
-        .collect();
+    let cells: Vec<Vec<&str>> = v4.rows.iter().map(|r| r.texts()).collect();
     assert_eq!(
         cells,
         vec![
@@ -454,7 +458,7 @@ fn icmp_without_icmpmsg_says_no_messages_yet() {
         .iter()
         .filter_map(|b| match b {
             Block::Text(lines) => Some(lines),
-            Block::Table(_) => None,
+            Block::Table(_) | Block::List(_) => None,
         })
         .collect();
     assert_eq!(texts.len(), 2, "{:?}", screen.blocks);

@@ -1,0 +1,371 @@
+//! `--capture DIR`: writes what a session read into DIR as a tree shaped
+//! like `/proc`, so that `netmonitor --proc-root DIR <PID>` replays it.
+//!
+//! This is the one module besides [`crate::source`] that touches the
+//! filesystem, and it only writes, below DIR. It is kept apart because
+//! reading and writing answer to different people: `source` must read
+//! exactly what a tab needs and nothing else, while a capture must hold
+//! exactly what was read. So `source` only *reports* its reads to a
+//! [`Recorder`] (bytes of files, targets of links, names in directories)
+//! and this module turns them into files, symbolic links (`fd/N` →
+//! `socket:[INODE]`, `ns/net` → `net:[…]`) and directories.
+//!
+//! A capture grows over a session: each tick adds what it read and
+//! replaces what it read again, so switching tabs collects every tab's
+//! files. A directory that was listed again is made to hold only what it
+//! held then (a closed descriptor's link disappears). Next to the tree,
+//! `netmonitor-capture.json` (the [`Manifest`]) says where and when it was
+//! made, and the byte order and clock tick rate needed to read it
+//! elsewhere.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, symlink};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::parse::Endian;
+use crate::source::{ProcSource, Process, Recorded, Recorder};
+
+/// The manifest's file name, in the capture's root.
+pub const MANIFEST: &str = "netmonitor-capture.json";
+
+/// What a capture says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `netmonitor-capture`.
+    pub format: String,
+    /// Layout version of the capture (1).
+    pub version: u32,
+    /// The netmonitor version that wrote it.
+    pub netmonitor: String,
+    /// `uname -r` of the captured machine (`sys/kernel/osrelease`), when
+    /// it could be read.
+    pub kernel: Option<String>,
+    /// The monitored process.
+    pub pid: u32,
+    pub name: String,
+    /// Byte order of the captured machine: `little` or `big`.
+    pub byte_order: String,
+    /// Kernel clock ticks per second (`USER_HZ`) of the captured machine.
+    pub clock_ticks: u64,
+    /// The proc root that was read.
+    pub source_root: String,
+    /// First and last tick written (RFC 3339, local time).
+    pub first_tick: String,
+    pub last_tick: String,
+    /// How many ticks went into it.
+    pub ticks: u64,
+}
+
+impl Manifest {
+    /// The byte order, when it names one.
+    pub fn endian(&self) -> Option<Endian> {
+        match self.byte_order.as_str() {
+            "little" => Some(Endian::Little),
+            "big" => Some(Endian::Big),
+            _ => None,
+        }
+    }
+}
+
+/// The manifest of the capture at `root`, if it is one. A manifest that
+/// cannot be parsed is an error: replaying with wrong facts would show
+/// wrong addresses.
+pub fn read_manifest(root: &Path) -> Result<Option<Manifest>, String> {
+    let path = root.join(MANIFEST);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        format!(
+            "{} is not a netmonitor capture manifest: {e}",
+            path.display()
+        )
+    })
+}
+
+/// One entry of the captured tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    File(Vec<u8>),
+    Link(PathBuf),
+    Dir,
+}
+
+/// A capture being written.
+#[derive(Debug)]
+pub struct Capture {
+    dir: PathBuf,
+    recorder: Arc<Recorder>,
+    /// Everything the tree should hold now.
+    held: BTreeMap<PathBuf, Entry>,
+    /// What is on disk.
+    written: BTreeMap<PathBuf, Entry>,
+    manifest: Option<Manifest>,
+    endian: Endian,
+    clock_ticks: u64,
+}
+
+/// Why a capture could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the capture in {}: {why}", dir.display())]
+pub struct CaptureError {
+    pub dir: PathBuf,
+    pub why: String,
+}
+
+impl Capture {
+    /// Starts a capture in `dir`, which must not exist or be empty (a
+    /// capture never writes over other files). It is created readable by
+    /// its owner only: command lines and open files are private.
+    pub fn create(dir: &Path, endian: Endian, clock_ticks: u64) -> Result<Capture, CaptureError> {
+        let error = |why: String| CaptureError {
+            dir: dir.to_path_buf(),
+            why,
+        };
+        match fs::read_dir(dir) {
+            Ok(mut entries) => {
+                if entries.next().is_some() {
+                    return Err(error("the directory is not empty".into()));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| error(e.to_string()))?,
+            Err(e) => return Err(error(e.to_string())),
+        }
+        Ok(Capture {
+            dir: dir.to_path_buf(),
+            recorder: Arc::new(Recorder::default()),
+            held: BTreeMap::new(),
+            written: BTreeMap::new(),
+            manifest: None,
+            endian,
+            clock_ticks,
+        })
+    }
+
+    /// The recorder to give the [`ProcSource`] whose reads are captured.
+    pub fn recorder(&self) -> Arc<Recorder> {
+        Arc::clone(&self.recorder)
+    }
+
+    /// Takes in what was read since the last call and brings the tree on
+    /// disk up to date, with the manifest.
+    pub fn write_tick(
+        &mut self,
+        source: &ProcSource,
+        process: &Process,
+    ) -> Result<(), CaptureError> {
+        let dir = self.dir.clone();
+        let error = |why: String| CaptureError {
+            dir: dir.clone(),
+            why,
+        };
+        let now = chrono::Local::now().to_rfc3339();
+        let manifest = match self.manifest.take() {
+            Some(mut manifest) => {
+                manifest.last_tick = now;
+                manifest.ticks += 1;
+                manifest
+            }
+            None => Manifest {
+                format: "netmonitor-capture".into(),
+                version: 1,
+                netmonitor: env!("CARGO_PKG_VERSION").into(),
+                // Read through the source, so the tree holds it too and a
+                // capture of a replay keeps the original kernel.
+                kernel: source
+                    .read_global("sys/kernel/osrelease")
+                    .ok()
+                    .map(|k| k.trim().to_string()),
+                pid: process.pid,
+                name: process.name.clone(),
+                byte_order: match self.endian {
+                    Endian::Little => "little".into(),
+                    Endian::Big => "big".into(),
+                },
+                clock_ticks: self.clock_ticks,
+                source_root: source.root().display().to_string(),
+                first_tick: now.clone(),
+                last_tick: now,
+                ticks: 1,
+            },
+        };
+        for item in self.recorder.take() {
+            self.merge(item);
+        }
+        self.sync().map_err(|e| error(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&manifest).map_err(|e| error(e.to_string()))?;
+        fs::write(self.dir.join(MANIFEST), text + "\n").map_err(|e| error(e.to_string()))?;
+        self.manifest = Some(manifest);
+        Ok(())
+    }
+
+    fn merge(&mut self, item: Recorded) {
+        match item {
+            Recorded::File(path, bytes) if safe(&path) => {
+                self.held.insert(path, Entry::File(bytes));
+            }
+            Recorded::Link(path, target) if safe(&path) => {
+                self.held.insert(path, Entry::Link(target));
+            }
+            Recorded::Dir(path, names) if safe(&path) => {
+                self.forget_unlisted(&path, &names);
+                if !path.as_os_str().is_empty() {
+                    self.held.insert(path, Entry::Dir);
+                }
+            }
+            // A path that is not plainly below the root: never written.
+            _ => {}
+        }
+    }
+
+    /// Drops what is held below `dir` under a name `dir` no longer lists.
+    fn forget_unlisted(&mut self, dir: &Path, names: &[OsString]) {
+        self.held.retain(|path, _| match path.strip_prefix(dir) {
+            Ok(rest) => match rest.components().next() {
+                Some(Component::Normal(first)) => names.iter().any(|n| n == first),
+                _ => true,
+            },
+            Err(_) => true,
+        });
+    }
+
+    /// Writes what changed and removes what is no longer held.
+    fn sync(&mut self) -> io::Result<()> {
+        let gone: Vec<PathBuf> = self
+            .written
+            .keys()
+            .filter(|p| !self.held.contains_key(*p))
+            .cloned()
+            .collect();
+        // Deepest first, so directories are empty when their turn comes.
+        for path in gone.iter().rev() {
+            let full = self.dir.join(path);
+            let removed = match self.written.get(path) {
+                Some(Entry::Dir) => fs::remove_dir_all(&full),
+                _ => fs::remove_file(&full),
+            };
+            match removed {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        for (path, entry) in &self.held {
+            if self.written.get(path) == Some(entry) {
+                continue;
+            }
+            let full = self.dir.join(path);
+            if let Some(parent) = full.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            match entry {
+                Entry::Dir => fs::create_dir_all(&full)?,
+                Entry::File(bytes) => {
+                    remove_link(&full)?;
+                    fs::write(&full, bytes)?;
+                }
+                Entry::Link(target) => {
+                    remove_link(&full)?;
+                    if full.is_file() {
+                        fs::remove_file(&full)?;
+                    }
+                    symlink(target, &full)?;
+                }
+            }
+        }
+        self.written = self.held.clone();
+        Ok(())
+    }
+}
+
+/// Removes `path` when it is a symbolic link, so that writing there never
+/// follows one.
+fn remove_link(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::remove_file(path),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a recorded path is plainly below the root (no `..`, not
+/// absolute).
+fn safe(path: &Path) -> bool {
+    path.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capture(dir: &Path) -> Capture {
+        Capture::create(dir, Endian::Little, 100).unwrap()
+    }
+
+    #[test]
+    fn a_directory_listed_again_loses_what_closed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cap");
+        let mut cap = capture(&dir);
+        cap.merge(Recorded::Dir("1/fd".into(), vec!["3".into(), "4".into()]));
+        cap.merge(Recorded::Link("1/fd/3".into(), "socket:[10]".into()));
+        cap.merge(Recorded::Link("1/fd/4".into(), "socket:[11]".into()));
+        cap.merge(Recorded::File("1/net/tcp".into(), b"x".to_vec()));
+        cap.sync().unwrap();
+        assert_eq!(
+            fs::read_link(dir.join("1/fd/4")).unwrap(),
+            Path::new("socket:[11]")
+        );
+        cap.merge(Recorded::Dir("1/fd".into(), vec!["3".into()]));
+        cap.merge(Recorded::Link("1/fd/3".into(), "socket:[12]".into()));
+        cap.sync().unwrap();
+        assert!(fs::symlink_metadata(dir.join("1/fd/4")).is_err());
+        assert_eq!(
+            fs::read_link(dir.join("1/fd/3")).unwrap(),
+            Path::new("socket:[12]")
+        );
+        assert_eq!(fs::read(dir.join("1/net/tcp")).unwrap(), b"x");
+    }
+
+    #[test]
+    fn empty_directories_exist_and_unsafe_paths_are_ignored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cap");
+        let mut cap = capture(&dir);
+        cap.merge(Recorded::Dir("7/fd".into(), vec![]));
+        cap.merge(Recorded::File("../escape".into(), b"x".to_vec()));
+        cap.merge(Recorded::File("/abs".into(), b"x".to_vec()));
+        cap.sync().unwrap();
+        assert!(dir.join("7/fd").is_dir());
+        assert!(!tmp.path().join("escape").exists());
+    }
+
+    #[test]
+    fn only_an_empty_or_new_directory_is_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("precious"), "x").unwrap();
+        let err = Capture::create(tmp.path(), Endian::Little, 100).unwrap_err();
+        assert!(err.to_string().contains("not empty"), "{err}");
+        let empty = tmp.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        assert!(Capture::create(&empty, Endian::Little, 100).is_ok());
+    }
+
+    #[test]
+    fn manifests_round_trip_and_bad_ones_are_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(read_manifest(tmp.path()), Ok(None));
+        fs::write(tmp.path().join(MANIFEST), "{").unwrap();
+        assert!(read_manifest(tmp.path()).is_err());
+    }
+}
