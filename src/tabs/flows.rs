@@ -96,6 +96,9 @@ pub fn received_bytes(flow: &TcpFlow) -> u64 {
 }
 
 /// The earlier dump, indexed for rate computation.
+/// The shortest time between two dumps that rates are computed over.
+const MIN_RATE_WINDOW_SECONDS: f64 = 0.25;
+
 struct Baseline<'a> {
     flows: HashMap<u64, &'a TcpFlow>,
     seconds: f64,
@@ -113,7 +116,10 @@ impl<'a> Baseline<'a> {
             .instant
             .checked_duration_since(earlier.instant)?
             .as_secs_f64();
-        if seconds <= 0.0 {
+        // A window of a few milliseconds (a tab typed just after a refresh)
+        // would show bursty traffic as 0 B/s or as a spike: wait for the
+        // next refresh instead.
+        if seconds < MIN_RATE_WINDOW_SECONDS {
             return None;
         }
         let flows = dump
@@ -573,6 +579,24 @@ mod tests {
         );
         assert_eq!(rate(12), None, "counters went backwards: a new socket");
         assert_eq!(rate(14), None, "not in the earlier dump");
+    }
+
+    #[test]
+    fn no_rates_over_a_window_of_a_few_milliseconds() {
+        let (before, _) = two_ticks();
+        let soon = snapshot(
+            before.instant + Duration::from_millis(30),
+            vec![flow(
+                10,
+                "127.0.0.1:40000",
+                "127.0.0.1:5001",
+                1_000_000,
+                100,
+            )],
+            &[10],
+        );
+        assert!(Baseline::of(&soon, Some(&before)).is_none());
+        assert_eq!(process_rates(&soon, Some(&before)), None);
     }
 
     #[test]
