@@ -5,7 +5,9 @@
 mod cli;
 mod datagram_fixtures;
 mod fixtures;
+mod hostile_input;
 mod live_flows;
+mod live_hostile;
 mod live_namespace;
 mod live_sockets;
 mod live_tcp;
