@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use netmonitor::tabs::Tab;
 
-use crate::support::{Holder, LiveSession, Netns, root_or_skip, table_rows, terminal_hazard};
+use crate::support::{
+    Holder, LiveSession, Netns, root_or_skip, screens, table_rows, terminal_hazard,
+};
 
 const QUICK: Duration = Duration::from_secs(20);
 
@@ -295,25 +297,4 @@ fn a_piped_session_in_scope_all_with_a_filter_stays_escaped_to_the_end() {
             );
         }
     }
-}
-
-/// The screens of a session's output: each starts with the top border of
-/// a status box whose first line is a tab's headline.
-fn screens(text: &str) -> Vec<&str> {
-    let mut starts = Vec::new();
-    let mut offset = 0;
-    let mut previous: Option<usize> = None;
-    for line in text.split_inclusive('\n') {
-        if let Some(start) = previous.take() {
-            if line.starts_with("│ ") && line.contains(" · pid ") {
-                starts.push(start);
-            }
-        }
-        if line.starts_with('┌') {
-            previous = Some(offset);
-        }
-        offset += line.len();
-    }
-    starts.push(text.len());
-    starts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
 }

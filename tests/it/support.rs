@@ -413,3 +413,24 @@ pub fn copy_tree(relative: &str) -> tempfile::TempDir {
     assert!(status.success());
     dir
 }
+
+/// The screens of a session's output: each starts with the top border of
+/// a status box whose first line is a tab's headline.
+pub fn screens(text: &str) -> Vec<&str> {
+    let mut starts = Vec::new();
+    let mut offset = 0;
+    let mut previous: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        if let Some(start) = previous.take() {
+            if line.starts_with("│ ") && line.contains(" · pid ") {
+                starts.push(start);
+            }
+        }
+        if line.starts_with('┌') {
+            previous = Some(offset);
+        }
+        offset += line.len();
+    }
+    starts.push(text.len());
+    starts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+}
