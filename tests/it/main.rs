@@ -7,6 +7,7 @@ mod datagram_fixtures;
 mod faults;
 mod fixtures;
 mod hostile_input;
+mod live_big;
 mod live_flows;
 mod live_hostile;
 mod live_namespace;
