@@ -236,7 +236,7 @@ pub fn run(
         capture,
     };
     if interactive {
-        let banner = driver.banner();
+        let banner = banner(&driver.process, driver.session.interval);
         if let Some(code) = driver.print(&banner) {
             return code;
         }
@@ -433,26 +433,32 @@ impl Driver {
             }
         }
     }
+}
 
-    fn banner(&self) -> String {
-        let p = &self.process;
-        let mut text = format!(
-            "netmonitor · pid {} ({}) · {}\n",
-            p.pid,
-            sanitize(&p.name),
-            p.netns.as_deref().unwrap_or("network namespace unknown")
-        );
-        if !p.cmdline.is_empty() {
-            text.push_str(&format!("command: {}\n", sanitize(&p.cmdline)));
-        }
-        text.push_str(&help_text());
-        text.push_str(&format!(
-            "No tab selected: {} appears after {}.\n",
-            Tab::DEFAULT.name(),
-            self.session.interval
-        ));
-        text
+/// What a terminal session prints first: who is watched, the commands and
+/// tabs. Name, command line and namespace come from the system (a captured
+/// tree may hold anything), so each is escaped.
+fn banner(process: &Process, interval: crate::command::Interval) -> String {
+    let mut text = format!(
+        "netmonitor · pid {} ({}) · {}\n",
+        process.pid,
+        sanitize(&process.name),
+        sanitize(
+            process
+                .netns
+                .as_deref()
+                .unwrap_or("network namespace unknown")
+        )
+    );
+    if !process.cmdline.is_empty() {
+        text.push_str(&format!("command: {}\n", sanitize(&process.cmdline)));
     }
+    text.push_str(&help_text());
+    text.push_str(&format!(
+        "No tab selected: {} appears after {interval}.\n",
+        Tab::DEFAULT.name(),
+    ));
+    text
 }
 
 /// The commands and tabs, for the banner and `help`.
@@ -680,6 +686,32 @@ mod tests {
         );
         assert_eq!(completions("scope all x"), (11, vec![]));
         assert_eq!(completions("filter a"), (8, vec![]));
+    }
+
+    #[test]
+    fn the_banner_escapes_name_command_line_and_namespace() {
+        let process = Process {
+            pid: 7,
+            name: "\x1b]0;x\x07\n".into(),
+            cmdline: "sh -c \x1b[2J\u{9b}".into(),
+            start_time: 1,
+            parent: 1,
+            netns: Some("net:[1]\x1b[31m\r".into()),
+            netns_error: None,
+            via_thread: None,
+        };
+        let text = banner(&process, crate::command::Interval::DEFAULT);
+        assert!(
+            text.starts_with("netmonitor · pid 7 (\\x1b]0;x\\x07\\x0a) · net:[1]\\x1b[31m\\x0d\n"),
+            "{text}"
+        );
+        assert!(text.contains("command: sh -c \\x1b[2J\\x9b\n"), "{text}");
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && (c.is_control() || ('\u{80}'..='\u{9f}').contains(&c))),
+            "{text}"
+        );
     }
 
     #[test]

@@ -126,6 +126,9 @@ pub struct Process {
     pub parent: i64,
     /// `net:[4026531840]`, the target of `ns/net`, when readable.
     pub netns: Option<String>,
+    /// Why `ns/net` could not be read (`cannot read /proc/1/ns/net
+    /// (permission denied)`), when `netns` is `None` for that reason.
+    pub netns_error: Option<String>,
     /// The live thread read instead of an exited main thread.
     pub via_thread: Option<u32>,
 }
@@ -146,6 +149,10 @@ pub struct FdSockets {
     pub inodes: HashSet<u64>,
     /// How many descriptors were seen in all.
     pub descriptors: usize,
+    /// Threads (tid, `net:[…]`) that moved to another network namespace
+    /// with `setns()`: the process's tables (`net/`, which follows the
+    /// main thread) do not list the sockets they open there.
+    pub threads_elsewhere: Vec<(u32, String)>,
 }
 
 impl FdSockets {
@@ -155,6 +162,7 @@ impl FdSockets {
         FdSockets {
             descriptors: inodes.len(),
             inodes,
+            threads_elsewhere: Vec::new(),
         }
     }
 }
@@ -329,9 +337,13 @@ impl ProcSource {
             start_time: stat.start_time,
             parent: stat.ppid,
             netns: None,
+            netns_error: None,
             via_thread,
         };
-        process.netns = self.netns_of(&process);
+        match self.netns_of(&process) {
+            Ok(netns) => process.netns = Some(netns),
+            Err(e) => process.netns_error = Some(e.to_string()),
+        }
         Ok(process)
     }
 
@@ -359,11 +371,10 @@ impl ProcSource {
         })
     }
 
-    fn netns_of(&self, process: &Process) -> Option<String> {
-        let link = self
-            .read_link(&self.view_dir(process).join("ns/net"))
-            .ok()?;
-        Some(link.to_string_lossy().into_owned())
+    fn netns_of(&self, process: &Process) -> Result<String, ReadError> {
+        let path = self.view_dir(process).join("ns/net");
+        let link = self.read_link(&path).map_err(|e| ReadError::new(path, e))?;
+        Ok(link.to_string_lossy().into_owned())
     }
 
     /// Whether `process` is still running, and still the same process.
@@ -391,7 +402,8 @@ impl ProcSource {
     }
 
     /// The socket inodes among the `fd/` links of the process and of any
-    /// thread that does not share its descriptor table.
+    /// thread that does not share its descriptor table, and the threads
+    /// that live in another network namespace than the process's.
     pub fn socket_inodes(&self, process: &Process) -> Result<FdSockets, ReadError> {
         let mut found = FdSockets::default();
         let view = self.view_dir(process);
@@ -405,13 +417,26 @@ impl ProcSource {
             let Some(tid) = name.to_str().and_then(|t| t.parse::<u32>().ok()) else {
                 continue;
             };
-            if tid == reference || (self.is_live() && shares_fd_table(reference, tid)) {
+            if tid == reference {
+                continue;
+            }
+            if let Some(ours) = &process.netns {
+                // A thread that exited meanwhile has no link: it is nowhere.
+                if let Ok(link) = self.read_link(&path.join("ns/net")) {
+                    let theirs = link.to_string_lossy();
+                    if theirs != ours.as_str() {
+                        found.threads_elsewhere.push((tid, theirs.into_owned()));
+                    }
+                }
+            }
+            if self.is_live() && shares_fd_table(reference, tid) {
                 continue;
             }
             // A thread that exited meanwhile, or one we may not read, adds
             // nothing; it is not an error for the whole process.
             let _ = self.collect_fd_sockets(&path.join("fd"), &mut found);
         }
+        found.threads_elsewhere.sort_unstable();
         Ok(found)
     }
 

@@ -238,6 +238,7 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
     status.extend(scope_notes);
     status.extend(place_note);
     status.extend(ctx.process_notes());
+    status.extend(super::thread_notes(now));
 
     let baseline = Baseline::of(now, previous.or(ctx.earlier));
     let mut measured: Vec<(&TcpFlow, Option<Rates>)> = mine
@@ -469,6 +470,7 @@ mod tests {
             fd: Some(Ok(FdSockets {
                 inodes: own.iter().copied().collect(),
                 descriptors: own.len(),
+                ..FdSockets::default()
             })),
             processes: None,
             flows: Some(Ok(FlowDump {
@@ -491,6 +493,7 @@ mod tests {
             start_time: 1,
             parent: 1,
             netns: Some("net:[4026532177]".into()),
+            netns_error: None,
             via_thread: None,
         }
     }

@@ -331,7 +331,20 @@ impl ViewContext<'_> {
             format!("namespace-wide · {}", self.netns()),
         ];
         status.extend(self.process_notes());
+        status.extend(self.netns_note());
         status
+    }
+
+    /// Why the namespace is `net:[unknown]`, when `ns/net` could not be
+    /// read (another user's process): the tables are right all the same,
+    /// since `/proc/<pid>/net` shows the process's namespace to anyone.
+    pub fn netns_note(&self) -> Option<String> {
+        match (&self.process.netns, &self.process.netns_error) {
+            (None, Some(why)) => Some(format!(
+                "net:[unknown]: {why}; the tables are still those of the process's namespace (its net/ is readable)"
+            )),
+            _ => None,
+        }
     }
 
     /// Extra status lines every tab shows when they apply.
@@ -351,6 +364,34 @@ impl ViewContext<'_> {
             _ => uid.to_string(),
         }
     }
+}
+
+/// A status line naming the process's threads that moved to another
+/// network namespace (`setns()`), whose sockets opened there are in that
+/// namespace's tables, not in the ones shown.
+pub fn thread_notes(snapshot: &Snapshot) -> Option<String> {
+    let Some(Ok(fd)) = &snapshot.fd else {
+        return None;
+    };
+    let elsewhere = &fd.threads_elsewhere;
+    if elsewhere.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 3;
+    let mut named: Vec<String> = elsewhere
+        .iter()
+        .take(SHOWN)
+        .map(|(tid, netns)| format!("{tid} in {netns}"))
+        .collect();
+    if elsewhere.len() > SHOWN {
+        named.push(format!("{} more", elsewhere.len() - SHOWN));
+    }
+    Some(format!(
+        "{} {} in another network namespace: {} — sockets opened there are not in these tables (they count as \"in no table\")",
+        elsewhere.len(),
+        crate::render::plural(elsewhere.len(), "thread", "threads"),
+        named.join(", ")
+    ))
 }
 
 /// Builds the screen of `tab` from this tick and the previous one.
@@ -399,6 +440,7 @@ mod tests {
 
     use super::testing::{ok, show, snapshot};
     use super::*;
+    use crate::source::FdSockets;
 
     const NAMESPACE_TABS: [Tab; 5] = [
         Tab::Arp,
@@ -438,6 +480,72 @@ mod tests {
             assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
             assert!(text.contains("ev\\x1b]0;x\\x07il"), "{tab:?}: {text}");
         }
+    }
+
+    #[test]
+    fn an_unreadable_namespace_link_is_explained_where_it_shows() {
+        let process = Process {
+            netns: None,
+            netns_error: Some("cannot read /proc/4242/ns/net (permission denied)".into()),
+            ..super::testing::context(CounterDisplay::default())
+                .process
+                .clone()
+        };
+        let ctx = ViewContext {
+            process: &process,
+            ..super::testing::context(CounterDisplay::default())
+        };
+        let now = snapshot(0, vec![ok("tcp", ""), ok("dev", "")]);
+        for tab in [Tab::Tcp, Tab::Traffic] {
+            let screen = view(tab, &ctx, &now, None);
+            assert!(
+                screen.status.iter().any(|l| l
+                    == "net:[unknown]: cannot read /proc/4242/ns/net (permission denied); the tables are still those of the process's namespace (its net/ is readable)"),
+                "{tab:?}: {:?}",
+                screen.status
+            );
+        }
+        // Known namespace: no such line.
+        let known = view(
+            Tab::Tcp,
+            &super::testing::context(CounterDisplay::default()),
+            &now,
+            None,
+        );
+        assert!(!known.status.iter().any(|l| l.contains("unknown")));
+    }
+
+    #[test]
+    fn threads_in_another_namespace_are_named_in_the_status() {
+        let mut now = snapshot(0, vec![ok("tcp", "")]);
+        assert_eq!(thread_notes(&now), None);
+        let mut fd = FdSockets::of([1]);
+        now.fd = Some(Ok(fd.clone()));
+        assert_eq!(thread_notes(&now), None);
+        fd.threads_elsewhere = vec![(11, "net:[1]".into())];
+        now.fd = Some(Ok(fd.clone()));
+        let screen = view(
+            Tab::Tcp,
+            &super::testing::context(CounterDisplay::default()),
+            &now,
+            None,
+        );
+        assert!(
+            screen.status.iter().any(|l| l.starts_with(
+                "1 thread in another network namespace: 11 in net:[1] — sockets opened there"
+            )),
+            "{:?}",
+            screen.status
+        );
+        fd.threads_elsewhere = (11..16).map(|t| (t, format!("net:[{t}]"))).collect();
+        now.fd = Some(Ok(fd));
+        assert!(
+            thread_notes(&now).is_some_and(|l| l.starts_with(
+                "5 threads in another network namespace: 11 in net:[11], 12 in net:[12], 13 in net:[13], 2 more —"
+            )),
+            "{:?}",
+            thread_notes(&now)
+        );
     }
 
     #[test]

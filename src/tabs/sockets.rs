@@ -796,6 +796,8 @@ pub fn socket_screen(
         ));
     }
     status.extend(ctx.process_notes());
+    status.extend(ctx.netns_note());
+    status.extend(super::thread_notes(now));
 
     let mut notes = vec![(spec.summary)(&shown)];
     notes.extend(spec.legend.iter().map(|l| l.to_string()));

@@ -179,6 +179,7 @@ mod tests {
             fd: Some(Ok(FdSockets {
                 inodes: inodes.into_iter().collect(),
                 descriptors: 20,
+                ..FdSockets::default()
             })),
             processes: None,
             flows: None,
@@ -196,6 +197,7 @@ mod tests {
             start_time: 1,
             parent: 1,
             netns: Some("net:[4026532177]".into()),
+            netns_error: None,
             via_thread: None,
         };
         let users = [(0, "root".to_string())].into_iter().collect();

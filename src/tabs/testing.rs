@@ -32,6 +32,7 @@ static PROCESS: LazyLock<Process> = LazyLock::new(|| Process {
     start_time: 1,
     parent: 1,
     netns: Some("net:[4026532281]".into()),
+    netns_error: None,
     via_thread: None,
 });
 

@@ -4,9 +4,14 @@
 
 mod cli;
 mod datagram_fixtures;
+mod faults;
 mod fixtures;
+mod hostile_input;
+mod live_big;
 mod live_flows;
+mod live_hostile;
 mod live_namespace;
+mod live_permissions;
 mod live_sockets;
 mod live_tcp;
 mod piped;

@@ -197,8 +197,12 @@ pub fn table_rows(text: &str) -> Vec<Vec<String>> {
 /// program to keep waiting for input while ticks fire.
 pub struct LiveSession {
     pub child: Child,
-    output: std::sync::Arc<std::sync::Mutex<String>>,
-    errors: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Raw bytes: a multi-byte character split between two reads stays
+    /// whole, and tests can check exactly what reached the terminal.
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    errors: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    /// The threads copying stdout and stderr; they end when the pipes close.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl LiveSession {
@@ -210,32 +214,71 @@ impl LiveSession {
             .stderr(Stdio::piped())
             .spawn()
             .expect("netmonitor starts");
-        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let errors = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        collect(child.stdout.take().expect("stdout"), output.clone());
-        collect(child.stderr.take().expect("stderr"), errors.clone());
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let readers = vec![
+            collect(child.stdout.take().expect("stdout"), output.clone()),
+            collect(child.stderr.take().expect("stderr"), errors.clone()),
+        ];
         LiveSession {
             child,
             output,
             errors,
+            readers,
         }
     }
 
     pub fn send(&mut self, line: &str) {
+        self.send_bytes(line.as_bytes());
+    }
+
+    /// Writes raw bytes (not necessarily UTF-8) to netmonitor's stdin.
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
         use std::io::Write;
         let stdin = self.child.stdin.as_mut().expect("stdin open");
-        stdin
-            .write_all(line.as_bytes())
-            .expect("write to netmonitor");
+        stdin.write_all(bytes).expect("write to netmonitor");
         stdin.flush().expect("flush");
     }
 
     pub fn output(&self) -> String {
-        self.output.lock().map(|s| s.clone()).unwrap_or_default()
+        String::from_utf8_lossy(&self.output_bytes()).into_owned()
     }
 
     pub fn errors(&self) -> String {
+        String::from_utf8_lossy(&self.error_bytes()).into_owned()
+    }
+
+    /// Everything written to stdout so far, as raw bytes.
+    pub fn output_bytes(&self) -> Vec<u8> {
+        self.output.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Everything written to stderr so far, as raw bytes.
+    pub fn error_bytes(&self) -> Vec<u8> {
         self.errors.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The peak resident memory of netmonitor so far (`VmHWM` of
+    /// `/proc/<pid>/status`, in KiB); `None` once it has exited.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        peak_rss_kib(self.child.id())
+    }
+
+    /// Waits until `done(stderr)` holds; panics with both streams after
+    /// `timeout`.
+    pub fn wait_for_errors(&self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if done(&self.errors()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "timed out waiting for {what}; errors:\n{}\noutput:\n{}",
+            self.errors(),
+            self.output()
+        );
     }
 
     /// Waits until `done(output)` holds; panics with the output after
@@ -266,8 +309,12 @@ impl LiveSession {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                // Let the reader threads drain the pipes.
-                std::thread::sleep(Duration::from_millis(100));
+                // Let the reader threads drain the pipes (they end at end
+                // of file: netmonitor starts no processes that could hold
+                // them open).
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
                 return (status.code(), self.output(), self.errors());
             }
             if std::time::Instant::now() > deadline {
@@ -292,19 +339,65 @@ impl Drop for LiveSession {
 
 fn collect(
     mut pipe: impl std::io::Read + Send + 'static,
-    into: std::sync::Arc<std::sync::Mutex<String>>,
-) {
+    into: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buffer = [0u8; 8192];
         while let Ok(n) = pipe.read(&mut buffer) {
             if n == 0 {
                 break;
             }
-            if let Ok(mut text) = into.lock() {
-                text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+            if let Ok(mut bytes) = into.lock() {
+                bytes.extend_from_slice(&buffer[..n]);
             }
         }
-    });
+    })
+}
+
+/// `VmHWM` (peak resident set) of a running process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Where `bytes` could act on a terminal: the first invalid UTF-8
+/// sequence, or control character other than newline and tab (C0, DEL,
+/// C1 — U+0080–U+009F decoded from valid UTF-8 —, and the bidirectional
+/// overrides `sanitize` escapes), with its offset and surroundings.
+/// Box-drawing characters, whose UTF-8 holds bytes 0x80–0x9f, are fine.
+pub fn terminal_hazard(bytes: &[u8]) -> Option<String> {
+    let context = |at: usize| {
+        let from = at.saturating_sub(60);
+        let to = (at + 60).min(bytes.len());
+        String::from_utf8_lossy(&bytes[from..to]).into_owned()
+    };
+    let mut offset = 0;
+    for chunk in bytes.utf8_chunks() {
+        for (index, c) in chunk.valid().char_indices() {
+            let code = u32::from(c);
+            let hazard = (code < 0x20 && c != '\n' && c != '\t')
+                || (0x7f..=0x9f).contains(&code)
+                || (0x202a..=0x202e).contains(&code)
+                || (0x2066..=0x2069).contains(&code);
+            if hazard {
+                let at = offset + index;
+                return Some(format!("U+{code:04X} at byte {at}: {:?}", context(at)));
+            }
+        }
+        offset += chunk.valid().len();
+        if !chunk.invalid().is_empty() {
+            return Some(format!(
+                "invalid UTF-8 {:02x?} at byte {offset}: {:?}",
+                chunk.invalid(),
+                context(offset)
+            ));
+        }
+        offset += chunk.invalid().len();
+    }
+    None
 }
 
 /// Copies a fixture tree into a temporary directory (symlinks kept as
@@ -319,4 +412,25 @@ pub fn copy_tree(relative: &str) -> tempfile::TempDir {
         .expect("cp runs");
     assert!(status.success());
     dir
+}
+
+/// The screens of a session's output: each starts with the top border of
+/// a status box whose first line is a tab's headline.
+pub fn screens(text: &str) -> Vec<&str> {
+    let mut starts = Vec::new();
+    let mut offset = 0;
+    let mut previous: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        if let Some(start) = previous.take() {
+            if line.starts_with("│ ") && line.contains(" · pid ") {
+                starts.push(start);
+            }
+        }
+        if line.starts_with('┌') {
+            previous = Some(offset);
+        }
+        offset += line.len();
+    }
+    starts.push(text.len());
+    starts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
 }

@@ -1,6 +1,7 @@
 //! A real terminal session under tmux: the banner and prompt appear, a tab
 //! refreshes while the prompt waits, a half-typed line survives a refresh,
-//! Ctrl+D ends the session with status 0 and the terminal is left sane.
+//! Ctrl+D ends the session with status 0 and the terminal is left sane, and
+//! so does the watched process exiting while a line is half typed.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -177,4 +178,46 @@ fn colour_on_a_terminal_unless_no_color() {
     let plain = run("NO_COLOR=1");
     assert!(plain.contains("tcp · pid"), "{plain}");
     assert!(!plain.contains("\u{1b}["), "NO_COLOR ignored:\n{plain}");
+}
+
+#[test]
+fn the_process_exiting_ends_a_terminal_session_and_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    // The watched process lives 4 s; a half-typed line is pending (the
+    // prompt in raw mode) when it exits.
+    let command = format!(
+        "sleep 4 & P=$!; echo PID:$P; {} -i 0.5 $P; echo EXITED:$?; stty -a; sleep 30",
+        env!("CARGO_BIN_EXE_netmonitor"),
+    );
+    let tmux = Tmux::start(&command);
+    let screen = tmux.wait_for("the prompt", |s| s.contains("netmonitor>"));
+    let pid = screen
+        .split("PID:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the pid line")
+        .to_string();
+    tmux.keys(&["tcp", "Enter"]);
+    tmux.wait_for("the tab", |s| s.contains("tcp · pid"));
+    tmux.keys(&["sco"]);
+    let screen = tmux.wait_for("the exit and stty", |s| {
+        s.contains("EXITED:") && s.contains("icanon")
+    });
+    assert!(
+        screen.contains(&format!("process {pid} (sleep) exited")),
+        "{screen}"
+    );
+    assert!(screen.contains("EXITED:0"), "{screen}");
+    let after = screen.split("EXITED:0").nth(1).unwrap_or_default();
+    assert!(
+        after.contains(" icanon") && after.contains(" echo "),
+        "terminal left in raw mode:\n{after}"
+    );
+    assert!(
+        !after.contains("-icanon") && !after.contains(" -echo "),
+        "{after}"
+    );
 }

@@ -165,6 +165,7 @@ fn process() -> Process {
         start_time: 1,
         parent: 1,
         netns: Some("net:[4026532000]".into()),
+        netns_error: None,
         via_thread: None,
     }
 }
