@@ -161,6 +161,9 @@ pub(crate) fn take_snapshot(
         own && session.view.scope.needs_owners(),
         with_flows || tab == Tab::Flows,
     );
+    if tab != Tab::Flows {
+        snapshot.keep_own_flows();
+    }
     if let Some(displayed) = tab.socket_tables() {
         if crate::tabs::sockets::needs_other_tables(&snapshot, displayed) {
             source.read_more(

@@ -93,6 +93,17 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Drops the connections of other processes from the sock_diag dump:
+    /// tabs other than flows only need the process's own, for the TCP rate
+    /// of the status box, and a namespace can hold 100 000 of them.
+    pub fn keep_own_flows(&mut self) {
+        if let (Some(Ok(dump)), Some(Ok(fd))) = (&mut self.flows, &self.fd) {
+            dump.flows
+                .retain(|f| f.inode != 0 && fd.inodes.contains(&f.inode));
+            dump.flows.shrink_to_fit();
+        }
+    }
+
     /// A snapshot of the given texts taken now, with no `fd/` data (tests
     /// and callers add [`Snapshot::fd`] and [`Snapshot::processes`]).
     pub fn of_texts(files: Vec<(&'static str, String)>) -> Snapshot {

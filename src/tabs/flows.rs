@@ -585,6 +585,30 @@ mod tests {
     }
 
     #[test]
+    fn other_tabs_keep_only_the_processs_connections() {
+        let (before, mut after) = two_ticks();
+        let rates = process_rates(&after, Some(&before));
+        after.keep_own_flows();
+        let kept: Vec<u64> = after
+            .flows
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .flows
+            .iter()
+            .map(|f| f.inode)
+            .collect();
+        assert_eq!(kept.len(), 4, "{kept:?}");
+        assert!(
+            kept.iter().all(|inode| [10, 11, 12, 14].contains(inode)),
+            "{kept:?}"
+        );
+        assert!(!kept.contains(&99));
+        assert_eq!(process_rates(&after, Some(&before)), rates);
+    }
+
+    #[test]
     fn no_rates_over_a_window_of_a_few_milliseconds() {
         let (before, _) = two_ticks();
         let soon = snapshot(
