@@ -8,7 +8,7 @@
 //! network namespace (and counts every namespace together), so elsewhere
 //! the tab says so instead of failing.
 
-use super::changes::{Change, FileText, bad_line_notes, changes_line, file_text, text_of};
+use super::changes::{Change, bad_line_notes, changes_line, file_text, text_of};
 use super::{Tab, ViewContext};
 use crate::parse::arp::{ArpEntry, NeighCacheCounters, parse_arp_table, parse_neigh_cache_stats};
 use crate::render::{
@@ -59,14 +59,12 @@ const NEIGHBOUR_COLUMNS: [Column; 6] = [
 ];
 
 fn neighbours(now: &Snapshot) -> Block {
-    let text = match file_text(now, ARP) {
-        FileText::Text(text) => text,
-        FileText::Missing => {
-            return Block::Text(vec![
-                "Neighbours: this namespace has no net/arp file".into(),
-            ]);
-        }
-        FileText::Unreadable(why) => return Block::Text(vec![format!("Neighbours: {why}")]),
+    let text = match file_text(now, ARP).or_explain(
+        Some("Neighbours"),
+        "Neighbours: this namespace has no net/arp file",
+    ) {
+        Ok(text) => text,
+        Err(line) => return Block::Text(vec![line]),
     };
     let parsed = parse_arp_table(text);
     let mut entries = parsed.rows;
@@ -258,12 +256,9 @@ fn cache_counters(c: &NeighCacheCounters) -> Vec<CacheCounter> {
 }
 
 fn cache_statistics(now: &Snapshot, previous: Option<&Snapshot>) -> Block {
-    let text = match file_text(now, ARP_CACHE) {
-        FileText::Text(text) => text,
-        FileText::Missing => return Block::Text(vec![HOST_ONLY.into()]),
-        FileText::Unreadable(why) => {
-            return Block::Text(vec![format!("ARP cache statistics: {why}")]);
-        }
+    let text = match file_text(now, ARP_CACHE).or_explain(Some("ARP cache statistics"), HOST_ONLY) {
+        Ok(text) => text,
+        Err(line) => return Block::Text(vec![line]),
     };
     let stats = match parse_neigh_cache_stats(text) {
         Ok(stats) => stats,

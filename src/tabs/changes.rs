@@ -32,6 +32,22 @@ pub enum FileText<'a> {
     Unreadable(String),
 }
 
+impl<'a> FileText<'a> {
+    /// The text, or the one line a tab shows instead: `missing` when the
+    /// file does not exist, otherwise why it could not be read, after
+    /// `what: ` when `what` is given (`IPv4 routes: cannot read …`).
+    pub fn or_explain(self, what: Option<&str>, missing: &str) -> Result<&'a str, String> {
+        match self {
+            FileText::Text(text) => Ok(text),
+            FileText::Missing => Err(missing.to_string()),
+            FileText::Unreadable(why) => Err(match what {
+                Some(what) => format!("{what}: {why}"),
+                None => why,
+            }),
+        }
+    }
+}
+
 /// Looks up `net/<name>` in `snapshot`. A file the snapshot did not read
 /// counts as missing.
 pub fn file_text<'a>(snapshot: &'a Snapshot, name: &str) -> FileText<'a> {

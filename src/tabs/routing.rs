@@ -6,7 +6,7 @@
 //! previous tick. An empty file (a fresh namespace whose `lo` is down has
 //! no IPv4 route at all) is an empty table, not an error.
 
-use super::changes::{FileText, bad_line_notes, file_text};
+use super::changes::{bad_line_notes, file_text};
 use super::{Tab, ViewContext};
 use crate::parse::Endian;
 use crate::parse::route::{Ipv4Route, Ipv6Route, parse_ipv6_route_table, parse_route_table};
@@ -27,14 +27,12 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, _previous: Option<&Snapshot>)
 }
 
 fn ipv4(now: &Snapshot, endian: Endian) -> Block {
-    let text = match file_text(now, ROUTE) {
-        FileText::Text(text) => text,
-        FileText::Missing => {
-            return Block::Text(vec![
-                "IPv4 routes: this namespace has no net/route file".into(),
-            ]);
-        }
-        FileText::Unreadable(why) => return Block::Text(vec![format!("IPv4 routes: {why}")]),
+    let text = match file_text(now, ROUTE).or_explain(
+        Some("IPv4 routes"),
+        "IPv4 routes: this namespace has no net/route file",
+    ) {
+        Ok(text) => text,
+        Err(line) => return Block::Text(vec![line]),
     };
     let parsed = parse_route_table(text, endian);
     let mut notes = vec![
@@ -107,14 +105,12 @@ fn text_or_null(text: String, none: &str) -> Cell {
 }
 
 fn ipv6(now: &Snapshot) -> Block {
-    let text = match file_text(now, IPV6_ROUTE) {
-        FileText::Text(text) => text,
-        FileText::Missing => {
-            return Block::Text(vec![
-                "IPv6 routes: no net/ipv6_route file (IPv6 is disabled)".into(),
-            ]);
-        }
-        FileText::Unreadable(why) => return Block::Text(vec![format!("IPv6 routes: {why}")]),
+    let text = match file_text(now, IPV6_ROUTE).or_explain(
+        Some("IPv6 routes"),
+        "IPv6 routes: no net/ipv6_route file (IPv6 is disabled)",
+    ) {
+        Ok(text) => text,
+        Err(line) => return Block::Text(vec![line]),
     };
     let parsed = parse_ipv6_route_table(text);
     let mut notes = vec![format!(

@@ -7,8 +7,7 @@
 //! moved in the last tick — the view `nstat` gives.
 
 use super::changes::{
-    Change, CounterLine, FileText, TableKey, bad_line_notes, changes_line, counter_block,
-    file_text, text_of,
+    Change, CounterLine, TableKey, bad_line_notes, changes_line, counter_block, file_text, text_of,
 };
 use super::{Tab, ViewContext};
 use crate::parse::counters::{CounterFile, CounterSection, parse_pairs};
@@ -27,25 +26,17 @@ pub static NETSTAT_COUNTERS: Family = Family {
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Stats, now);
     status.push(changes_line(now, previous));
-    let text = match file_text(now, NETSTAT) {
-        FileText::Text(text) => text,
-        FileText::Missing => {
-            return Screen {
-                status,
-                blocks: vec![Block::Text(vec![
-                    "this namespace has no net/netstat file".into(),
-                ])],
-                ..Screen::default()
-            };
-        }
-        FileText::Unreadable(why) => {
-            return Screen {
-                status,
-                blocks: vec![Block::Text(vec![why])],
-                ..Screen::default()
-            };
-        }
-    };
+    let text =
+        match file_text(now, NETSTAT).or_explain(None, "this namespace has no net/netstat file") {
+            Ok(text) => text,
+            Err(line) => {
+                return Screen {
+                    status,
+                    blocks: vec![Block::Text(vec![line])],
+                    ..Screen::default()
+                };
+            }
+        };
     let file = parse_pairs(text);
     let before = previous.map(|p| text_of(Some(p), NETSTAT).map(parse_pairs));
     let mut blocks: Vec<Block> = file

@@ -230,21 +230,12 @@ const INTERFACE: Column = Column::new("Interface", "interface").label("interface
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Traffic, now);
     status.push(changes_line(now, previous));
-    let text = match file_text(now, DEV) {
-        FileText::Text(text) => text,
-        FileText::Missing => {
+    let text = match file_text(now, DEV).or_explain(None, "this namespace has no net/dev file") {
+        Ok(text) => text,
+        Err(line) => {
             return Screen {
                 status,
-                blocks: vec![Block::Text(vec![
-                    "this namespace has no net/dev file".into(),
-                ])],
-                ..Screen::default()
-            };
-        }
-        FileText::Unreadable(why) => {
-            return Screen {
-                status,
-                blocks: vec![Block::Text(vec![why])],
+                blocks: vec![Block::Text(vec![line])],
                 ..Screen::default()
             };
         }
