@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::changes::{Change, FileText, bad_line_notes, changes_line, elapsed, file_text, text_of};
+use super::changes::{Change, bad_line_notes, changes_line, elapsed, file_text, text_of};
 use super::{Tab, ViewContext};
 use crate::parse::dev::{DevCounters, parse_dev};
 use crate::render::{
