@@ -23,8 +23,11 @@ pub const PID_MAX_LIMIT: u32 = 4_194_304;
 const AFTER_HELP: &str = "\
 At the prompt: a tab name shows that tab and refreshes it; `set SECONDS` changes the interval; \
 `scope own|all|tree` chooses whose sockets the socket tabs show; `filter TEXT` keeps rows \
-containing TEXT (`filter` alone clears it); `help` lists commands; Ctrl+D (or end of piped \
-input) ends the session.
+containing TEXT (`filter` alone clears it); `zeros` and `changed` filter the counters of stats \
+and analysis; `help` lists commands; Ctrl+D (or end of piped input) ends the session.
+
+Tabs: tcp, flows, udp, raw, icmp (the process's sockets); arp, traffic, routing, stats, \
+analysis (its network namespace).
 
 Scripts: --json or --format openmetrics print one tick and exit (or --count N ticks, one \
 document each, --interval apart); --capture DIR saves what was read for --proc-root DIR.
@@ -258,6 +261,17 @@ mod tests {
             "99999999999999999999999",
         ] {
             assert!(parse_pid(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn help_names_every_tab() {
+        for tab in Tab::ALL {
+            assert!(
+                AFTER_HELP.contains(&format!(" {}", tab.name())),
+                "--help does not list {}",
+                tab.name()
+            );
         }
     }
 
