@@ -313,3 +313,56 @@ fn unprivileged_outside_the_namespace_says_what_would_allow_it() {
     );
     assert!(table_rows(&text).is_empty(), "no table expected: {text}");
 }
+
+/// The flows tab in `--json --count`: exact byte totals as numbers, rates
+/// from the second tick, and the process's TCP rate in the status.
+#[test]
+fn flows_in_json_carry_exact_totals_and_rates() {
+    if !root_or_skip("flows_in_json_carry_exact_totals_and_rates") {
+        return;
+    }
+    let ns = Netns::new("flowjson");
+    // 200 000 bytes at 400 000 B/s, starting at once: done within a second.
+    let (child, _) = streamer(&ns, 200_000, 400_000.0, 0.0);
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = child.pid().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_netmonitor"))
+        .args([
+            "--json", "--count", "2", "-i", "0.5", "--tab", "flows", &pid,
+        ])
+        .output()
+        .expect("netmonitor runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let docs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON document per line"))
+        .collect();
+    assert_eq!(docs.len(), 2, "{text}");
+    let second = &docs[1];
+    let rows = second["tables"]["connections"]["rows"]
+        .as_array()
+        .expect("a connections table");
+    assert_eq!(rows.len(), 2, "{second}");
+    let mut sent: Vec<u64> = rows
+        .iter()
+        .map(|r| r["sent_bytes"].as_u64().expect("sent_bytes is a number"))
+        .collect();
+    sent.sort_unstable();
+    assert_eq!(sent, vec![0, 200_000], "{second}");
+    for row in rows {
+        assert!(row["sent_bytes_per_second"].is_number(), "{row}");
+        assert!(row["local_address"].is_string(), "{row}");
+    }
+    // The stream has ended: the process's rate over the last tick is 0.
+    assert_eq!(
+        second["status"]["tcp_sent_bytes_per_second"].as_f64(),
+        Some(0.0),
+        "{second}"
+    );
+}
