@@ -172,6 +172,9 @@ pub(crate) fn take_snapshot(
                 &crate::tabs::sockets::other_tables(displayed),
             );
         }
+        if session.view.scope == Scope::Own {
+            crate::tabs::sockets::keep_rows_in_scope(&mut snapshot, displayed);
+        }
     }
     snapshot
 }

@@ -90,6 +90,11 @@ pub struct Snapshot {
     /// counters ([`crate::diag`]); `None` when reading a captured tree,
     /// which has no kernel to ask.
     pub flows: Option<Result<FlowDump, DiagError>>,
+    /// Key fingerprints of socket-table rows removed from `files` because
+    /// no process in scope holds them (see
+    /// [`crate::tabs::sockets::keep_rows_in_scope`]): they still count in
+    /// totals and changes, but their text is not kept.
+    pub other_rows: std::collections::HashSet<u64>,
 }
 
 impl Snapshot {
@@ -114,6 +119,7 @@ impl Snapshot {
             fd: None,
             processes: None,
             flows: None,
+            other_rows: Default::default(),
         }
     }
 
@@ -494,6 +500,7 @@ impl ProcSource {
             fd,
             processes,
             flows,
+            other_rows: Default::default(),
         }
     }
 

@@ -477,6 +477,7 @@ mod tests {
                 flows,
                 place: DumpPlace::SameNamespace,
             })),
+            other_rows: Default::default(),
         }
     }
 

@@ -251,7 +251,8 @@ pub fn collect(
     // namespace of 100 000 sockets costs little memory when the process
     // holds a few of them.
     let keep_all = !matches!(ownership, Ownership::Own | Ownership::Tree { .. });
-    let mut keys: HashSet<u64> = HashSet::new();
+    // Rows dropped by `keep_rows_in_scope` count too.
+    let mut keys: HashSet<u64> = snapshot.other_rows.clone();
     let mut listed_held: HashSet<u64> = HashSet::new();
     let mut sockets: Vec<Socket> = Vec::new();
     for &table in tables {
@@ -403,6 +404,50 @@ pub fn held_sockets(
             }
             (Ownership::Tree { descendants }, Some(held))
         }
+    }
+}
+
+/// Between reading and viewing, in scope own: keeps in the `displayed`
+/// socket tables of `snapshot` only the rows the process holds (and the
+/// inode-less ones, which belong to no process and are told apart by their
+/// addresses); the other rows leave an empty line, so line numbers stay
+/// true, and their key fingerprints go to [`Snapshot::other_rows`], so
+/// totals and changes still count them. A table of 100 000 sockets is 15 MB
+/// of text; this way it is not held while the screen is built.
+pub fn keep_rows_in_scope(snapshot: &mut Snapshot, displayed: &[&'static str]) {
+    let Snapshot {
+        files,
+        fd,
+        other_rows,
+        ..
+    } = snapshot;
+    let Some(Ok(fd)) = fd else {
+        return;
+    };
+    for (table, result) in files.iter_mut() {
+        if !displayed.contains(table) {
+            continue;
+        }
+        let Ok(text) = result else {
+            continue;
+        };
+        let mut kept = String::new();
+        for (index, line) in text.lines().enumerate() {
+            let theirs = match socket_line_inode(line.trim_end()) {
+                Some(inode) if index > 0 && inode != 0 && !fd.inodes.contains(&inode) => {
+                    Some(inode)
+                }
+                _ => None,
+            };
+            match theirs {
+                Some(inode) => {
+                    other_rows.insert(SocketKey::of_inode(table, inode).fingerprint());
+                }
+                None => kept.push_str(line),
+            }
+            kept.push('\n');
+        }
+        *text = kept;
     }
 }
 

@@ -183,6 +183,7 @@ mod tests {
             })),
             processes: None,
             flows: None,
+            other_rows: Default::default(),
         }
     }
 
@@ -219,6 +220,64 @@ mod tests {
             max_rows: Some(10),
         };
         insta::assert_snapshot!(render(&screen, &options));
+    }
+
+    #[test]
+    fn dropping_other_processes_rows_changes_nothing_shown() {
+        use crate::render::{RenderOptions, render};
+        use crate::source::Process;
+        use crate::tabs::sockets::keep_rows_in_scope;
+        let process = Process {
+            pid: 15837,
+            name: "python3".into(),
+            cmdline: "python3 capture_tcp_tree.py".into(),
+            start_time: 1,
+            parent: 1,
+            netns: Some("net:[4026532177]".into()),
+            netns_error: None,
+            via_thread: None,
+        };
+        let users = [(0, "root".to_string())].into_iter().collect();
+        let ctx = ViewContext {
+            process: &process,
+            interval: std::time::Duration::from_secs(2),
+            users: &users,
+            numeric: false,
+            endian: Endian::Little,
+            clock_ticks: 100,
+            view: &crate::tabs::ViewSettings::default(),
+            counters: Default::default(),
+            earlier: None,
+        };
+        let reduced = || {
+            let mut snapshot = captured_snapshot();
+            keep_rows_in_scope(&mut snapshot, &TABLES);
+            snapshot
+        };
+        let options = RenderOptions::plain();
+        // One tick, and two ticks (changes between them).
+        let full = render(&view(&ctx, &captured_snapshot(), None), &options);
+        let small = render(&view(&ctx, &reduced(), None), &options);
+        assert_eq!(small, full);
+        let before_full = captured_snapshot();
+        let before_small = reduced();
+        let full = render(
+            &view(&ctx, &captured_snapshot(), Some(&before_full)),
+            &options,
+        );
+        let small = render(&view(&ctx, &reduced(), Some(&before_small)), &options);
+        assert_eq!(small, full);
+        assert!(full.contains("own sockets: 13 of 19"), "{full}");
+        // What was dropped: the rows of inodes the process does not hold
+        // (the IPv6 listener 22855); inode-less rows are kept.
+        let snapshot = reduced();
+        assert_eq!(snapshot.other_rows.len(), 1);
+        let tcp6 = match snapshot.file("tcp6") {
+            Some(Ok(text)) => text.clone(),
+            _ => String::new(),
+        };
+        assert!(!tcp6.contains(" 22855 "), "{tcp6}");
+        assert_eq!(tcp6.lines().count(), 5, "line numbers are kept");
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub fn snapshot(seconds: u64, files: Vec<(&'static str, Result<String, ReadError
         fd: None,
         processes: None,
         flows: None,
+        other_rows: Default::default(),
     }
 }
 
