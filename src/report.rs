@@ -39,7 +39,7 @@ fn json_value(value: &Value, text: &str) -> Json {
     match value {
         Value::Null => Json::Null,
         Value::Text => Json::String(text.to_string()),
-        Value::Str(s) => Json::String(s.clone()),
+        Value::Str(s) => Json::String(s.to_string()),
         Value::Bool(b) => Json::Bool(*b),
         Value::UInt(n) => json!(n),
         Value::Int(n) => json!(n),
@@ -246,7 +246,7 @@ impl Exposition {
 /// The label value of a cell: its string value, its number, or its text.
 fn label_value(value: &Value, text: &str) -> String {
     match value {
-        Value::Str(s) => s.clone(),
+        Value::Str(s) => s.to_string(),
         Value::UInt(n) => n.to_string(),
         Value::Int(n) => n.to_string(),
         _ => text.to_string(),

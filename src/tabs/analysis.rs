@@ -442,7 +442,7 @@ fn findings_block(
         .iter()
         .map(|f| Item {
             text: f.text.clone(),
-            fields: vec![("rule", Value::Str(snake_case(f.rule.name())))],
+            fields: vec![("rule", Value::Str(snake_case(f.rule.name()).into()))],
         })
         .collect();
     let mut lines = Vec::new();

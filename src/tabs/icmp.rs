@@ -255,7 +255,7 @@ fn reading_of(family: Family, snapshot: &Snapshot) -> Result<Reading, String> {
 
 /// `+3`, `0`, or `reset` when the counter went backwards.
 fn change(previous: u64, current: u64) -> String {
-    change_cell(previous, current).text
+    change_cell(previous, current).text.into()
 }
 
 /// [`change`] as a cell: the delta, or null after a reset.

@@ -254,7 +254,12 @@ pub fn collect(
     // Rows dropped by `keep_rows_in_scope` count too.
     let mut keys: HashSet<u64> = snapshot.other_rows.clone();
     let mut listed_held: HashSet<u64> = HashSet::new();
-    let mut sockets: Vec<Socket> = Vec::new();
+    // In scope own or tree at most one row per held inode (plus the few
+    // inode-less ones) is kept: reserve that, not a doubling's slack.
+    let mut sockets: Vec<Socket> = match (&held, keep_all) {
+        (Some(held), false) => Vec::with_capacity(held.len()),
+        _ => Vec::new(),
+    };
     for &table in tables {
         let Some(text) = problems.text(snapshot, table) else {
             continue;
@@ -719,7 +724,10 @@ impl SocketSet {
         let mut facts = vec![
             Fact::new("scope", Value::Str(requested.name().into())),
             Fact::new("ownership", Value::Str(ownership.into())),
-            Fact::new("fallback_reason", fallback.map_or(Value::Null, Value::Str)),
+            Fact::new(
+                "fallback_reason",
+                fallback.map_or(Value::Null, |f| Value::Str(f.into())),
+            ),
             Fact::new(
                 "namespace_sockets",
                 Value::UInt(self.namespace_total as u64),
@@ -942,7 +950,7 @@ pub fn endpoint_cell(
             .with(port_key, Value::Null);
     }
     Cell::text(text)
-        .with(ip_key, Value::Str(addr.ip().to_string()))
+        .with(ip_key, Value::Str(addr.ip().to_string().into()))
         .with(port_key, Value::UInt(u64::from(addr.port())))
 }
 

@@ -71,7 +71,7 @@ fn timer_cell(entry: &SocketEntry, clock_ticks: u64) -> Cell {
         Some((kind, _)) => {
             let kind = kind.to_string();
             let seconds = entry.timer_ticks as f64 / clock_ticks.max(1) as f64;
-            Cell::new(text, Value::Str(kind)).with("timer_seconds", Value::float(seconds))
+            Cell::new(text, Value::Str(kind.into())).with("timer_seconds", Value::float(seconds))
         }
         None => Cell::null(text).with("timer_seconds", Value::Null),
     }

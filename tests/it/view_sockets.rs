@@ -226,7 +226,7 @@ fn rows(screen: &Screen) -> Vec<Vec<String>> {
         Some(Block::Table(table)) => table
             .rows
             .iter()
-            .map(|r| r.cells.iter().map(|c| c.text.clone()).collect())
+            .map(|r| r.cells.iter().map(|c| c.text.to_string()).collect())
             .collect(),
         _ => Vec::new(),
     }
@@ -242,7 +242,7 @@ fn column(screen: &Screen, name: &str) -> Vec<String> {
     table
         .rows
         .iter()
-        .map(|r| r.cells[index].text.clone())
+        .map(|r| r.cells[index].text.to_string())
         .collect()
 }
 
