@@ -165,15 +165,17 @@ pub(crate) fn take_snapshot(
         snapshot.keep_own_flows();
     }
     if let Some(displayed) = tab.socket_tables() {
+        // First drop the rows of other processes: the check below then
+        // scans only the process's own rows, which it keeps.
+        if session.view.scope == Scope::Own {
+            crate::tabs::sockets::keep_rows_in_scope(&mut snapshot, displayed);
+        }
         if crate::tabs::sockets::needs_other_tables(&snapshot, displayed) {
             source.read_more(
                 &mut snapshot,
                 process,
                 &crate::tabs::sockets::other_tables(displayed),
             );
-        }
-        if session.view.scope == Scope::Own {
-            crate::tabs::sockets::keep_rows_in_scope(&mut snapshot, displayed);
         }
     }
     snapshot
