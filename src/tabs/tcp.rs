@@ -187,9 +187,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn tcp_tab_rendered_at_a_fixed_width() {
-        use crate::render::{RenderOptions, render};
+    /// Runs `f` with the view context of the captured process (pid 15837).
+    fn with_captured_process<R>(f: impl FnOnce(&ViewContext<'_>) -> R) -> R {
         use crate::source::Process;
         let process = Process {
             pid: 15837,
@@ -213,7 +212,13 @@ mod tests {
             counters: Default::default(),
             earlier: None,
         };
-        let screen = view(&ctx, &captured_snapshot(), None);
+        f(&ctx)
+    }
+
+    #[test]
+    fn tcp_tab_rendered_at_a_fixed_width() {
+        use crate::render::{RenderOptions, render};
+        let screen = with_captured_process(|ctx| view(ctx, &captured_snapshot(), None));
         let options = RenderOptions {
             width: Some(110),
             colour: false,
@@ -225,30 +230,7 @@ mod tests {
     #[test]
     fn dropping_other_processes_rows_changes_nothing_shown() {
         use crate::render::{RenderOptions, render};
-        use crate::source::Process;
         use crate::tabs::sockets::keep_rows_in_scope;
-        let process = Process {
-            pid: 15837,
-            name: "python3".into(),
-            cmdline: "python3 capture_tcp_tree.py".into(),
-            start_time: 1,
-            parent: 1,
-            netns: Some("net:[4026532177]".into()),
-            netns_error: None,
-            via_thread: None,
-        };
-        let users = [(0, "root".to_string())].into_iter().collect();
-        let ctx = ViewContext {
-            process: &process,
-            interval: std::time::Duration::from_secs(2),
-            users: &users,
-            numeric: false,
-            endian: Endian::Little,
-            clock_ticks: 100,
-            view: &crate::tabs::ViewSettings::default(),
-            counters: Default::default(),
-            earlier: None,
-        };
         let reduced = || {
             let mut snapshot = captured_snapshot();
             keep_rows_in_scope(&mut snapshot, &TABLES);
@@ -256,17 +238,13 @@ mod tests {
         };
         let options = RenderOptions::plain();
         // One tick, and two ticks (changes between them).
-        let full = render(&view(&ctx, &captured_snapshot(), None), &options);
-        let small = render(&view(&ctx, &reduced(), None), &options);
-        assert_eq!(small, full);
-        let before_full = captured_snapshot();
-        let before_small = reduced();
-        let full = render(
-            &view(&ctx, &captured_snapshot(), Some(&before_full)),
-            &options,
-        );
-        let small = render(&view(&ctx, &reduced(), Some(&before_small)), &options);
-        assert_eq!(small, full);
+        let shown = |now: Snapshot, before: Option<Snapshot>| {
+            with_captured_process(|ctx| render(&view(ctx, &now, before.as_ref()), &options))
+        };
+        let full = shown(captured_snapshot(), None);
+        assert_eq!(shown(reduced(), None), full);
+        let full = shown(captured_snapshot(), Some(captured_snapshot()));
+        assert_eq!(shown(reduced(), Some(reduced())), full);
         assert!(full.contains("own sockets: 13 of 19"), "{full}");
         // What was dropped: the rows of inodes the process does not hold
         // (the IPv6 listener 22855); inode-less rows are kept.
