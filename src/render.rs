@@ -10,8 +10,10 @@
 
 use std::borrow::Cow;
 
-use compact_str::CompactString;
+use compact_str::{CompactString, ToCompactString};
+use rayon::prelude::*;
 use std::fmt::Write as _;
+use thin_vec::ThinVec;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{
@@ -153,26 +155,27 @@ pub struct Cell {
     pub text: CompactString,
     /// The value under the column's key.
     pub value: Value,
-    /// More keyed values of the same cell (`rx_errors_change`).
-    pub extra: Vec<(&'static str, Value)>,
+    /// More keyed values of the same cell (`rx_errors_change`); a thin
+    /// vector, one pointer wide while empty, as most are.
+    pub extra: ThinVec<(&'static str, Value)>,
     /// The metric family this cell's value is a sample of.
     pub metric: Option<&'static Family>,
 }
 
 impl Cell {
     /// A cell whose value is a string: its text.
-    pub fn text(text: impl Into<String>) -> Cell {
+    pub fn text(text: impl Into<CompactString>) -> Cell {
         Cell {
-            text: CompactString::from(text.into()),
+            text: text.into(),
             value: Value::Text,
             ..Cell::default()
         }
     }
 
     /// A cell showing `text` whose value is `value`.
-    pub fn new(text: impl Into<String>, value: Value) -> Cell {
+    pub fn new(text: impl Into<CompactString>, value: Value) -> Cell {
         Cell {
-            text: CompactString::from(text.into()),
+            text: text.into(),
             value,
             ..Cell::default()
         }
@@ -180,7 +183,7 @@ impl Cell {
 
     /// A whole number shown as such.
     pub fn uint(n: u64) -> Cell {
-        Cell::new(n.to_string(), Value::UInt(n))
+        Cell::new(n.to_compact_string(), Value::UInt(n))
     }
 
     /// A byte count shown in binary units (`1.5 KiB`), its value in bytes.
@@ -189,7 +192,7 @@ impl Cell {
     }
 
     /// Shown as `text`, with no value (`-`, blank, `*`).
-    pub fn null(text: impl Into<String>) -> Cell {
+    pub fn null(text: impl Into<CompactString>) -> Cell {
         Cell::new(text, Value::Null)
     }
 
@@ -444,20 +447,37 @@ fn render_table(out: &mut String, block: &TableBlock, options: &RenderOptions) {
         let widths = content_widths(block, rows);
         let pieces: Vec<&[Row]> = rows.chunks(PIECE_ROWS).collect();
         let last = pieces.len() - 1;
-        for (index, piece) in pieces.into_iter().enumerate() {
-            let text = comfy_table(block, piece, index == 0, options, Some(&widths)).to_string();
-            let mut lines: Vec<&str> = text.lines().collect();
-            // Pieces join where one's bottom border and the next one's top
-            // border would be.
-            if index > 0 && !lines.is_empty() {
-                lines.remove(0);
-            }
-            if index < last {
-                lines.pop();
-            }
-            for line in lines {
-                out.push_str(line);
-                out.push('\n');
+        // Pieces are laid out a round at a time, one per core: the text is
+        // the same, it comes sooner, and only one round's texts are held.
+        let cores = rayon::current_num_threads().max(1);
+        for (round, group) in pieces.chunks(cores).enumerate() {
+            let texts: Vec<String> = group
+                .par_iter()
+                .enumerate()
+                .map(|(offset, piece)| {
+                    let index = round * cores + offset;
+                    comfy_table(block, piece, index == 0, options, Some(&widths)).to_string()
+                })
+                .collect();
+            for (offset, text) in texts.iter().enumerate() {
+                let index = round * cores + offset;
+                if index == 0 {
+                    // The pieces are about as long as the first one.
+                    out.reserve(text.len() * pieces.len());
+                }
+                // Pieces join where one's bottom border and the next one's
+                // top border would be.
+                let mut text = text.as_str();
+                if index > 0 {
+                    text = text.split_once('\n').map_or("", |(_, rest)| rest);
+                }
+                if index < last {
+                    text = text.rsplit_once('\n').map_or("", |(kept, _)| kept);
+                }
+                if !text.is_empty() {
+                    out.push_str(text);
+                    out.push('\n');
+                }
             }
         }
     }
@@ -484,14 +504,28 @@ fn content_widths(block: &TableBlock, rows: &[Row]) -> Vec<u16> {
         .chain([block.columns.len()])
         .max()
         .unwrap_or(0);
-    let mut widths = vec![0usize; columns];
-    let cells = rows
-        .iter()
-        .flat_map(|r| r.cells.iter().map(|c| c.text.as_str()).enumerate())
-        .chain(block.columns.iter().map(|c| c.title.as_ref()).enumerate());
-    for (index, text) in cells {
-        widths[index] = widths[index].max(sanitize(text).width());
-    }
+    let width_of = |text: &str| sanitize(text).width();
+    let merge = |mut widest: Vec<usize>, other: Vec<usize>| {
+        for (w, o) in widest.iter_mut().zip(other) {
+            *w = (*w).max(o);
+        }
+        widest
+    };
+    // Measured on every core, a share of the rows each.
+    let widths = rows
+        .par_iter()
+        .fold(
+            || vec![0usize; columns],
+            |mut widest, row| {
+                for (w, cell) in widest.iter_mut().zip(&row.cells) {
+                    *w = (*w).max(width_of(&cell.text));
+                }
+                widest
+            },
+        )
+        .reduce(|| vec![0usize; columns], merge);
+    let header = block.columns.iter().map(|c| width_of(&c.title)).collect();
+    let widths = merge(widths, header);
     widths
         .into_iter()
         .map(|w| u16::try_from(w).unwrap_or(u16::MAX))

@@ -36,7 +36,8 @@ use crate::command::{Command, command_words};
 use crate::parse::Endian;
 use crate::render::{RenderOptions, render, sanitize};
 use crate::session::{Effect, Event, Session, exit, step};
-use crate::source::{Liveness, ProcSource, Process, Snapshot};
+use crate::source::{Liveness, ProcSource, Process, Request, Sift, Snapshot};
+use crate::tabs::sockets::OwnRows;
 use crate::tabs::{Scope, Tab, ViewContext, view};
 
 /// Longest input line kept; longer lines are answered with an error and
@@ -154,22 +155,29 @@ pub(crate) fn take_snapshot(
     with_flows: bool,
 ) -> Snapshot {
     let own = tab.shows_own_sockets();
+    let displayed = tab.socket_tables();
+    // In scope own, other processes' rows leave the displayed tables while
+    // they are read.
+    let sieve = displayed
+        .filter(|_| session.view.scope == Scope::Own)
+        .map(|tables| Sift {
+            sieve: &OwnRows,
+            tables,
+        });
     let mut snapshot = source.snapshot(
         process,
-        tab.net_files(),
-        own,
-        own && session.view.scope.needs_owners(),
-        with_flows || tab == Tab::Flows,
+        &Request {
+            files: tab.net_files(),
+            with_fd: own,
+            with_owners: own && session.view.scope.needs_owners(),
+            with_flows: with_flows || tab == Tab::Flows,
+            sieve,
+        },
     );
     if tab != Tab::Flows {
         snapshot.keep_own_flows();
     }
-    if let Some(displayed) = tab.socket_tables() {
-        // First drop the rows of other processes: the check below then
-        // scans only the process's own rows, which it keeps.
-        if session.view.scope == Scope::Own {
-            crate::tabs::sockets::keep_rows_in_scope(&mut snapshot, displayed);
-        }
+    if let Some(displayed) = displayed {
         if crate::tabs::sockets::needs_other_tables(&snapshot, displayed) {
             source.read_more(
                 &mut snapshot,

@@ -23,12 +23,14 @@
 //! the bytes of each file, the target of each link, the names in each
 //! directory. Writing them out is [`crate::capture`]'s job.
 
-use std::collections::{BTreeSet, HashSet};
-use std::ffi::OsString;
+use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashSet;
 
 use crate::diag::{self, DiagError, FlowDump};
 use crate::error::{ProcessError, ReadError};
@@ -90,11 +92,10 @@ pub struct Snapshot {
     /// counters ([`crate::diag`]); `None` when reading a captured tree,
     /// which has no kernel to ask.
     pub flows: Option<Result<FlowDump, DiagError>>,
-    /// Key fingerprints of socket-table rows removed from `files` because
-    /// no process in scope holds them (see
-    /// [`crate::tabs::sockets::keep_rows_in_scope`]): they still count in
+    /// Key fingerprints of socket-table rows a [`RowSieve`] removed from
+    /// `files` because no process in scope holds them: they still count in
     /// totals and changes, but their text is not kept.
-    pub other_rows: std::collections::HashSet<u64>,
+    pub other_rows: FxHashSet<u64>,
 }
 
 impl Snapshot {
@@ -163,7 +164,7 @@ pub enum Liveness {
 /// The socket inodes among a process's open file descriptors.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FdSockets {
-    pub inodes: HashSet<u64>,
+    pub inodes: FxHashSet<u64>,
     /// How many descriptors were seen in all.
     pub descriptors: usize,
     /// Threads (tid, `net:[…]`) that moved to another network namespace
@@ -175,7 +176,7 @@ pub struct FdSockets {
 impl FdSockets {
     /// The sockets of the given inodes (tests and fixtures).
     pub fn of(inodes: impl IntoIterator<Item = u64>) -> FdSockets {
-        let inodes: HashSet<u64> = inodes.into_iter().collect();
+        let inodes: FxHashSet<u64> = inodes.into_iter().collect();
         FdSockets {
             descriptors: inodes.len(),
             inodes,
@@ -213,6 +214,68 @@ pub struct NamedProcess {
     pub cmdline: String,
 }
 
+/// What one tick reads: `net/<name>` for each of `files`; with `with_fd`
+/// the process's socket inodes; with `with_owners` the socket inodes of
+/// every process in its network namespace; with `with_flows` (live system
+/// only) one sock_diag dump of the namespace's TCP connections — for the
+/// flows tab and the TCP rate every status box shows, which also needs the
+/// process's socket inodes; with `sieve` (and `with_fd`), the rows of some
+/// tables sifted as they are read.
+#[derive(Clone, Copy, Default)]
+pub struct Request<'a> {
+    pub files: &'a [&'static str],
+    pub with_fd: bool,
+    pub with_owners: bool,
+    pub with_flows: bool,
+    pub sieve: Option<Sift<'a>>,
+}
+
+/// Which tables go through which [`RowSieve`].
+#[derive(Clone, Copy)]
+pub struct Sift<'a> {
+    pub sieve: &'a dyn RowSieve,
+    pub tables: &'a [&'static str],
+}
+
+/// Decides which rows of a socket table a tick keeps, from the process's
+/// socket inodes, while the table is still being read.
+pub trait RowSieve: Sync {
+    /// Appends to `kept` what to keep of `block` (whole lines of `table`;
+    /// `first` when it starts the file), and adds to `dropped` a
+    /// fingerprint of each row left out.
+    fn sift(
+        &self,
+        table: &'static str,
+        block: &str,
+        first: bool,
+        fd: &FdSockets,
+        kept: &mut String,
+        dropped: &mut FxHashSet<u64>,
+    );
+}
+
+/// Whole lines of a file being read, decoded like [`read_text`].
+#[derive(Debug)]
+pub struct Block {
+    /// Whether the block starts the file.
+    pub first: bool,
+    pub text: String,
+}
+
+/// How many bytes of whole lines [`ProcSource::stream_text`] collects
+/// before handing them over, and how many it asks for per read (the
+/// kernel hands out socket tables a page at a time anyway).
+const STREAM_BLOCK: usize = 128 * 1024;
+const STREAM_READ: usize = 16 * 1024;
+
+/// The files of a tick, the `fd/` listing, and the fingerprints of rows a
+/// sieve dropped.
+type NetFiles = (
+    Vec<(&'static str, Result<String, ReadError>)>,
+    Result<FdSockets, ReadError>,
+    FxHashSet<u64>,
+);
+
 /// Every process found by one walk of the proc root.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessScan {
@@ -247,11 +310,79 @@ impl ProcSource {
         Ok(decode_bytes(bytes))
     }
 
+    /// Reads a whole file in blocks of whole lines (the last one may lack
+    /// its newline), handing each to `on_block` as soon as it is complete,
+    /// decoded like [`read_text`]; records the bytes like
+    /// [`ProcSource::read_text`].
+    pub fn stream_text(
+        &self,
+        path: &Path,
+        mut on_block: impl FnMut(Block),
+    ) -> Result<(), ReadError> {
+        let fail = |e| ReadError::new(path, e);
+        let mut file = fs::File::open(path).map_err(fail)?;
+        let recording = self.recorder.is_some() && self.relative(path).is_some();
+        let mut recorded = Vec::new();
+        let mut pending: Vec<u8> = Vec::with_capacity(STREAM_BLOCK + STREAM_READ);
+        let mut first = true;
+        loop {
+            let read = (&mut file)
+                .take(STREAM_READ as u64)
+                .read_to_end(&mut pending)
+                .map_err(fail)?;
+            let at_end = read == 0;
+            if pending.len() < STREAM_BLOCK && !at_end {
+                continue;
+            }
+            // Hand over whole lines; a line longer than a block waits for
+            // its end.
+            let cut = if at_end {
+                pending.len()
+            } else {
+                match pending.iter().rposition(|&b| b == b'\n') {
+                    Some(newline) => newline + 1,
+                    None => continue,
+                }
+            };
+            if cut > 0 {
+                let mut rest = Vec::with_capacity(STREAM_BLOCK + STREAM_READ);
+                rest.extend_from_slice(&pending[cut..]);
+                pending.truncate(cut);
+                let whole = std::mem::replace(&mut pending, rest);
+                if recording {
+                    recorded.extend_from_slice(&whole);
+                }
+                on_block(Block {
+                    first,
+                    text: decode_bytes(whole),
+                });
+                first = false;
+            }
+            if at_end {
+                break;
+            }
+        }
+        if let (Some(recorder), Some(relative)) = (&self.recorder, self.relative(path)) {
+            recorder.push(Recorded::File(relative, recorded));
+        }
+        Ok(())
+    }
+
     /// The target of a symbolic link, recorded.
     pub fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
         let target = fs::read_link(path)?;
         if let (Some(recorder), Some(relative)) = (&self.recorder, self.relative(path)) {
             recorder.push(Recorded::Link(relative, target.clone()));
+        }
+        Ok(target)
+    }
+
+    /// The target of link `name` in directory `dir`, open as `opened`,
+    /// recorded.
+    fn read_link_at(&self, opened: &fs::File, dir: &Path, name: &OsStr) -> io::Result<PathBuf> {
+        let target = PathBuf::from(nix::fcntl::readlinkat(opened, name).map_err(io::Error::from)?);
+        if let (Some(recorder), Some(relative)) = (&self.recorder, self.relative(dir)) {
+            recorder.push(Recorded::Link(relative.join(name), target.clone()));
         }
         Ok(target)
     }
@@ -457,41 +588,58 @@ impl ProcSource {
         Ok(found)
     }
 
-    /// Reads what one tick of a tab needs: `net/<name>` for each of `files`,
-    /// with `with_fd` the process's socket inodes, with `with_owners` the
-    /// socket inodes of every process in its network namespace, and with
-    /// `with_flows` (live system only) one sock_diag dump of the namespace's
-    /// TCP connections — for the flows tab and the TCP rate every status
-    /// box shows, which also needs the process's socket inodes.
+    /// Reads what one tick of a tab needs (see [`Request`]).
     ///
     /// The reads run concurrently, one thread each: on a namespace with
     /// 100 000 sockets the kernel spends most of a tick generating the
     /// tables, and listing `fd/`, the owner scan and the dump can overlap
-    /// with it.
-    pub fn snapshot(
-        &self,
-        process: &Process,
-        files: &[&'static str],
-        with_fd: bool,
-        with_owners: bool,
-        with_flows: bool,
-    ) -> Snapshot {
-        let with_flows = with_flows && self.is_live();
-        let with_fd = with_fd || with_flows;
-        let (fd, processes, flows, files) = std::thread::scope(|scope| {
-            let fd = with_fd.then(|| scope.spawn(|| self.socket_inodes(process)));
-            let processes =
-                with_owners.then(|| scope.spawn(|| self.scan_processes(process.netns.as_deref())));
-            let flows = with_flows.then(|| scope.spawn(|| diag::dump_tcp(&self.view_dir(process))));
-            let files = self.read_net_files(process, files);
-            let fd = fd.map(|reader| joined(reader, &self.view_dir(process).join("fd")));
+    /// with it. Tables given to a [`RowSieve`] are read in blocks of whole
+    /// lines, and one more thread sifts each block as it arrives once the
+    /// `fd/` listing is done: that work then overlaps with the rest of the
+    /// read instead of following it, and the whole table is never held.
+    pub fn snapshot(&self, process: &Process, request: &Request<'_>) -> Snapshot {
+        let with_flows = request.with_flows && self.is_live();
+        let with_fd = request.with_fd || with_flows;
+        let sieve = request.sieve.filter(|_| with_fd);
+        let (fd, processes, flows, files, other_rows) = std::thread::scope(|scope| {
+            let fd = with_fd.then(|| {
+                scope.spawn(|| {
+                    defer_to_readers();
+                    self.socket_inodes(process)
+                })
+            });
+            let processes = request.with_owners.then(|| {
+                scope.spawn(|| {
+                    defer_to_readers();
+                    self.scan_processes(process.netns.as_deref())
+                })
+            });
+            let flows = with_flows.then(|| {
+                scope.spawn(|| {
+                    defer_to_readers();
+                    diag::dump_tcp(&self.view_dir(process))
+                })
+            });
+            let fd_path = self.view_dir(process).join("fd");
+            let (files, fd, other_rows) = match (sieve, fd) {
+                (Some(sieve), Some(fd)) => {
+                    let (files, fd, other_rows) =
+                        self.read_sifted(scope, process, request.files, sieve, fd);
+                    (files, Some(fd), other_rows)
+                }
+                (_, fd) => {
+                    let files = self.read_net_files(process, request.files);
+                    let fd = fd.map(|reader| joined(reader, &fd_path));
+                    (files, fd, FxHashSet::default())
+                }
+            };
             let processes = processes.map(|reader| joined(reader, &self.root));
             let flows = flows.map(|reader| {
                 reader
                     .join()
                     .unwrap_or_else(|_| Err(DiagError::Netlink("the dumping thread failed".into())))
             });
-            (fd, processes, flows, files)
+            (fd, processes, flows, files, other_rows)
         });
         Snapshot {
             taken_at: chrono::Local::now(),
@@ -500,8 +648,94 @@ impl ProcSource {
             fd,
             processes,
             flows,
-            other_rows: Default::default(),
+            other_rows,
         }
+    }
+
+    /// Reads `files`, streaming the sieve's tables through `sieve` once
+    /// the `fd/` listing (`fd`) is done; returns the files, the listing
+    /// and the fingerprints of the rows the sieve dropped.
+    fn read_sifted<'scope>(
+        &'scope self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        process: &'scope Process,
+        files: &'scope [&'static str],
+        sieve: Sift<'scope>,
+        fd: std::thread::ScopedJoinHandle<'scope, Result<FdSockets, ReadError>>,
+    ) -> NetFiles {
+        let fd_path = self.view_dir(process).join("fd");
+        let (sender, blocks) = std::sync::mpsc::channel::<(usize, Block)>();
+        let sifter = scope.spawn(move || {
+            defer_to_readers();
+            let fd = joined(fd, &fd_path);
+            let mut kept = vec![String::new(); files.len()];
+            let mut dropped = FxHashSet::default();
+            for (index, block) in blocks {
+                match &fd {
+                    Ok(fd) => sieve.sieve.sift(
+                        files[index],
+                        &block.text,
+                        block.first,
+                        fd,
+                        &mut kept[index],
+                        &mut dropped,
+                    ),
+                    // Without the listing nothing can be told apart: keep all.
+                    Err(_) => kept[index].push_str(&block.text),
+                }
+            }
+            (fd, kept, dropped)
+        });
+        let readers: Vec<_> = files
+            .iter()
+            .enumerate()
+            .map(|(index, &name)| {
+                let path = self.view_dir(process).join("net").join(name);
+                let reader = if sieve.tables.contains(&name) {
+                    let sender = sender.clone();
+                    scope.spawn(move || {
+                        self.stream_text(&path, |block| {
+                            // The sifter only stops early by panicking.
+                            let _ = sender.send((index, block));
+                        })
+                        .map(|()| None)
+                    })
+                } else {
+                    scope.spawn(move || self.read_text(&path).map(Some))
+                };
+                (name, reader)
+            })
+            .collect();
+        drop(sender);
+        let read: Vec<_> = readers
+            .into_iter()
+            .map(|(name, reader)| {
+                let path = self.view_dir(process).join("net").join(name);
+                (name, joined(reader, &path))
+            })
+            .collect();
+        let fd_path = self.view_dir(process).join("fd");
+        let (fd, mut kept, dropped) = sifter.join().unwrap_or_else(|_| {
+            let failed = io::Error::other("the sifting thread failed");
+            (
+                Err(ReadError::new(&fd_path, failed)),
+                Vec::new(),
+                FxHashSet::default(),
+            )
+        });
+        let files = read
+            .into_iter()
+            .enumerate()
+            .map(|(index, (name, result))| {
+                let text = result.map(|whole| {
+                    whole.unwrap_or_else(|| {
+                        kept.get_mut(index).map(std::mem::take).unwrap_or_default()
+                    })
+                });
+                (name, text)
+            })
+            .collect();
+        (files, fd, dropped)
     }
 
     /// Reads `files` more into `snapshot` (concurrently, like
@@ -629,10 +863,13 @@ impl ProcSource {
 
     fn collect_fd_sockets(&self, dir: &Path, found: &mut FdSockets) -> Result<(), ReadError> {
         let entries = self.read_dir(dir).map_err(|e| ReadError::new(dir, e))?;
-        for (_, path) in entries {
+        // Links are read relative to the open directory: the kernel then
+        // looks up one name per link, not the four of a full path.
+        let opened = fs::File::open(dir).map_err(|e| ReadError::new(dir, e))?;
+        for (name, _) in entries {
             found.descriptors += 1;
             // Descriptors close while we list them: skip what vanished.
-            let Ok(target) = self.read_link(&path) else {
+            let Ok(target) = self.read_link_at(&opened, dir, &name) else {
                 continue;
             };
             if let Some(inode) = target.to_str().and_then(socket_inode) {
@@ -660,6 +897,20 @@ fn joined<T>(
 /// `/etc/passwd` of the machine netmonitor runs on, for user names.
 pub fn read_passwd() -> Option<String> {
     read_text(Path::new("/etc/passwd")).ok()
+}
+
+/// Lowers the calling thread's priority (nice 10). A snapshot's
+/// bookkeeping threads (listing `fd/`, sifting rows) call it so that, when
+/// there are fewer cores than threads, the threads reading tables — whose
+/// read is what a tick waits for — keep a core to themselves. Lowering
+/// one's own priority is always allowed; it lasts as long as the thread.
+fn defer_to_readers() {
+    let tid = nix::unistd::gettid().as_raw();
+    // SAFETY: setpriority takes three integers and reads no memory of ours.
+    // Should it fail, the thread simply keeps its priority.
+    unsafe {
+        nix::libc::setpriority(nix::libc::PRIO_PROCESS, tid as nix::libc::id_t, 10);
+    }
 }
 
 /// Whether two threads of the live system share one descriptor table
@@ -719,6 +970,41 @@ pub fn decode_bytes(bytes: Vec<u8>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streamed_files_arrive_in_blocks_of_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table");
+        // Many short lines, one line longer than a block, a byte that is
+        // not UTF-8, and no newline at the very end.
+        let mut bytes = Vec::new();
+        for n in 0..20_000 {
+            bytes.extend_from_slice(format!("{n:>6}: a row of the table\n").as_bytes());
+        }
+        bytes.extend(std::iter::repeat_n(b'x', STREAM_BLOCK * 2));
+        bytes.extend_from_slice(b"\nend \xff of table");
+        std::fs::write(&path, &bytes).unwrap();
+        let recorder = Arc::new(Recorder::default());
+        let source = ProcSource::new(dir.path()).recording(Arc::clone(&recorder));
+        let mut blocks = Vec::new();
+        source
+            .stream_text(&path, |block| blocks.push(block))
+            .unwrap();
+        assert!(blocks.len() > 3, "{} blocks", blocks.len());
+        assert!(blocks[0].first && blocks[1..].iter().all(|b| !b.first));
+        let (last, whole_lines) = blocks.split_last().unwrap();
+        assert!(whole_lines.iter().all(|b| b.text.ends_with('\n')));
+        assert!(last.text.ends_with("end \\xff of table"), "{}", last.text);
+        let joined: String = blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(joined, decode_bytes(bytes.clone()));
+        // A capture sees the file's bytes, as with a whole read.
+        assert_eq!(
+            recorder.take(),
+            vec![Recorded::File(PathBuf::from("table"), bytes)]
+        );
+        let missing = source.stream_text(&dir.path().join("gone"), |_| {});
+        assert!(missing.is_err_and(|e| e.is_not_found()));
+    }
 
     #[test]
     fn invalid_utf8_is_kept_visibly() {

@@ -9,6 +9,7 @@
 //! `drops` (absent before 2.6.27). One parser therefore serves every table;
 //! the address family is told apart by the width of the address.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use nom::Parser;
@@ -332,22 +333,22 @@ impl TcpState {
     }
 
     /// The name `ss` prints, so users can compare the two tools.
-    pub fn name(self) -> String {
+    pub fn name(self) -> Cow<'static, str> {
         match self {
-            TcpState::Established => "ESTAB".into(),
-            TcpState::SynSent => "SYN-SENT".into(),
-            TcpState::SynRecv => "SYN-RECV".into(),
-            TcpState::FinWait1 => "FIN-WAIT-1".into(),
-            TcpState::FinWait2 => "FIN-WAIT-2".into(),
-            TcpState::TimeWait => "TIME-WAIT".into(),
-            TcpState::Close => "UNCONN".into(),
-            TcpState::CloseWait => "CLOSE-WAIT".into(),
-            TcpState::LastAck => "LAST-ACK".into(),
-            TcpState::Listen => "LISTEN".into(),
-            TcpState::Closing => "CLOSING".into(),
-            TcpState::NewSynRecv => "NEW-SYN-RECV".into(),
-            TcpState::BoundInactive => "BOUND-INACTIVE".into(),
-            TcpState::Unknown(code) => format!("UNKNOWN-{code:02X}"),
+            TcpState::Established => Cow::Borrowed("ESTAB"),
+            TcpState::SynSent => Cow::Borrowed("SYN-SENT"),
+            TcpState::SynRecv => Cow::Borrowed("SYN-RECV"),
+            TcpState::FinWait1 => Cow::Borrowed("FIN-WAIT-1"),
+            TcpState::FinWait2 => Cow::Borrowed("FIN-WAIT-2"),
+            TcpState::TimeWait => Cow::Borrowed("TIME-WAIT"),
+            TcpState::Close => Cow::Borrowed("UNCONN"),
+            TcpState::CloseWait => Cow::Borrowed("CLOSE-WAIT"),
+            TcpState::LastAck => Cow::Borrowed("LAST-ACK"),
+            TcpState::Listen => Cow::Borrowed("LISTEN"),
+            TcpState::Closing => Cow::Borrowed("CLOSING"),
+            TcpState::NewSynRecv => Cow::Borrowed("NEW-SYN-RECV"),
+            TcpState::BoundInactive => Cow::Borrowed("BOUND-INACTIVE"),
+            TcpState::Unknown(code) => Cow::Owned(format!("UNKNOWN-{code:02X}")),
         }
     }
 }

@@ -27,6 +27,8 @@ pub mod udp;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use compact_str::{CompactString, ToCompactString};
+
 use crate::command::Toggle;
 use crate::parse::Endian;
 use crate::render::{Fact, Problem, Screen, Value, human_rate, human_seconds};
@@ -358,10 +360,10 @@ impl ViewContext<'_> {
     }
 
     /// A uid as the User column shows it.
-    pub fn user(&self, uid: u32) -> String {
+    pub fn user(&self, uid: u32) -> CompactString {
         match (self.numeric, self.users.get(&uid)) {
-            (false, Some(name)) => name.clone(),
-            _ => uid.to_string(),
+            (false, Some(name)) => CompactString::from(name.as_str()),
+            _ => uid.to_compact_string(),
         }
     }
 }

@@ -15,8 +15,13 @@
 //! tick, and closed when it was in scope then and is in no table now. So
 //! switching scope or filter never makes rows look new or closed.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+
+use compact_str::{ToCompactString, format_compact};
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
 
 use super::{Scope, Tab, ViewContext};
 use crate::error::ReadError;
@@ -29,7 +34,7 @@ use crate::render::{
     Block, Cell, Column, Emphasis, Fact, Family, MetricKind, Problem, Row, Screen, TableBlock,
     Value, plural,
 };
-use crate::source::{FdSockets, ProcessScan, Snapshot};
+use crate::source::{FdSockets, ProcessScan, RowSieve, Snapshot};
 
 /// Every table of IP sockets under `net/`.
 pub const INET_TABLES: [&str; 10] = [
@@ -101,10 +106,11 @@ impl SocketKey {
         }
     }
 
-    /// A stable 64-bit digest of the key (SipHash with fixed keys).
+    /// A stable 64-bit digest of the key (FxHash, fast; two keys that
+    /// differ only in their inode never share a digest).
     pub fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
-        let mut hasher = std::hash::DefaultHasher::new();
+        let mut hasher = rustc_hash::FxHasher::default();
         self.hash(&mut hasher);
         hasher.finish()
     }
@@ -132,15 +138,19 @@ pub enum Ownership {
 
 /// The rows of a socket tab for one tick.
 #[derive(Debug, Clone)]
-pub struct SocketSet {
+pub struct SocketSet<'s> {
     /// The sockets in scope, ordered.
     pub sockets: Vec<Socket>,
     pub ownership: Ownership,
     /// Sockets listed in these tables for the whole namespace.
     pub namespace_total: usize,
-    /// Fingerprints of every socket of these tables (the whole namespace),
-    /// for changes.
-    pub keys: HashSet<u64>,
+    /// Fingerprints of the sockets of these tables (the whole namespace)
+    /// read from the text; with [`Self::sifted_keys`], all of them, for
+    /// changes (see [`SocketSet::lists`]).
+    pub keys: FxHashSet<u64>,
+    /// Fingerprints of the rows a sieve dropped while reading (the
+    /// snapshot's [`Snapshot::other_rows`], not copied).
+    pub sifted_keys: &'s FxHashSet<u64>,
     /// Inode → the processes holding it, when the scope shows owners and
     /// the processes could be listed.
     pub owners: Option<HashMap<u64, Vec<Owner>>>,
@@ -219,12 +229,12 @@ impl Problems {
 /// scope of `ctx` shows (all of them when the process's `fd/` is
 /// unreadable) and orders them with `rank` first (lower first), then by
 /// local and peer address.
-pub fn collect(
-    snapshot: &Snapshot,
+pub fn collect<'s>(
+    snapshot: &'s Snapshot,
     tables: &[&'static str],
     ctx: &ViewContext<'_>,
-    rank: impl Fn(&SocketEntry) -> u8,
-) -> SocketSet {
+    rank: impl Fn(&SocketEntry) -> u8 + Sync,
+) -> SocketSet<'s> {
     let mut problems = Problems::default();
     let scope = ctx.view.scope;
     let mut notes = Vec::new();
@@ -251,9 +261,13 @@ pub fn collect(
     // namespace of 100 000 sockets costs little memory when the process
     // holds a few of them.
     let keep_all = !matches!(ownership, Ownership::Own | Ownership::Tree { .. });
-    // Rows dropped by `keep_rows_in_scope` count too.
-    let mut keys: HashSet<u64> = snapshot.other_rows.clone();
-    let mut listed_held: HashSet<u64> = HashSet::new();
+    // Rows a sieve dropped while reading count too (they are not in the
+    // text, so the two sets do not overlap).
+    let mut keys: FxHashSet<u64> = FxHashSet::default();
+    let mut listed_held: FxHashSet<u64> = FxHashSet::with_capacity_and_hasher(
+        held.as_ref().map_or(0, |h| h.len()),
+        Default::default(),
+    );
     // In scope own or tree at most one row per held inode (plus the few
     // inode-less ones) is kept: reserve that, not a doubling's slack.
     let mut sockets: Vec<Socket> = match (&held, keep_all) {
@@ -264,37 +278,57 @@ pub fn collect(
         let Some(text) = problems.text(snapshot, table) else {
             continue;
         };
-        for (index, line) in text.lines().enumerate().skip(1) {
-            let line = line.trim_end();
-            if line.is_empty() {
-                continue;
-            }
-            // In scope own or tree most rows belong to other processes: for
-            // those only the key counts, and the inode gives it without
-            // decoding the rest of the line.
-            if let (false, Some(held)) = (keep_all, &held) {
-                if let Some(inode) = socket_line_inode(line) {
-                    if inode != 0 && !held.contains(&inode) {
-                        keys.insert(SocketKey::of_inode(table, inode).fingerprint());
-                        continue;
+        let lines: Vec<(usize, &str)> = text
+            .lines()
+            .enumerate()
+            .skip(1)
+            .map(|(index, line)| (index, line.trim_end()))
+            .filter(|(_, line)| !line.is_empty())
+            .collect();
+        // Each line is decoded on its own, on every core; what depends on
+        // the lines before it (duplicates) is decided after, in order.
+        let decided: Vec<TableLine> = lines
+            .par_iter()
+            .map(|&(index, line)| {
+                // In scope own or tree most rows belong to other processes:
+                // for those only the key counts, and the inode gives it
+                // without decoding the rest of the line.
+                if let (false, Some(held)) = (keep_all, &held) {
+                    if let Some(inode) = socket_line_inode(line) {
+                        if inode != 0 && !held.contains(&inode) {
+                            return TableLine::Theirs(
+                                SocketKey::of_inode(table, inode).fingerprint(),
+                            );
+                        }
                     }
                 }
-            }
-            let entry = match parse_socket_line(line, ctx.endian) {
-                Ok(entry) => entry,
-                Err(reason) => {
-                    problems.bad_lines.push((
-                        table,
-                        LineError {
-                            line: index + 1,
-                            reason,
-                        },
-                    ));
+                match parse_socket_line(line, ctx.endian) {
+                    Ok(entry) => {
+                        let socket = Socket { table, entry };
+                        let fingerprint = socket.key().fingerprint();
+                        TableLine::Socket(socket, fingerprint)
+                    }
+                    Err(reason) => TableLine::Bad(LineError {
+                        line: index + 1,
+                        reason,
+                    }),
+                }
+            })
+            .collect();
+        drop(lines);
+        for line in decided {
+            let (socket, fingerprint) = match line {
+                TableLine::Theirs(fingerprint) => {
+                    keys.insert(fingerprint);
                     continue;
                 }
+                TableLine::Bad(error) => {
+                    problems.bad_lines.push((table, error));
+                    continue;
+                }
+                TableLine::Socket(socket, fingerprint) => (socket, fingerprint),
             };
-            let socket = Socket { table, entry };
-            if !keys.insert(socket.key().fingerprint()) {
+            if !keys.insert(fingerprint) {
                 continue;
             }
             let inode = socket.entry.inode;
@@ -307,7 +341,7 @@ pub fn collect(
             }
         }
     }
-    let namespace_total = keys.len();
+    let namespace_total = keys.len() + snapshot.other_rows.len();
 
     let owners = scan.map(|scan| owners_by_inode(scan, ctx, snapshot.fd.as_ref()));
 
@@ -323,7 +357,7 @@ pub fn collect(
         None => Vec::new(),
     };
 
-    sockets.sort_by(|a, b| {
+    sockets.par_sort_by(|a, b| {
         (
             rank(&a.entry),
             a.entry.local.ip(),
@@ -344,6 +378,7 @@ pub fn collect(
         ownership,
         namespace_total,
         keys,
+        sifted_keys: &snapshot.other_rows,
         owners,
         other,
         notes,
@@ -352,9 +387,18 @@ pub fn collect(
     }
 }
 
+/// One data line of a socket table, decoded on its own.
+enum TableLine {
+    /// A row of a socket no process in scope holds: its key fingerprint.
+    Theirs(u64),
+    /// A socket and its key fingerprint.
+    Socket(Socket, u64),
+    Bad(LineError),
+}
+
 /// Whether a socket with `inode` is among `inodes`. Inode 0 (TIME_WAIT,
 /// request and orphaned sockets) belongs to no process.
-pub fn is_own(inodes: &HashSet<u64>, inode: u64) -> bool {
+pub fn is_own(inodes: &FxHashSet<u64>, inode: u64) -> bool {
     inode != 0 && inodes.contains(&inode)
 }
 
@@ -366,7 +410,7 @@ pub fn held_sockets(
     scan: Option<&ProcessScan>,
     ctx: &ViewContext<'_>,
     notes: &mut Vec<String>,
-) -> (Ownership, Option<HashSet<u64>>) {
+) -> (Ownership, Option<FxHashSet<u64>>) {
     let fd: Result<&FdSockets, String> = match &snapshot.fd {
         Some(Ok(fd)) => Ok(fd),
         Some(Err(e)) => Err(fallback_reason(e)),
@@ -412,47 +456,35 @@ pub fn held_sockets(
     }
 }
 
-/// Between reading and viewing, in scope own: keeps in the `displayed`
-/// socket tables of `snapshot` only the rows the process holds (and the
-/// inode-less ones, which belong to no process and are told apart by their
-/// addresses); the other rows leave an empty line, so line numbers stay
-/// true, and their key fingerprints go to [`Snapshot::other_rows`], so
-/// totals and changes still count them. A table of 100 000 sockets is 15 MB
-/// of text; this way it is not held while the screen is built.
-pub fn keep_rows_in_scope(snapshot: &mut Snapshot, displayed: &[&'static str]) {
-    let Snapshot {
-        files,
-        fd,
-        other_rows,
-        ..
-    } = snapshot;
-    let Some(Ok(fd)) = fd else {
-        return;
-    };
-    for (table, result) in files.iter_mut() {
-        if !displayed.contains(table) {
-            continue;
-        }
-        let Ok(text) = result else {
-            continue;
-        };
-        let mut kept = String::new();
-        for (index, line) in text.lines().enumerate() {
-            let theirs = match socket_line_inode(line.trim_end()) {
-                Some(inode) if index > 0 && inode != 0 && !fd.inodes.contains(&inode) => {
-                    Some(inode)
+/// The sieve of scope own, applied while the tables are read (see
+/// [`crate::source::ProcSource::snapshot`]): keeps in a socket table only
+/// the rows the process holds (and the inode-less ones, which belong to no
+/// process and are told apart by their addresses); the other rows leave an
+/// empty line, so line numbers stay true, and their key fingerprints go to
+/// [`Snapshot::other_rows`], so totals and changes still count them. A
+/// table of 100 000 sockets is 15 MB of text; this way it is never held.
+pub struct OwnRows;
+
+impl RowSieve for OwnRows {
+    fn sift(
+        &self,
+        table: &'static str,
+        block: &str,
+        first: bool,
+        fd: &FdSockets,
+        kept: &mut String,
+        dropped: &mut FxHashSet<u64>,
+    ) {
+        for (index, line) in block.lines().enumerate() {
+            let header = first && index == 0;
+            match socket_line_inode(line.trim_end()) {
+                Some(inode) if !header && inode != 0 && !fd.inodes.contains(&inode) => {
+                    dropped.insert(SocketKey::of_inode(table, inode).fingerprint());
                 }
-                _ => None,
-            };
-            match theirs {
-                Some(inode) => {
-                    other_rows.insert(SocketKey::of_inode(table, inode).fingerprint());
-                }
-                None => kept.push_str(line),
+                _ => kept.push_str(line),
             }
             kept.push('\n');
         }
-        *text = kept;
     }
 }
 
@@ -469,9 +501,9 @@ pub fn other_tables(displayed: &[&'static str]) -> Vec<&'static str> {
 /// processes, by any of them) is missing from the `displayed` tables of
 /// `snapshot`, so that [`other_tables`] must be read to say what it is.
 pub fn needs_other_tables(snapshot: &Snapshot, displayed: &[&'static str]) -> bool {
-    let mut held: HashSet<u64> = match &snapshot.fd {
+    let mut held: FxHashSet<u64> = match &snapshot.fd {
         Some(Ok(fd)) => fd.inodes.clone(),
-        _ => HashSet::new(),
+        _ => FxHashSet::default(),
     };
     if let Some(Ok(scan)) = &snapshot.processes {
         for process in scan.processes.iter().filter(|p| p.same_netns) {
@@ -483,7 +515,12 @@ pub fn needs_other_tables(snapshot: &Snapshot, displayed: &[&'static str]) -> bo
             return false;
         }
         if let Some(Ok(text)) = snapshot.file(table) {
-            for inode in parse_socket_inodes(text).rows {
+            // Only the inode column, on every core (the header has none).
+            let listed: Vec<u64> = text
+                .par_lines()
+                .filter_map(|line| socket_line_inode(line.trim_end()))
+                .collect();
+            for inode in listed {
                 held.remove(&inode);
             }
         }
@@ -643,7 +680,12 @@ fn classify(
         .collect()
 }
 
-impl SocketSet {
+impl SocketSet<'_> {
+    /// Whether these tables list the socket of key `fingerprint`.
+    pub fn lists(&self, fingerprint: u64) -> bool {
+        self.keys.contains(&fingerprint) || self.sifted_keys.contains(&fingerprint)
+    }
+
     /// The status line saying whose sockets are shown. `kind` names them
     /// (`TCP`, `UDP` …).
     pub fn scope_line(&self, kind: &str, pid: u32, requested: Scope, netns: &str) -> String {
@@ -786,6 +828,8 @@ pub fn socket_screen(
     let cells_of = |set: &SocketSet, socket: &Socket| {
         let mut cells = (spec.cells)(ctx, socket);
         if with_owner {
+            // Exact growth: 20 000 rows of doubled vectors would be 13 MB.
+            cells.reserve_exact(1);
             cells.push(set.owner_cell(socket));
         }
         cells
@@ -803,37 +847,50 @@ pub fn socket_screen(
         columns.push(Column::new("Owner", "owners"));
     }
 
-    let mut shown: Vec<&Socket> = Vec::new();
-    let mut rows = Vec::new();
-    let mut unknown_owner = false;
-    for socket in &set.sockets {
-        let cells = cells_of(&set, socket);
-        if !matches(&cells) {
-            continue;
-        }
-        unknown_owner |= with_owner && cells.last().is_some_and(|c| c.text == "?");
-        let is_new = before
-            .as_ref()
-            .is_some_and(|b| !b.keys.contains(&socket.key().fingerprint()));
-        let mut row = Vec::with_capacity(cells.len() + 1);
-        if before.is_some() {
-            row.push(Cell::new(
-                if is_new { "+" } else { "" },
-                Value::Bool(is_new),
-            ));
-        }
-        row.extend(cells);
-        rows.push(Row {
-            cells: row,
-            emphasis: if is_new {
+    // Rows are built on every core, straight into one vector in the order
+    // of the sockets; rows the filter hides are dropped after.
+    let built: Vec<Option<Row>> = set
+        .sockets
+        .par_iter()
+        .map(|socket| {
+            let mut cells = cells_of(&set, socket);
+            if !matches(&cells) {
+                return None;
+            }
+            let is_new = before
+                .as_ref()
+                .is_some_and(|b| !b.lists(socket.key().fingerprint()));
+            if before.is_some() {
+                cells.reserve_exact(1);
+                cells.insert(
+                    0,
+                    Cell::new(if is_new { "+" } else { "" }, Value::Bool(is_new)),
+                );
+            }
+            let emphasis = if is_new {
                 Emphasis::Highlight
             } else {
                 (spec.emphasis)(socket)
-            },
-            total: false,
-        });
-        shown.push(socket);
-    }
+            };
+            Some(Row {
+                cells,
+                emphasis,
+                total: false,
+            })
+        })
+        .collect();
+    let shown: Vec<&Socket> = set
+        .sockets
+        .iter()
+        .zip(&built)
+        .filter_map(|(socket, row)| row.as_ref().map(|_| socket))
+        .collect();
+    // In place: an optional row is as big as a row.
+    let rows: Vec<Row> = built.into_iter().flatten().collect();
+    let unknown_owner = with_owner
+        && rows
+            .iter()
+            .any(|r| r.cells.last().is_some_and(|c| c.text == "?"));
 
     let mut status = vec![
         ctx.headline(spec.tab, now),
@@ -858,7 +915,7 @@ pub fn socket_screen(
         let closed: Vec<String> = before
             .sockets
             .iter()
-            .filter(|s| !set.keys.contains(&s.key().fingerprint()))
+            .filter(|s| !set.lists(s.key().fingerprint()))
             .filter(|s| matches(&cells_of(before, s)))
             .map(|s| (spec.describe)(s))
             .collect();
@@ -910,7 +967,7 @@ pub static SOCKETS: Family = Family {
 /// The summary under a socket table as facts: how many rows, and how many
 /// of each table and state (`sockets{protocol="tcp6",state="LISTEN"}`).
 fn socket_facts(shown: &[&Socket]) -> Vec<Fact> {
-    let mut counts: BTreeMap<(&'static str, String), u64> = BTreeMap::new();
+    let mut counts: BTreeMap<(&'static str, Cow<'static, str>), u64> = BTreeMap::new();
     for socket in shown {
         *counts
             .entry((socket.table, datagram_state(&socket.entry)))
@@ -943,14 +1000,20 @@ pub fn endpoint_cell(
     ip_key: &'static str,
     port_key: &'static str,
 ) -> Cell {
-    let text = endpoint(addr, is_peer);
-    if text == "*" {
-        return Cell::null(text)
+    if is_peer && addr.ip().is_unspecified() && addr.port() == 0 {
+        return Cell::null("*")
             .with(ip_key, Value::Null)
             .with(port_key, Value::Null);
     }
+    // Formatted once, straight into inline text (no allocation), and
+    // written the way `SocketAddr` displays.
+    let ip = addr.ip().to_compact_string();
+    let text = match addr {
+        SocketAddr::V4(_) => format_compact!("{ip}:{}", addr.port()),
+        SocketAddr::V6(_) => format_compact!("[{ip}]:{}", addr.port()),
+    };
     Cell::text(text)
-        .with(ip_key, Value::Str(addr.ip().to_string().into()))
+        .with(ip_key, Value::Str(ip))
         .with(port_key, Value::UInt(u64::from(addr.port())))
 }
 
@@ -980,7 +1043,7 @@ pub fn host(ip: &IpAddr, is_peer: bool) -> String {
 
 /// The state of a datagram socket (udp, raw, ping) as `ss` prints it:
 /// `UNCONN` (07) or `ESTAB` (01, after `connect()`).
-pub fn datagram_state(entry: &SocketEntry) -> String {
+pub fn datagram_state(entry: &SocketEntry) -> Cow<'static, str> {
     crate::parse::sockets::TcpState::from_code(entry.state).name()
 }
 
@@ -990,7 +1053,7 @@ pub fn datagram_summary(kind: &str, rows: &[&Socket]) -> String {
     if rows.is_empty() {
         return format!("0 {kind} sockets");
     }
-    let mut states: Vec<(String, usize)> = Vec::new();
+    let mut states: Vec<(Cow<'static, str>, usize)> = Vec::new();
     for socket in rows {
         let state = datagram_state(&socket.entry);
         match states.iter_mut().find(|(s, _)| *s == state) {
@@ -1017,6 +1080,51 @@ pub fn drops(entry: &SocketEntry) -> Cell {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sifts `text` as blocks cut after each of `cuts` (byte offsets just
+    /// past a newline), the way a tick sifts a table while reading it.
+    fn sift_in_blocks(text: &str, cuts: &[usize], fd: &FdSockets) -> (String, FxHashSet<u64>) {
+        let mut kept = String::new();
+        let mut dropped = FxHashSet::default();
+        let mut start = 0;
+        for &end in cuts.iter().chain([&text.len()]) {
+            let block = &text[start..end];
+            OwnRows.sift("tcp", block, start == 0, fd, &mut kept, &mut dropped);
+            start = end;
+        }
+        (kept, dropped)
+    }
+
+    #[test]
+    fn own_rows_keep_the_process_rows_and_inode_less_ones_in_any_blocks() {
+        let text = include_str!("../../testdata/files/tcp-6.18-kinds");
+        // 8493 and 848717 are the process's; 8495 is another process's;
+        // inode 0 (a connection being closed) belongs to nobody.
+        let fd = FdSockets::of([8493, 848717]);
+        let (whole, dropped) = sift_in_blocks(text, &[], &fd);
+        assert_eq!(
+            whole.lines().count(),
+            text.lines().count(),
+            "line numbers kept"
+        );
+        assert!(whole.starts_with("  sl  local_address"), "{whole}");
+        assert!(
+            whole.contains(" 8493 ") && whole.contains(" 848717 "),
+            "{whole}"
+        );
+        assert!(!whole.contains(" 8495 "), "{whole}");
+        assert!(whole.contains(" 0 1 00000000bd70126e"), "{whole}");
+        assert!(dropped.contains(&SocketKey::of_inode("tcp", 8495).fingerprint()));
+        // Cut after every line in turn: the same result.
+        let ends: Vec<usize> = text.match_indices('\n').map(|(at, _)| at + 1).collect();
+        for &cut in &ends {
+            assert_eq!(
+                sift_in_blocks(text, &[cut], &fd),
+                (whole.clone(), dropped.clone())
+            );
+        }
+        assert_eq!(sift_in_blocks(text, &ends, &fd), (whole, dropped));
+    }
 
     #[test]
     fn endpoints_print_like_ss() {

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
+
 use super::sockets::{Socket, SocketTab, endpoint, endpoint_cell, socket_screen, user_cell};
 use super::{Tab, ViewContext};
 use crate::parse::sockets::{SocketEntry, TcpLineKind, TcpState};
@@ -69,9 +71,9 @@ fn timer_cell(entry: &SocketEntry, clock_ticks: u64) -> Cell {
     let text = timer(entry, clock_ticks);
     match text.split_once(' ') {
         Some((kind, _)) => {
-            let kind = kind.to_string();
+            let kind = CompactString::from(kind);
             let seconds = entry.timer_ticks as f64 / clock_ticks.max(1) as f64;
-            Cell::new(text, Value::Str(kind.into())).with("timer_seconds", Value::float(seconds))
+            Cell::new(text, Value::Str(kind)).with("timer_seconds", Value::float(seconds))
         }
         None => Cell::null(text).with("timer_seconds", Value::Null),
     }
@@ -121,9 +123,9 @@ fn summary(total: usize, by_state: &BTreeMap<TcpState, usize>) -> String {
 
 /// The pending timer and the time until it fires: `retrans 0.20s`,
 /// `keepalive 7199.00s`, `timewait 59.70s`, `-` when none.
-fn timer(entry: &SocketEntry, clock_ticks: u64) -> String {
+fn timer(entry: &SocketEntry, clock_ticks: u64) -> CompactString {
     let kind = match entry.timer {
-        0 => return "-".into(),
+        0 => return CompactString::const_new("-"),
         1 if entry.tcp_line_kind() == TcpLineKind::Request => "syn-ack",
         1 => "retrans",
         2 => "keepalive",
@@ -134,7 +136,7 @@ fn timer(entry: &SocketEntry, clock_ticks: u64) -> String {
     let ticks = clock_ticks.max(1);
     let seconds = entry.timer_ticks / ticks;
     let hundredths = (entry.timer_ticks % ticks) * 100 / ticks;
-    format!("{kind} {seconds}.{hundredths:02}s")
+    compact_str::format_compact!("{kind} {seconds}.{hundredths:02}s")
 }
 
 #[cfg(test)]
@@ -230,12 +232,8 @@ mod tests {
     #[test]
     fn dropping_other_processes_rows_changes_nothing_shown() {
         use crate::render::{RenderOptions, render};
-        use crate::tabs::sockets::keep_rows_in_scope;
-        let reduced = || {
-            let mut snapshot = captured_snapshot();
-            keep_rows_in_scope(&mut snapshot, &TABLES);
-            snapshot
-        };
+        use crate::tabs::testing::sifted_own;
+        let reduced = || sifted_own(captured_snapshot(), &TABLES);
         let options = RenderOptions::plain();
         // One tick, and two ticks (changes between them).
         let shown = |now: Snapshot, before: Option<Snapshot>| {

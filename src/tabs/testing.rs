@@ -14,7 +14,8 @@ use super::{CounterDisplay, Scope, Tab, ViewContext, ViewSettings, view};
 use crate::error::ReadError;
 use crate::parse::Endian;
 use crate::render::{RenderOptions, render};
-use crate::source::{Process, Snapshot};
+use crate::source::{Process, RowSieve, Snapshot};
+use crate::tabs::sockets::OwnRows;
 
 /// Width every tab snapshot is rendered at.
 pub const WIDTH: u16 = 150;
@@ -162,4 +163,20 @@ pub fn softnet_text(rows: &[Vec<u32>]) -> String {
                 + "\n"
         })
         .collect()
+}
+
+/// `snapshot` with its `tables` sifted whole by [`OwnRows`], as a live
+/// tick in scope own sifts them while reading.
+pub fn sifted_own(mut snapshot: Snapshot, tables: &[&'static str]) -> Snapshot {
+    let Some(Ok(fd)) = snapshot.fd.as_ref() else {
+        return snapshot;
+    };
+    for (table, result) in snapshot.files.iter_mut() {
+        if let (true, Ok(text)) = (tables.contains(table), result.as_mut()) {
+            let mut kept = String::new();
+            OwnRows.sift(table, text, true, fd, &mut kept, &mut snapshot.other_rows);
+            *text = kept;
+        }
+    }
+    snapshot
 }
