@@ -22,6 +22,7 @@ with output to /dev/null. Everything is torn down at the end, even on error.
 Traffic stays on the namespace's loopback.
 """
 import argparse
+import contextlib
 import os
 import resource
 import shutil
@@ -66,6 +67,58 @@ def timed(argv, runs):
     return statistics.median(times), peak
 
 
+@contextlib.contextmanager
+def socket_namespace(sockets, own):
+    """A private network namespace holding about `sockets` TCP sockets on
+    its loopback, `own` of them in one target process (helpers hold the
+    rest). Yields (the `nsenter` prefix that runs a command inside, the
+    target's pid); kills every holder and deletes the namespace on exit,
+    even on error."""
+    ns = f"nm-bench-{os.getpid()}"
+    holders = []
+    sh("ip", "netns", "add", ns)
+    try:
+        enter = ["nsenter", f"--net=/var/run/netns/{ns}"]
+        sh(*enter, "ip", "link", "set", "lo", "up")
+        sh(*enter, "sysctl", "-qw", "net.ipv4.ip_local_port_range=30000 65000")
+        per_holder = (own - 16) // 2
+        remaining = sockets
+        port = 20000
+        first = True
+        while remaining > 0:
+            pairs = per_holder if first else min(per_holder, max(1, (remaining - 8) // 2))
+            ports = ",".join(str(port + i) for i in range(4))
+            port += 4
+            proc = subprocess.Popen(
+                enter + ["python3", "-c", HOLDER, str(pairs), ports],
+                stdout=subprocess.PIPE, text=True)
+            holders.append(proc)
+            line = proc.stdout.readline().split()
+            if not line or line[0] != "ready":
+                raise SystemExit("a socket holder failed to start")
+            remaining -= int(line[1])
+            first = False
+        pid = holders[0].pid
+        total = sum(1 for _ in open(f"/proc/{pid}/net/tcp")) - 1
+        held = len(os.listdir(f"/proc/{pid}/fd"))
+        print(f"namespace {ns}: {total} TCP sockets; target pid {pid} holds {held} descriptors",
+              flush=True)
+        yield enter, pid
+    finally:
+        for proc in holders:
+            proc.kill()
+            proc.wait()
+        subprocess.run(["ip", "netns", "del", ns])
+
+
+def needs_root_and(*tools):
+    if os.geteuid() != 0:
+        raise SystemExit("run as root: it creates a network namespace")
+    for tool in tools:
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is not installed")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sockets", type=int, default=100_000)
@@ -76,40 +129,8 @@ def main():
                     help="keep the namespace this many seconds after setting it up, "
                          "without timing (for profiling by hand)")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit("run as root: it creates a network namespace")
-    for tool in ("ss", "netstat", "lsof", "nsenter", "ip"):
-        if not shutil.which(tool):
-            raise SystemExit(f"{tool} is not installed")
-    ns = f"nm-bench-{os.getpid()}"
-    holders = []
-    sh("ip", "netns", "add", ns)
-    try:
-        enter = ["nsenter", f"--net=/var/run/netns/{ns}"]
-        sh(*enter, "ip", "link", "set", "lo", "up")
-        sh(*enter, "sysctl", "-qw", "net.ipv4.ip_local_port_range=30000 65000")
-        per_holder = (args.own - 16) // 2
-        remaining = args.sockets
-        port = 20000
-        first = True
-        while remaining > 0:
-            pairs = per_holder if first else min(per_holder, max(1, (remaining - 8) // 2))
-            ports = ",".join(str(port + i) for i in range(4))
-            port += 4
-            proc = subprocess.Popen(
-                enter + ["python3", "-c", HOLDER, str(pairs), ports],
-                stdout=subprocess.PIPE, text=True)
-            line = proc.stdout.readline().split()
-            if not line or line[0] != "ready":
-                raise SystemExit("a socket holder failed to start")
-            holders.append(proc)
-            remaining -= int(line[1])
-            first = False
-        pid = holders[0].pid
-        total = sum(1 for _ in open(f"/proc/{pid}/net/tcp")) - 1
-        own = len([f for f in os.listdir(f"/proc/{pid}/fd")])
-        print(f"namespace {ns}: {total} TCP sockets; target pid {pid} holds {own} descriptors",
-              flush=True)
+    needs_root_and("ss", "netstat", "lsof", "nsenter", "ip")
+    with socket_namespace(args.sockets, args.own) as (enter, pid):
         if args.hold:
             time.sleep(args.hold)
             return
@@ -136,11 +157,6 @@ def main():
         print()
         for name, median, _ in rows[4:]:
             print(f"netmonitor is {median / ours:.1f}× faster than {name}")
-    finally:
-        for proc in holders:
-            proc.kill()
-            proc.wait()
-        subprocess.run(["ip", "netns", "del", ns])
 
 
 if __name__ == "__main__":
