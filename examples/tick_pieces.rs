@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     };
     for _ in 0..rounds {
         let start = Instant::now();
-        let dump = dump_tcp(&source.view_dir(&process));
+        let dump = dump_tcp(&source.view_dir(&process), None);
         let dumped = start.elapsed();
         let start = Instant::now();
         let fd = source.socket_inodes(&process);

@@ -22,7 +22,12 @@
 //!
 //! Everything returned is plain data ([`TcpFlow`]); kernel structures are
 //! decoded by `netlink-packet-sock-diag` (with its `rich_nlas` feature for
-//! `tcp_info`), never by hand here.
+//! `tcp_info`), never by hand here. A dump asked for only some sockets
+//! (the process's own, for the TCP rate of every status box) still gets
+//! every connection of the namespace from the kernel, which cannot filter
+//! by inode, but decodes only the fixed header of the others: on a
+//! namespace of 100 000 connections that spares most of the work and the
+//! memory of a tick.
 
 use std::fs::File;
 use std::io;
@@ -31,14 +36,15 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    Parseable,
 };
-use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
 use netlink_packet_sock_diag::inet::nlas::{Nla, TcpInfo};
 use netlink_packet_sock_diag::inet::{
-    ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags,
+    ExtensionFlags, InetRequest, InetResponse, InetResponseHeader, SocketId, StateFlags,
 };
+use netlink_packet_sock_diag::{SOCK_DIAG_BY_FAMILY, SockDiagMessage};
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 use netlink_sys::{Socket, SocketAddr as NetlinkAddr};
 use nix::errno::Errno;
@@ -46,6 +52,7 @@ use nix::errno::Errno;
 use crate::error::describe_io;
 use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::fstat;
+use rustc_hash::FxHashSet;
 
 /// One TCP connection as the kernel counts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,15 +149,15 @@ const OWN_NAMESPACE: &str = "/proc/thread-self/ns/net";
 /// whose `/proc` directory (or live thread's, see
 /// [`crate::source::ProcSource::view_dir`]) is `view_dir`. Runs here when
 /// that is netmonitor's own namespace, otherwise on a helper thread that
-/// enters it.
-pub fn dump_tcp(view_dir: &Path) -> Result<FlowDump, DiagError> {
+/// enters it. With `only`, keeps just the connections of those inodes.
+pub fn dump_tcp(view_dir: &Path, only: Option<&FxHashSet<u64>>) -> Result<FlowDump, DiagError> {
     let target_ns = view_dir.join("ns/net");
     let target_ns = target_ns.as_path();
     let target = match File::open(target_ns) {
         Ok(file) => file,
         Err(e) if matches!(e.kind(), io::ErrorKind::PermissionDenied) => {
             let why = format!("cannot read {} ({})", target_ns.display(), describe_io(&e));
-            return dump_if_listed(&view_dir.join("net/netlink"), why);
+            return dump_if_listed(&view_dir.join("net/netlink"), why, only);
         }
         Err(e) => {
             return Err(DiagError::Namespace {
@@ -165,7 +172,7 @@ pub fn dump_tcp(view_dir: &Path) -> Result<FlowDump, DiagError> {
     };
     if same {
         return Ok(FlowDump {
-            flows: dump_here()?,
+            flows: dump_here(only)?,
             place: DumpPlace::SameNamespace,
         });
     }
@@ -186,7 +193,7 @@ pub fn dump_tcp(view_dir: &Path) -> Result<FlowDump, DiagError> {
                         }
                     }
                 })?;
-                dump_here()
+                dump_here(only)
             })
             .join()
             .unwrap_or_else(|_| Err(DiagError::Netlink("the helper thread failed".into())))
@@ -200,7 +207,11 @@ pub fn dump_tcp(view_dir: &Path) -> Result<FlowDump, DiagError> {
 /// Dumps netmonitor's own namespace when the process's `net/netlink`
 /// table shows that it is the process's too; `why` says why that had to
 /// be checked this way.
-fn dump_if_listed(netlink_table: &Path, why: String) -> Result<FlowDump, DiagError> {
+fn dump_if_listed(
+    netlink_table: &Path,
+    why: String,
+    only: Option<&FxHashSet<u64>>,
+) -> Result<FlowDump, DiagError> {
     let socket = open_diag_socket()?;
     let inode = fstat(&socket)
         .map_err(|errno| DiagError::Netlink(describe_io(&io::Error::from(errno))))?
@@ -211,7 +222,7 @@ fn dump_if_listed(netlink_table: &Path, why: String) -> Result<FlowDump, DiagErr
         return Err(DiagError::OtherNamespace { why });
     }
     Ok(FlowDump {
-        flows: dump_with(&socket)?,
+        flows: dump_with(&socket, only)?,
         place: DumpPlace::SameByNetlinkTable(why),
     })
 }
@@ -237,16 +248,16 @@ fn open_diag_socket() -> Result<Socket, DiagError> {
 }
 
 /// Dumps IPv4 and IPv6 TCP connections of the calling thread's namespace.
-fn dump_here() -> Result<Vec<TcpFlow>, DiagError> {
-    dump_with(&open_diag_socket()?)
+fn dump_here(only: Option<&FxHashSet<u64>>) -> Result<Vec<TcpFlow>, DiagError> {
+    dump_with(&open_diag_socket()?, only)
 }
 
-fn dump_with(socket: &Socket) -> Result<Vec<TcpFlow>, DiagError> {
+fn dump_with(socket: &Socket, only: Option<&FxHashSet<u64>>) -> Result<Vec<TcpFlow>, DiagError> {
     let netlink = |e: io::Error| DiagError::Netlink(describe_io(&e));
     let mut flows = Vec::new();
     for (sequence, family) in [(1, AF_INET), (2, AF_INET6)] {
         request(socket, sequence, family).map_err(netlink)?;
-        receive(socket, sequence, &mut flows)?;
+        receive(socket, sequence, only, &mut flows)?;
     }
     Ok(flows)
 }
@@ -288,8 +299,15 @@ fn request(socket: &Socket, sequence: u32, family: u8) -> io::Result<()> {
 /// Netlink dump parts are at most 32 KiB; twice that never truncates.
 const RECEIVE_BUFFER: usize = 64 * 1024;
 
-/// Reads the answers to request `sequence` until the kernel says done.
-fn receive(socket: &Socket, sequence: u32, flows: &mut Vec<TcpFlow>) -> Result<(), DiagError> {
+/// Reads the answers to request `sequence` until the kernel says done;
+/// with `only`, the connections of other inodes are skipped after their
+/// fixed header.
+fn receive(
+    socket: &Socket,
+    sequence: u32,
+    only: Option<&FxHashSet<u64>>,
+    flows: &mut Vec<TcpFlow>,
+) -> Result<(), DiagError> {
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     loop {
         let size = {
@@ -306,6 +324,12 @@ fn receive(socket: &Socket, sequence: u32, flows: &mut Vec<TcpFlow>) -> Result<(
         let mut offset = 0;
         while offset < size {
             let bytes = &buffer[offset..size];
+            if let Some(only) = only {
+                if let Some(length) = skippable(bytes, sequence, only)? {
+                    offset += length;
+                    continue;
+                }
+            }
             let message = NetlinkMessage::<SockDiagMessage>::deserialize(bytes)
                 .map_err(|e| DiagError::Netlink(format!("cannot decode an answer: {e}")))?;
             let length = message.header.length as usize;
@@ -333,6 +357,25 @@ fn receive(socket: &Socket, sequence: u32, flows: &mut Vec<TcpFlow>) -> Result<(
             }
         }
     }
+}
+
+/// The length of the message at the start of `bytes` when it is a
+/// connection of request `sequence` whose inode is not among `only`.
+fn skippable(
+    bytes: &[u8],
+    sequence: u32,
+    only: &FxHashSet<u64>,
+) -> Result<Option<usize>, DiagError> {
+    let undecodable = |e: netlink_packet_core::DecodeError| {
+        DiagError::Netlink(format!("cannot decode an answer: {e}"))
+    };
+    let message = NetlinkBuffer::new_checked(bytes).map_err(undecodable)?;
+    if message.message_type() != SOCK_DIAG_BY_FAMILY || message.sequence_number() != sequence {
+        return Ok(None);
+    }
+    let header = InetResponseHeader::parse(message.payload()).map_err(undecodable)?;
+    let length = message.length() as usize;
+    Ok((length > 0 && !only.contains(&u64::from(header.inode))).then_some(length))
 }
 
 /// A connection's record, when the kernel sent its `tcp_info`.

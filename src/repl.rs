@@ -36,7 +36,7 @@ use crate::command::{Command, command_words};
 use crate::parse::Endian;
 use crate::render::{RenderOptions, render, sanitize};
 use crate::session::{Effect, Event, Session, exit, step};
-use crate::source::{Liveness, ProcSource, Process, Request, Sift, Snapshot};
+use crate::source::{Flows, Liveness, ProcSource, Process, Request, Sift, Snapshot};
 use crate::tabs::sockets::OwnRows;
 use crate::tabs::{Scope, Tab, ViewContext, view};
 
@@ -170,13 +170,16 @@ pub(crate) fn take_snapshot(
             files: tab.net_files(),
             with_fd: own,
             with_owners: own && session.view.scope.needs_owners(),
-            with_flows: with_flows || tab == Tab::Flows,
+            // Other tabs need only the process's own connections, for the
+            // TCP rate of the status box.
+            flows: match (tab, with_flows) {
+                (Tab::Flows, _) => Flows::All,
+                (_, true) => Flows::Own,
+                (_, false) => Flows::Skip,
+            },
             sieve,
         },
     );
-    if tab != Tab::Flows {
-        snapshot.keep_own_flows();
-    }
     if let Some(displayed) = displayed {
         if crate::tabs::sockets::needs_other_tables(&snapshot, displayed) {
             source.read_more(

@@ -28,7 +28,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 use rustc_hash::FxHashSet;
 
@@ -99,17 +99,6 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Drops the connections of other processes from the sock_diag dump:
-    /// tabs other than flows only need the process's own, for the TCP rate
-    /// of the status box, and a namespace can hold 100 000 of them.
-    pub fn keep_own_flows(&mut self) {
-        if let (Some(Ok(dump)), Some(Ok(fd))) = (&mut self.flows, &self.fd) {
-            dump.flows
-                .retain(|f| f.inode != 0 && fd.inodes.contains(&f.inode));
-            dump.flows.shrink_to_fit();
-        }
-    }
-
     /// A snapshot of the given texts taken now, with no `fd/` data (tests
     /// and callers add [`Snapshot::fd`] and [`Snapshot::processes`]).
     pub fn of_texts(files: Vec<(&'static str, String)>) -> Snapshot {
@@ -216,18 +205,29 @@ pub struct NamedProcess {
 
 /// What one tick reads: `net/<name>` for each of `files`; with `with_fd`
 /// the process's socket inodes; with `with_owners` the socket inodes of
-/// every process in its network namespace; with `with_flows` (live system
-/// only) one sock_diag dump of the namespace's TCP connections — for the
-/// flows tab and the TCP rate every status box shows, which also needs the
-/// process's socket inodes; with `sieve` (and `with_fd`), the rows of some
-/// tables sifted as they are read.
+/// every process in its network namespace; with `flows` (live system
+/// only) one sock_diag dump of the namespace's TCP connections, which also
+/// needs the process's socket inodes; with `sieve` (and `with_fd`), the
+/// rows of some tables sifted as they are read.
 #[derive(Clone, Copy, Default)]
 pub struct Request<'a> {
     pub files: &'a [&'static str],
     pub with_fd: bool,
     pub with_owners: bool,
-    pub with_flows: bool,
+    pub flows: Flows,
     pub sieve: Option<Sift<'a>>,
+}
+
+/// Whether a tick takes a sock_diag dump, and which connections it keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Flows {
+    #[default]
+    Skip,
+    /// The process's own, for the TCP rate every status box shows: the
+    /// dump waits for the `fd/` listing and decodes no other connection.
+    Own,
+    /// Every connection of the namespace (the flows tab).
+    All,
 }
 
 /// Which tables go through which [`RowSieve`].
@@ -241,14 +241,14 @@ pub struct Sift<'a> {
 /// socket inodes, while the table is still being read.
 pub trait RowSieve: Sync {
     /// Appends to `kept` what to keep of `block` (whole lines of `table`;
-    /// `first` when it starts the file), and adds to `dropped` a
-    /// fingerprint of each row left out.
+    /// `first` when it starts the file), given the process's socket
+    /// `inodes`, and adds to `dropped` a fingerprint of each row left out.
     fn sift(
         &self,
         table: &'static str,
         block: &str,
         first: bool,
-        fd: &FdSockets,
+        inodes: &FxHashSet<u64>,
         kept: &mut String,
         dropped: &mut FxHashSet<u64>,
     );
@@ -268,11 +268,9 @@ pub struct Block {
 const STREAM_BLOCK: usize = 128 * 1024;
 const STREAM_READ: usize = 16 * 1024;
 
-/// The files of a tick, the `fd/` listing, and the fingerprints of rows a
-/// sieve dropped.
-type NetFiles = (
+/// The files of a tick and the fingerprints of rows a sieve dropped.
+type SiftedFiles = (
     Vec<(&'static str, Result<String, ReadError>)>,
-    Result<FdSockets, ReadError>,
     FxHashSet<u64>,
 );
 
@@ -598,14 +596,34 @@ impl ProcSource {
     /// `fd/` listing is done: that work then overlaps with the rest of the
     /// read instead of following it, and the whole table is never held.
     pub fn snapshot(&self, process: &Process, request: &Request<'_>) -> Snapshot {
-        let with_flows = request.with_flows && self.is_live();
-        let with_fd = request.with_fd || with_flows;
+        let flows = if self.is_live() {
+            request.flows
+        } else {
+            Flows::Skip
+        };
+        let with_fd = request.with_fd || flows != Flows::Skip;
         let sieve = request.sieve.filter(|_| with_fd);
-        let (fd, processes, flows, files, other_rows) = std::thread::scope(|scope| {
+        // The threads that wait for the process's socket inodes get them as
+        // soon as `fd/` is listed (`None` when it cannot be).
+        let (to_sifter, for_sifter) = mpsc::channel::<Option<FxHashSet<u64>>>();
+        let (to_dumper, for_dumper) = mpsc::channel::<Option<FxHashSet<u64>>>();
+        let mut waiting = Vec::new();
+        if sieve.is_some() {
+            waiting.push(to_sifter);
+        }
+        if flows == Flows::Own {
+            waiting.push(to_dumper);
+        }
+        let (fd, processes, dump, files, other_rows) = std::thread::scope(|scope| {
             let fd = with_fd.then(|| {
-                scope.spawn(|| {
+                scope.spawn(move || {
                     defer_to_readers();
-                    self.socket_inodes(process)
+                    let listed = self.socket_inodes(process);
+                    for thread in waiting {
+                        // A thread that is gone no longer needs them.
+                        let _ = thread.send(listed.as_ref().ok().map(|fd| fd.inodes.clone()));
+                    }
+                    listed
                 })
             });
             let processes = request.with_owners.then(|| {
@@ -614,32 +632,31 @@ impl ProcSource {
                     self.scan_processes(process.netns.as_deref())
                 })
             });
-            let flows = with_flows.then(|| {
-                scope.spawn(|| {
+            let dump = (flows != Flows::Skip).then(|| {
+                scope.spawn(move || {
                     defer_to_readers();
-                    diag::dump_tcp(&self.view_dir(process))
+                    // Without the listing no connection is known to be the
+                    // process's: keep none.
+                    let only = (flows == Flows::Own)
+                        .then(|| for_dumper.recv().ok().flatten().unwrap_or_default());
+                    diag::dump_tcp(&self.view_dir(process), only.as_ref())
                 })
             });
-            let fd_path = self.view_dir(process).join("fd");
-            let (files, fd, other_rows) = match (sieve, fd) {
-                (Some(sieve), Some(fd)) => {
-                    let (files, fd, other_rows) =
-                        self.read_sifted(scope, process, request.files, sieve, fd);
-                    (files, Some(fd), other_rows)
-                }
-                (_, fd) => {
-                    let files = self.read_net_files(process, request.files);
-                    let fd = fd.map(|reader| joined(reader, &fd_path));
-                    (files, fd, FxHashSet::default())
-                }
+            let (files, other_rows) = match sieve {
+                Some(sieve) => self.read_sifted(scope, process, request.files, sieve, for_sifter),
+                None => (
+                    self.read_net_files(process, request.files),
+                    FxHashSet::default(),
+                ),
             };
+            let fd = fd.map(|reader| joined(reader, &self.view_dir(process).join("fd")));
             let processes = processes.map(|reader| joined(reader, &self.root));
-            let flows = flows.map(|reader| {
+            let dump = dump.map(|reader| {
                 reader
                     .join()
                     .unwrap_or_else(|_| Err(DiagError::Netlink("the dumping thread failed".into())))
             });
-            (fd, processes, flows, files, other_rows)
+            (fd, processes, dump, files, other_rows)
         });
         Snapshot {
             taken_at: chrono::Local::now(),
@@ -647,13 +664,13 @@ impl ProcSource {
             files,
             fd,
             processes,
-            flows,
+            flows: dump,
             other_rows,
         }
     }
 
     /// Reads `files`, streaming the sieve's tables through `sieve` once
-    /// the `fd/` listing (`fd`) is done; returns the files, the listing
+    /// the process's socket inodes arrive on `inodes`; returns the files
     /// and the fingerprints of the rows the sieve dropped.
     fn read_sifted<'scope>(
         &'scope self,
@@ -661,30 +678,29 @@ impl ProcSource {
         process: &'scope Process,
         files: &'scope [&'static str],
         sieve: Sift<'scope>,
-        fd: std::thread::ScopedJoinHandle<'scope, Result<FdSockets, ReadError>>,
-    ) -> NetFiles {
-        let fd_path = self.view_dir(process).join("fd");
-        let (sender, blocks) = std::sync::mpsc::channel::<(usize, Block)>();
+        inodes: mpsc::Receiver<Option<FxHashSet<u64>>>,
+    ) -> SiftedFiles {
+        let (sender, blocks) = mpsc::channel::<(usize, Block)>();
         let sifter = scope.spawn(move || {
             defer_to_readers();
-            let fd = joined(fd, &fd_path);
+            let inodes = inodes.recv().ok().flatten();
             let mut kept = vec![String::new(); files.len()];
             let mut dropped = FxHashSet::default();
             for (index, block) in blocks {
-                match &fd {
-                    Ok(fd) => sieve.sieve.sift(
+                match &inodes {
+                    Some(inodes) => sieve.sieve.sift(
                         files[index],
                         &block.text,
                         block.first,
-                        fd,
+                        inodes,
                         &mut kept[index],
                         &mut dropped,
                     ),
                     // Without the listing nothing can be told apart: keep all.
-                    Err(_) => kept[index].push_str(&block.text),
+                    None => kept[index].push_str(&block.text),
                 }
             }
-            (fd, kept, dropped)
+            (kept, dropped)
         });
         let readers: Vec<_> = files
             .iter()
@@ -714,28 +730,28 @@ impl ProcSource {
                 (name, joined(reader, &path))
             })
             .collect();
-        let fd_path = self.view_dir(process).join("fd");
-        let (fd, mut kept, dropped) = sifter.join().unwrap_or_else(|_| {
-            let failed = io::Error::other("the sifting thread failed");
-            (
-                Err(ReadError::new(&fd_path, failed)),
-                Vec::new(),
-                FxHashSet::default(),
-            )
-        });
+        // The sifter only sorts lines and cannot fail; should it, the tables
+        // it sifted are reported unreadable rather than empty.
+        let (mut kept, dropped) = match sifter.join() {
+            Ok((kept, dropped)) => (Some(kept), dropped),
+            Err(_) => (None, FxHashSet::default()),
+        };
         let files = read
             .into_iter()
             .enumerate()
             .map(|(index, (name, result))| {
-                let text = result.map(|whole| {
-                    whole.unwrap_or_else(|| {
-                        kept.get_mut(index).map(std::mem::take).unwrap_or_default()
-                    })
+                let text = result.and_then(|whole| match (whole, kept.as_mut()) {
+                    (Some(whole), _) => Ok(whole),
+                    (None, Some(kept)) => Ok(std::mem::take(&mut kept[index])),
+                    (None, None) => Err(ReadError::new(
+                        self.view_dir(process).join("net").join(name),
+                        io::Error::other("the sifting thread failed"),
+                    )),
                 });
                 (name, text)
             })
             .collect();
-        (files, fd, dropped)
+        (files, dropped)
     }
 
     /// Reads `files` more into `snapshot` (concurrently, like

@@ -471,14 +471,14 @@ impl RowSieve for OwnRows {
         table: &'static str,
         block: &str,
         first: bool,
-        fd: &FdSockets,
+        inodes: &FxHashSet<u64>,
         kept: &mut String,
         dropped: &mut FxHashSet<u64>,
     ) {
         for (index, line) in block.lines().enumerate() {
             let header = first && index == 0;
             match socket_line_inode(line.trim_end()) {
-                Some(inode) if !header && inode != 0 && !fd.inodes.contains(&inode) => {
+                Some(inode) if !header && inode != 0 && !inodes.contains(&inode) => {
                     dropped.insert(SocketKey::of_inode(table, inode).fingerprint());
                 }
                 _ => kept.push_str(line),
@@ -1089,7 +1089,14 @@ mod tests {
         let mut start = 0;
         for &end in cuts.iter().chain([&text.len()]) {
             let block = &text[start..end];
-            OwnRows.sift("tcp", block, start == 0, fd, &mut kept, &mut dropped);
+            OwnRows.sift(
+                "tcp",
+                block,
+                start == 0,
+                &fd.inodes,
+                &mut kept,
+                &mut dropped,
+            );
             start = end;
         }
         (kept, dropped)

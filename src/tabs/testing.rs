@@ -174,7 +174,14 @@ pub fn sifted_own(mut snapshot: Snapshot, tables: &[&'static str]) -> Snapshot {
     for (table, result) in snapshot.files.iter_mut() {
         if let (true, Ok(text)) = (tables.contains(table), result.as_mut()) {
             let mut kept = String::new();
-            OwnRows.sift(table, text, true, fd, &mut kept, &mut snapshot.other_rows);
+            OwnRows.sift(
+                table,
+                text,
+                true,
+                &fd.inodes,
+                &mut kept,
+                &mut snapshot.other_rows,
+            );
             *text = kept;
         }
     }

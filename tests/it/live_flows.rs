@@ -366,3 +366,50 @@ fn flows_in_json_carry_exact_totals_and_rates() {
         "{second}"
     );
 }
+
+/// Every other tab's status box shows the process's TCP rate from a dump
+/// that keeps only the process's connections: a busier neighbour in the
+/// same namespace does not count, the process's own stream does.
+#[test]
+fn other_tabs_rate_only_the_processs_own_connections() {
+    if !root_or_skip("other_tabs_rate_only_the_processs_own_connections") {
+        return;
+    }
+    let ns = Netns::new("ownrate");
+    // The target streams 250 000 B/s, a neighbour four times as much, both
+    // for six seconds from now.
+    let (target, _) = streamer(&ns, 1_500_000, 250_000.0, 0.0);
+    let (_neighbour, _) = streamer(&ns, 6_000_000, 1_000_000.0, 0.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = target.pid().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_netmonitor"))
+        .args(["--json", "--count", "3", "-i", "1", "--tab", "tcp", &pid])
+        .output()
+        .expect("netmonitor runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let docs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON document per line"))
+        .collect();
+    assert_eq!(docs.len(), 3, "{text}");
+    assert!(
+        docs[0]["status"]["tcp_sent_bytes_per_second"].is_null(),
+        "no rate before a second tick: {}",
+        docs[0]["status"]
+    );
+    for doc in &docs[1..] {
+        let sent = doc["status"]["tcp_sent_bytes_per_second"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("a rate from the second tick: {}", doc["status"]));
+        assert!(
+            (STREAM_RATE * 0.7..STREAM_RATE * 1.3).contains(&sent),
+            "the process sends {STREAM_RATE} B/s, its neighbour 1 000 000; shown {sent}"
+        );
+    }
+}
