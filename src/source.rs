@@ -17,8 +17,18 @@
 //! on a busy host, so a snapshot does it only when asked (the `all` and
 //! `tree` scopes).
 //!
+//! Why some files are not read whole: a namespace can hold 100 000
+//! sockets, whose `net/tcp` is 15 MB that the kernel takes 0.2 s to
+//! produce, while the process may hold a handful of them. A snapshot can
+//! therefore stream chosen tables in blocks of whole lines to a
+//! [`RowSieve`] (decided by the tabs: it is about which rows a view
+//! needs), which sorts each block out on another thread as soon as the
+//! process's socket inodes are known. The sieve's output is still text,
+//! so parsers and views see a snapshot like any other.
+//!
 //! Every read below the root goes through [`ProcSource::read_text`],
-//! [`ProcSource::read_link`] and [`ProcSource::read_dir`], so that a
+//! [`ProcSource::stream_text`], [`ProcSource::read_link`] (or its
+//! relative form for `fd/`) and [`ProcSource::read_dir`], so that a
 //! [`Recorder`] (for `--capture`) can see exactly what the session read:
 //! the bytes of each file, the target of each link, the names in each
 //! directory. Writing them out is [`crate::capture`]'s job.
