@@ -1133,6 +1133,45 @@ mod tests {
         assert_eq!(sift_in_blocks(text, &ends, &fd), (whole, dropped));
     }
 
+    mod sifting_properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any text — rows, garbage, invalid inodes, `\r\n` — sifts the
+            /// same however it is cut into blocks of whole lines, and keeps
+            /// one line per line.
+            #[test]
+            fn sifting_does_not_depend_on_where_blocks_end(
+                lines in prop::collection::vec(
+                    prop_oneof![
+                        "[ -~]{0,40}",
+                        (0u64..6).prop_map(|inode| format!(
+                            "   0: 0100007F:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 {inode} 1 0000000000000000 100 0 0 10 0"
+                        )),
+                        Just("   1: 0100007F:0050 0100007F:9000 01 00000000:00000000 00:00000000 00000000     0        0 3 1\r".to_string()),
+                    ],
+                    0..40,
+                ),
+                cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+            ) {
+                let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+                let ends: Vec<usize> = text.match_indices('\n').map(|(at, _)| at + 1).collect();
+                let mut chosen: Vec<usize> = if ends.is_empty() {
+                    Vec::new()
+                } else {
+                    cuts.iter().map(|i| ends[i.index(ends.len())]).collect()
+                };
+                chosen.sort_unstable();
+                chosen.dedup();
+                let fd = FdSockets::of([1, 3]);
+                let whole = sift_in_blocks(&text, &[], &fd);
+                prop_assert_eq!(whole.0.lines().count(), text.lines().count());
+                prop_assert_eq!(sift_in_blocks(&text, &chosen, &fd), whole);
+            }
+        }
+    }
+
     #[test]
     fn endpoints_print_like_ss() {
         assert_eq!(
