@@ -273,8 +273,10 @@ pub struct Block {
 }
 
 /// How many bytes of whole lines [`ProcSource::stream_text`] collects
-/// before handing them over, and how many it asks for per read (the
-/// kernel hands out socket tables a page at a time anyway).
+/// before handing them over, and the least it asks for at a time (while a
+/// line longer than a block is pending). The kernel hands out socket
+/// tables a page at a time whatever is asked; asking for what fills the
+/// block keeps reads that return a page's remainder to one per block.
 const STREAM_BLOCK: usize = 128 * 1024;
 const STREAM_READ: usize = 16 * 1024;
 
@@ -334,8 +336,9 @@ impl ProcSource {
         let mut pending: Vec<u8> = Vec::with_capacity(STREAM_BLOCK + STREAM_READ);
         let mut first = true;
         loop {
+            let wanted = STREAM_BLOCK.saturating_sub(pending.len()).max(STREAM_READ);
             let read = (&mut file)
-                .take(STREAM_READ as u64)
+                .take(wanted as u64)
                 .read_to_end(&mut pending)
                 .map_err(fail)?;
             let at_end = read == 0;
