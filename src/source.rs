@@ -557,7 +557,12 @@ impl ProcSource {
 
     /// Reads `net/<name>` of the process's network namespace, whole.
     pub fn read_net(&self, process: &Process, name: &str) -> Result<String, ReadError> {
-        self.read_text(&self.view_dir(process).join("net").join(name))
+        self.read_text(&self.net_path(process, name))
+    }
+
+    /// The path of `net/<name>` of the process's network namespace.
+    fn net_path(&self, process: &Process, name: &str) -> PathBuf {
+        self.view_dir(process).join("net").join(name)
     }
 
     /// The socket inodes among the `fd/` links of the process and of any
@@ -719,7 +724,7 @@ impl ProcSource {
             .iter()
             .enumerate()
             .map(|(index, &name)| {
-                let path = self.view_dir(process).join("net").join(name);
+                let path = self.net_path(process, name);
                 let reader = if sieve.tables.contains(&name) {
                     let sender = sender.clone();
                     scope.spawn(move || {
@@ -739,7 +744,7 @@ impl ProcSource {
         let read: Vec<_> = readers
             .into_iter()
             .map(|(name, reader)| {
-                let path = self.view_dir(process).join("net").join(name);
+                let path = self.net_path(process, name);
                 (name, joined(reader, &path))
             })
             .collect();
@@ -757,7 +762,7 @@ impl ProcSource {
                     (Some(whole), _) => Ok(whole),
                     (None, Some(kept)) => Ok(std::mem::take(&mut kept[index])),
                     (None, None) => Err(ReadError::new(
-                        self.view_dir(process).join("net").join(name),
+                        self.net_path(process, name),
                         io::Error::other("the sifting thread failed"),
                     )),
                 });
@@ -788,7 +793,7 @@ impl ProcSource {
             readers
                 .into_iter()
                 .map(|(name, reader)| {
-                    let path = self.view_dir(process).join("net").join(name);
+                    let path = self.net_path(process, name);
                     (name, joined(reader, &path))
                 })
                 .collect()
