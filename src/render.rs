@@ -504,7 +504,15 @@ fn content_widths(block: &TableBlock, rows: &[Row]) -> Vec<u16> {
         .chain([block.columns.len()])
         .max()
         .unwrap_or(0);
-    let width_of = |text: &str| sanitize(text).width();
+    let width_of = |text: &str| {
+        let shown = sanitize(text);
+        // Printable ASCII is one column a byte.
+        if shown.is_ascii() {
+            shown.len()
+        } else {
+            shown.width()
+        }
+    };
     let merge = |mut widest: Vec<usize>, other: Vec<usize>| {
         for (w, o) in widest.iter_mut().zip(other) {
             *w = (*w).max(o);
@@ -599,7 +607,8 @@ fn comfy_table(
 /// C0 controls (incl. TAB and newline), DEL, C1 controls, and the Unicode
 /// bidirectional overrides. They become visible `\xNN` / `\u{NNNN}` text.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    // Printable ASCII, by far the most common, is checked a byte at a time.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) || !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
