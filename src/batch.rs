@@ -63,7 +63,14 @@ pub fn run(
         }
         // The sock_diag dump of every tick gives the status box its TCP
         // rate; a single print has no second tick to compare with.
-        let snapshot = take_snapshot(source, &process, &session, tab, mode.count > 1);
+        let snapshot = take_snapshot(
+            source,
+            &process,
+            &session,
+            tab,
+            mode.count > 1,
+            previous.as_ref(),
+        );
         if let Some(capture) = capture.as_mut() {
             if let Err(e) = capture.write_tick(source, &process) {
                 eprintln!("netmonitor: {}", sanitize(&e.to_string()));

@@ -34,6 +34,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use netlink_packet_core::{
     NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
@@ -51,7 +52,9 @@ use nix::errno::Errno;
 
 use crate::error::describe_io;
 use nix::sched::{CloneFlags, setns};
+use nix::sys::socket::{setsockopt, sockopt};
 use nix::sys::stat::fstat;
+use nix::sys::time::TimeVal;
 use rustc_hash::FxHashSet;
 
 /// One TCP connection as the kernel counts it.
@@ -62,6 +65,11 @@ pub struct TcpFlow {
     pub uid: u32,
     pub local: SocketAddr,
     pub peer: SocketAddr,
+    /// The interface the socket is bound to (0 for none) and the kernel's
+    /// cookie of the socket: with the addresses, what names this very
+    /// socket to a later lookup ([`lookup_tcp`]).
+    pub interface: u32,
+    pub cookie: [u8; 8],
     /// TCP state code (`1` ESTABLISHED …), as in `net/tcp`.
     pub state: u8,
     /// Payload bytes the peer acknowledged (`tcpi_bytes_acked`): what the
@@ -106,7 +114,25 @@ pub enum DumpPlace {
 pub struct FlowDump {
     pub flows: Vec<TcpFlow>,
     pub place: DumpPlace,
+    /// For the process's own connections ([`own_connections`]): what the
+    /// next tick needs to ask for them one by one.
+    pub own: Option<OwnConnections>,
 }
+
+/// What a reading of the process's own connections knew besides them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnConnections {
+    /// The process's socket inodes that were no TCP connection when the
+    /// namespace was last dumped (listeners, UDP, unix sockets …).
+    pub others: FxHashSet<u64>,
+    /// When the namespace was last dumped.
+    pub dumped_at: Instant,
+}
+
+/// How long connections are looked up one by one before the namespace is
+/// dumped again anyway: a socket that was not yet connected at the last
+/// dump counts as "not a connection" until the next one.
+pub const REDUMP_AFTER: Duration = Duration::from_secs(10);
 
 /// Why there is no dump.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -147,17 +173,123 @@ const OWN_NAMESPACE: &str = "/proc/thread-self/ns/net";
 
 /// Dumps the TCP connections of the network namespace of the process
 /// whose `/proc` directory (or live thread's, see
-/// [`crate::source::ProcSource::view_dir`]) is `view_dir`. Runs here when
-/// that is netmonitor's own namespace, otherwise on a helper thread that
-/// enters it. With `only`, keeps just the connections of those inodes.
+/// [`crate::source::ProcSource::view_dir`]) is `view_dir`. With `only`,
+/// keeps just the connections of those inodes.
 pub fn dump_tcp(view_dir: &Path, only: Option<&FxHashSet<u64>>) -> Result<FlowDump, DiagError> {
+    let (flows, place) = in_namespace_of(view_dir, |socket| dump_with(socket, only))?;
+    Ok(FlowDump {
+        flows,
+        place,
+        own: None,
+    })
+}
+
+/// Asks the kernel for each of `flows` again, by its addresses,
+/// interface and cookie, in the namespace of `view_dir`: the connections
+/// still open, with their counters now. A socket that closed meanwhile
+/// (or whose 4-tuple a new socket took: the cookie differs) is left out.
+pub fn lookup_tcp(view_dir: &Path, flows: &[&TcpFlow]) -> Result<FlowDump, DiagError> {
+    let (flows, place) = in_namespace_of(view_dir, |socket| look_up(socket, flows))?;
+    Ok(FlowDump {
+        flows,
+        place,
+        own: None,
+    })
+}
+
+/// The process's own connections (`own`: its socket inodes now). When
+/// `earlier` (the last reading of them) accounts for every socket the
+/// process holds and is recent, each connection is looked up by itself —
+/// a few microseconds each, where a dump makes the kernel describe every
+/// connection of the namespace. Otherwise, or if a lookup fails, the
+/// namespace is dumped, keeping the process's connections.
+pub fn own_connections(
+    view_dir: &Path,
+    own: &FxHashSet<u64>,
+    earlier: Option<&FlowDump>,
+) -> Result<FlowDump, DiagError> {
+    let now = Instant::now();
+    if let Some((wanted, known)) = plan(own, earlier, now) {
+        if let Ok(mut dump) = lookup_tcp(view_dir, &wanted) {
+            dump.own = Some(known);
+            return Ok(dump);
+        }
+    }
+    let mut dump = dump_tcp(view_dir, Some(own))?;
+    let connections: FxHashSet<u64> = dump.flows.iter().map(|f| f.inode).collect();
+    dump.own = Some(OwnConnections {
+        others: own
+            .iter()
+            .copied()
+            .filter(|inode| !connections.contains(inode))
+            .collect(),
+        dumped_at: now,
+    });
+    Ok(dump)
+}
+
+/// The connections to look up, and what to know afterwards, when
+/// `earlier` explains every socket in `own`: each is one of its
+/// connections or one it knew was none. `None` (dump instead) when there
+/// is no such reading, a socket is new since, or the last dump is older
+/// than [`REDUMP_AFTER`].
+pub fn plan<'e>(
+    own: &FxHashSet<u64>,
+    earlier: Option<&'e FlowDump>,
+    now: Instant,
+) -> Option<(Vec<&'e TcpFlow>, OwnConnections)> {
+    let earlier = earlier?;
+    let known = earlier.own.as_ref()?;
+    if now.saturating_duration_since(known.dumped_at) > REDUMP_AFTER {
+        return None;
+    }
+    let connections: FxHashSet<u64> = earlier.flows.iter().map(|f| f.inode).collect();
+    if own
+        .iter()
+        .any(|inode| !connections.contains(inode) && !known.others.contains(inode))
+    {
+        return None;
+    }
+    let wanted = earlier
+        .flows
+        .iter()
+        .filter(|f| own.contains(&f.inode))
+        .collect();
+    let others = known
+        .others
+        .iter()
+        .copied()
+        .filter(|inode| own.contains(inode))
+        .collect();
+    Some((
+        wanted,
+        OwnConnections {
+            others,
+            dumped_at: known.dumped_at,
+        },
+    ))
+}
+
+/// Runs `ask` with a sock_diag socket of the network namespace of the
+/// process whose view directory is `view_dir`: here when that is
+/// netmonitor's own namespace, otherwise on a helper thread that enters
+/// it; when `ns/net` cannot be read, in netmonitor's own namespace only if
+/// the process's `net/netlink` lists the asking socket.
+fn in_namespace_of<T: Send>(
+    view_dir: &Path,
+    ask: impl Fn(&Socket) -> Result<T, DiagError> + Sync,
+) -> Result<(T, DumpPlace), DiagError> {
     let target_ns = view_dir.join("ns/net");
     let target_ns = target_ns.as_path();
     let target = match File::open(target_ns) {
         Ok(file) => file,
         Err(e) if matches!(e.kind(), io::ErrorKind::PermissionDenied) => {
             let why = format!("cannot read {} ({})", target_ns.display(), describe_io(&e));
-            return dump_if_listed(&view_dir.join("net/netlink"), why, only);
+            let socket = open_diag_socket()?;
+            if !listed_in(&view_dir.join("net/netlink"), &socket)? {
+                return Err(DiagError::OtherNamespace { why });
+            }
+            return Ok((ask(&socket)?, DumpPlace::SameByNetlinkTable(why)));
         }
         Err(e) => {
             return Err(DiagError::Namespace {
@@ -171,12 +303,9 @@ pub fn dump_tcp(view_dir: &Path, only: Option<&FxHashSet<u64>>) -> Result<FlowDu
         _ => false,
     };
     if same {
-        return Ok(FlowDump {
-            flows: dump_here(only)?,
-            place: DumpPlace::SameNamespace,
-        });
+        return Ok((ask(&open_diag_socket()?)?, DumpPlace::SameNamespace));
     }
-    let flows = std::thread::scope(|scope| {
+    let answer = std::thread::scope(|scope| {
         scope
             .spawn(|| {
                 setns(&target, CloneFlags::CLONE_NEWNET).map_err(|errno| {
@@ -193,43 +322,27 @@ pub fn dump_tcp(view_dir: &Path, only: Option<&FxHashSet<u64>>) -> Result<FlowDu
                         }
                     }
                 })?;
-                dump_here(only)
+                ask(&open_diag_socket()?)
             })
             .join()
             .unwrap_or_else(|_| Err(DiagError::Netlink("the helper thread failed".into())))
     })?;
-    Ok(FlowDump {
-        flows,
-        place: DumpPlace::Entered,
-    })
+    Ok((answer, DumpPlace::Entered))
 }
 
-/// Dumps netmonitor's own namespace when the process's `net/netlink`
-/// table shows that it is the process's too; `why` says why that had to
-/// be checked this way.
-fn dump_if_listed(
-    netlink_table: &Path,
-    why: String,
-    only: Option<&FxHashSet<u64>>,
-) -> Result<FlowDump, DiagError> {
-    let socket = open_diag_socket()?;
-    let inode = fstat(&socket)
+/// Whether the process's `net/netlink` table lists `socket`: it is then
+/// in netmonitor's own namespace, since a socket appears only in its own
+/// namespace's table.
+fn listed_in(netlink_table: &Path, socket: &Socket) -> Result<bool, DiagError> {
+    let inode = fstat(socket)
         .map_err(|errno| DiagError::Netlink(describe_io(&io::Error::from(errno))))?
         .st_ino;
-    let listed =
-        std::fs::read_to_string(netlink_table).is_ok_and(|table| lists_inode(&table, inode));
-    if !listed {
-        return Err(DiagError::OtherNamespace { why });
-    }
-    Ok(FlowDump {
-        flows: dump_with(&socket, only)?,
-        place: DumpPlace::SameByNetlinkTable(why),
-    })
+    Ok(std::fs::read_to_string(netlink_table).is_ok_and(|table| lists_inode(&table, inode)))
 }
 
 /// Whether a `net/netlink` table lists a socket with `inode` (its last
-/// column). A pure helper for [`dump_if_listed`]: one column of a small
-/// table does not warrant a parser module.
+/// column). A pure helper for [`listed_in`]: one column of a small table
+/// does not warrant a parser module.
 fn lists_inode(table: &str, inode: u64) -> bool {
     table
         .lines()
@@ -247,11 +360,7 @@ fn open_diag_socket() -> Result<Socket, DiagError> {
     Ok(socket)
 }
 
-/// Dumps IPv4 and IPv6 TCP connections of the calling thread's namespace.
-fn dump_here(only: Option<&FxHashSet<u64>>) -> Result<Vec<TcpFlow>, DiagError> {
-    dump_with(&open_diag_socket()?, only)
-}
-
+/// Dumps IPv4 and IPv6 TCP connections of `socket`'s namespace.
 fn dump_with(socket: &Socket, only: Option<&FxHashSet<u64>>) -> Result<Vec<TcpFlow>, DiagError> {
     let netlink = |e: io::Error| DiagError::Netlink(describe_io(&e));
     let mut flows = Vec::new();
@@ -378,6 +487,106 @@ fn skippable(
     Ok((length > 0 && !only.contains(&u64::from(header.inode))).then_some(length))
 }
 
+/// How many single-socket requests go out before their answers are read:
+/// the answers (with their buffers about 1 KiB each) must fit in the
+/// socket's receive buffer, or the kernel drops them.
+const LOOKUP_BATCH: usize = 32;
+
+/// How long to wait for the answers of a batch before giving up (the
+/// caller then dumps instead).
+const LOOKUP_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Asks for each of `flows` by itself; returns those still open.
+fn look_up(socket: &Socket, flows: &[&TcpFlow]) -> Result<Vec<TcpFlow>, DiagError> {
+    let netlink = |e: io::Error| DiagError::Netlink(describe_io(&e));
+    let patience = TimeVal::new(LOOKUP_PATIENCE.as_secs() as _, 0);
+    setsockopt(socket, sockopt::ReceiveTimeout, &patience)
+        .map_err(|errno| netlink(io::Error::from(errno)))?;
+    let mut found = Vec::with_capacity(flows.len());
+    let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    let mut sequence: u32 = 0;
+    for batch in flows.chunks(LOOKUP_BATCH) {
+        let first = sequence.wrapping_add(1);
+        let mut requests = Vec::new();
+        for flow in batch {
+            sequence = sequence.wrapping_add(1);
+            requests.extend(lookup_request(flow, sequence));
+        }
+        socket.send(&requests, 0).map_err(netlink)?;
+        let mut answered = 0;
+        while answered < batch.len() {
+            let size = {
+                let mut space = &mut buffer[..];
+                socket.recv(&mut space, 0).map_err(netlink)?
+            };
+            let mut offset = 0;
+            while offset < size.min(buffer.len()) {
+                let message = NetlinkMessage::<SockDiagMessage>::deserialize(&buffer[offset..size])
+                    .map_err(|e| DiagError::Netlink(format!("cannot decode an answer: {e}")))?;
+                let length = message.header.length as usize;
+                if length == 0 {
+                    break;
+                }
+                offset += length;
+                if !(first..=sequence).contains(&message.header.sequence_number) {
+                    continue;
+                }
+                match message.payload {
+                    NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
+                        found.extend(flow_of(&response));
+                        answered += 1;
+                    }
+                    NetlinkPayload::Error(error) => {
+                        // Gone, or its 4-tuple now names another socket.
+                        let errno = error.to_io().raw_os_error();
+                        if errno != Some(nix::libc::ENOENT) && errno != Some(nix::libc::ESTALE) {
+                            return Err(DiagError::Netlink(describe_io(&error.to_io())));
+                        }
+                        answered += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The request for the one socket `flow` names, as netlink bytes.
+fn lookup_request(flow: &TcpFlow, sequence: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST;
+    header.sequence_number = sequence;
+    let family = if flow.local.is_ipv4() {
+        AF_INET
+    } else {
+        AF_INET6
+    };
+    let mut packet = NetlinkMessage::new(
+        header,
+        SockDiagMessage::InetRequest(InetRequest {
+            family,
+            protocol: IPPROTO_TCP,
+            extensions: ExtensionFlags::INFO,
+            states: StateFlags::all(),
+            socket_id: SocketId {
+                source_port: flow.local.port(),
+                destination_port: flow.peer.port(),
+                source_address: flow.local.ip(),
+                destination_address: flow.peer.ip(),
+                interface_id: flow.interface,
+                cookie: flow.cookie,
+            },
+        })
+        .into(),
+    );
+    packet.finalize();
+    // `serialize` needs a buffer of exactly `buffer_len` bytes.
+    let mut bytes = vec![0; packet.buffer_len()];
+    packet.serialize(&mut bytes);
+    bytes
+}
+
 /// A connection's record, when the kernel sent its `tcp_info`.
 fn flow_of(response: &InetResponse) -> Option<TcpFlow> {
     let info: &TcpInfo = response.nlas.iter().find_map(|nla| match nla {
@@ -391,6 +600,8 @@ fn flow_of(response: &InetResponse) -> Option<TcpFlow> {
         uid: header.uid,
         local: SocketAddr::new(id.source_address, id.source_port),
         peer: SocketAddr::new(id.destination_address, id.destination_port),
+        interface: id.interface_id,
+        cookie: id.cookie,
         state: header.state,
         bytes_acked: info.bytes_acked,
         bytes_received: info.bytes_received,
@@ -446,5 +657,143 @@ mod tests {
                 .is_some_and(|r| r.contains("CAP_SYS_ADMIN"))
         );
         assert_eq!(DiagError::Netlink("x".into()).remedy(), None);
+    }
+
+    fn flow(inode: u64) -> TcpFlow {
+        TcpFlow {
+            inode,
+            uid: 0,
+            local: "127.0.0.1:5000".parse().unwrap(),
+            peer: format!("127.0.0.1:{}", 40000 + inode).parse().unwrap(),
+            interface: 0,
+            cookie: inode.to_le_bytes(),
+            state: 1,
+            bytes_acked: 0,
+            bytes_received: 0,
+            bytes_sent: 0,
+            bytes_retrans: 0,
+            rtt_us: 0,
+            rttvar_us: 0,
+            snd_cwnd: 10,
+            retrans: 0,
+            total_retrans: 0,
+            delivery_rate: 0,
+        }
+    }
+
+    fn own_reading(flows: &[u64], others: &[u64], dumped_at: Instant) -> FlowDump {
+        FlowDump {
+            flows: flows.iter().map(|&inode| flow(inode)).collect(),
+            place: DumpPlace::SameNamespace,
+            own: Some(OwnConnections {
+                others: others.iter().copied().collect(),
+                dumped_at,
+            }),
+        }
+    }
+
+    fn set(inodes: &[u64]) -> FxHashSet<u64> {
+        inodes.iter().copied().collect()
+    }
+
+    #[test]
+    fn connections_are_looked_up_only_while_the_last_dump_explains_every_socket() {
+        let then = Instant::now();
+        let soon = then + Duration::from_secs(2);
+        let earlier = own_reading(&[10, 11], &[20], then);
+        // Nothing to go on: dump.
+        assert!(plan(&set(&[10]), None, soon).is_none());
+        let of_all = FlowDump {
+            own: None,
+            ..earlier.clone()
+        };
+        assert!(plan(&set(&[10]), Some(&of_all), soon).is_none());
+        // Every socket known: look up the connections still held.
+        let (wanted, known) = plan(&set(&[10, 11, 20]), Some(&earlier), soon).unwrap();
+        assert_eq!(wanted.iter().map(|f| f.inode).collect::<Vec<_>>(), [10, 11]);
+        assert_eq!(known.others, set(&[20]));
+        assert_eq!(known.dumped_at, then, "a lookup is no dump");
+        // One closed (its descriptor is gone), one other socket closed too.
+        let (wanted, known) = plan(&set(&[11]), Some(&earlier), soon).unwrap();
+        assert_eq!(wanted.iter().map(|f| f.inode).collect::<Vec<_>>(), [11]);
+        assert!(known.others.is_empty());
+        // A socket the last dump did not see may be a new connection: dump.
+        assert!(plan(&set(&[10, 11, 20, 30]), Some(&earlier), soon).is_none());
+        // Too long since the last dump: dump.
+        let late = then + REDUMP_AFTER + Duration::from_secs(1);
+        assert!(plan(&set(&[10, 11, 20]), Some(&earlier), late).is_none());
+    }
+
+    /// The socket inode of an open descriptor.
+    fn inode_of(fd: &impl std::os::fd::AsFd) -> u64 {
+        fstat(fd).unwrap().st_ino
+    }
+
+    #[test]
+    fn own_connections_are_dumped_then_looked_up_by_cookie() {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        // Runs in the test's own network namespace: sock_diag needs no
+        // privilege there.
+        let here = Path::new("/proc/thread-self");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let own = set(&[inode_of(&listener), inode_of(&client), inode_of(&server)]);
+
+        let first = own_connections(here, &own, None).unwrap();
+        let mut dumped: Vec<u64> = first.flows.iter().map(|f| f.inode).collect();
+        dumped.sort_unstable();
+        let mut connections = vec![inode_of(&client), inode_of(&server)];
+        connections.sort_unstable();
+        assert_eq!(dumped, connections, "both ends, not the listener");
+        let known = first.own.clone().unwrap();
+        assert_eq!(known.others, set(&[inode_of(&listener)]));
+
+        client.write_all(&[7; 1000]).unwrap();
+        let mut got = [0; 1000];
+        server.read_exact(&mut got).unwrap();
+        let second = own_connections(here, &own, Some(&first)).unwrap();
+        assert_eq!(
+            second.own.as_ref().unwrap().dumped_at,
+            known.dumped_at,
+            "looked up, not dumped again"
+        );
+        let server_now = second
+            .flows
+            .iter()
+            .find(|f| f.inode == inode_of(&server))
+            .expect("the server end is looked up");
+        assert_eq!(server_now.bytes_received, 1000);
+        assert_eq!(second.flows.len(), 2);
+
+        // IPv6 (and an IPv4 peer on an IPv6 socket) where loopback has it.
+        if let Ok(listener6) = TcpListener::bind("[::]:0") {
+            let port = listener6.local_addr().unwrap().port();
+            let native = TcpStream::connect(("::1", port)).ok();
+            let mapped = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let mut ends = vec![inode_of(&mapped)];
+            ends.extend(native.iter().map(inode_of));
+            let mut accepted = Vec::new();
+            for _ in 0..ends.len() {
+                accepted.push(listener6.accept().unwrap().0);
+            }
+            ends.extend(accepted.iter().map(inode_of));
+            let own6 = set(&ends);
+            let dumped = own_connections(here, &own6, None).unwrap();
+            assert_eq!(dumped.flows.len(), ends.len(), "{:?}", dumped.flows);
+            let looked_up = lookup_tcp(here, &dumped.flows.iter().collect::<Vec<_>>()).unwrap();
+            let mut found: Vec<u64> = looked_up.flows.iter().map(|f| f.inode).collect();
+            found.sort_unstable();
+            ends.sort_unstable();
+            assert_eq!(found, ends);
+        }
+
+        // A cookie that names no socket: that one is left out.
+        let mut stale = first.flows.clone();
+        stale[0].cookie = [0xAB; 8];
+        let found = lookup_tcp(here, &stale.iter().collect::<Vec<_>>()).unwrap();
+        assert_eq!(found.flows.len(), 1);
+        assert_eq!(found.flows[0].inode, stale[1].inode);
     }
 }

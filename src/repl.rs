@@ -144,15 +144,18 @@ struct Shown {
 /// Reads what `tab` needs; the scan of every process's `fd/` happens only
 /// when the scope shows owners, and the socket tables a socket tab does not
 /// display only when some socket in scope is in none of its own.
-/// `with_flows`: take the sock_diag dump even when the tab is not flows
-/// (a session's status boxes show the TCP rate between two ticks; a single
-/// `--once` print has no second tick).
+/// `with_flows`: read the process's TCP connections over sock_diag even
+/// when the tab is not flows (a session's status boxes show the TCP rate
+/// between two ticks; a single `--once` print has no second tick), and
+/// `earlier` is the snapshot before, whose reading of them may let this one
+/// look them up one by one instead of dumping the namespace.
 pub(crate) fn take_snapshot(
     source: &ProcSource,
     process: &Process,
     session: &Session,
     tab: Tab,
     with_flows: bool,
+    earlier: Option<&Snapshot>,
 ) -> Snapshot {
     let own = tab.shows_own_sockets();
     let displayed = tab.socket_tables();
@@ -174,7 +177,11 @@ pub(crate) fn take_snapshot(
             // TCP rate of the status box.
             flows: match (tab, with_flows) {
                 (Tab::Flows, _) => Flows::All,
-                (_, true) => Flows::Own,
+                (_, true) => Flows::Own(
+                    earlier
+                        .and_then(|s| s.flows.as_ref())
+                        .and_then(|f| f.as_ref().ok()),
+                ),
                 (_, false) => Flows::Skip,
             },
             sieve,
@@ -400,7 +407,15 @@ impl Driver {
 
     /// Reads a snapshot for `tab` and renders it against the previous one.
     fn show(&mut self, tab: Tab) -> String {
-        let snapshot = take_snapshot(&self.source, &self.process, &self.session, tab, true);
+        let earlier = self.shown.as_ref().map(|shown| &shown.snapshot);
+        let snapshot = take_snapshot(
+            &self.source,
+            &self.process,
+            &self.session,
+            tab,
+            true,
+            earlier,
+        );
         if let Some(capture) = self.capture.as_mut() {
             if let Err(e) = capture.write_tick(&self.source, &self.process) {
                 // The session goes on; the capture stops, said once.

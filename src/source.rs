@@ -224,18 +224,20 @@ pub struct Request<'a> {
     pub files: &'a [&'static str],
     pub with_fd: bool,
     pub with_owners: bool,
-    pub flows: Flows,
+    pub flows: Flows<'a>,
     pub sieve: Option<Sift<'a>>,
 }
 
-/// Whether a tick takes a sock_diag dump, and which connections it keeps.
+/// Whether a tick reads TCP connections over sock_diag, and which.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Flows {
+pub enum Flows<'a> {
     #[default]
     Skip,
-    /// The process's own, for the TCP rate every status box shows: the
-    /// dump waits for the `fd/` listing and decodes no other connection.
-    Own,
+    /// The process's own, for the TCP rate every status box shows: read
+    /// once the `fd/` listing is done, and looked up one by one when the
+    /// last reading of them (given here) still accounts for every socket
+    /// the process holds ([`diag::own_connections`]).
+    Own(Option<&'a FlowDump>),
     /// Every connection of the namespace (the flows tab).
     All,
 }
@@ -629,7 +631,7 @@ impl ProcSource {
         if sieve.is_some() {
             waiting.push(to_sifter);
         }
-        if flows == Flows::Own {
+        if matches!(flows, Flows::Own(_)) {
             waiting.push(to_dumper);
         }
         let (fd, processes, dump, files, other_rows) = std::thread::scope(|scope| {
@@ -653,11 +655,16 @@ impl ProcSource {
             let dump = (flows != Flows::Skip).then(|| {
                 scope.spawn(move || {
                     defer_to_readers();
-                    // Without the listing no connection is known to be the
-                    // process's: keep none.
-                    let only = (flows == Flows::Own)
-                        .then(|| for_dumper.recv().ok().flatten().unwrap_or_default());
-                    diag::dump_tcp(&self.view_dir(process), only.as_ref())
+                    let view_dir = self.view_dir(process);
+                    match flows {
+                        Flows::Own(earlier) => {
+                            // Without the listing no connection is known to
+                            // be the process's: keep none.
+                            let own = for_dumper.recv().ok().flatten().unwrap_or_default();
+                            diag::own_connections(&view_dir, &own, earlier)
+                        }
+                        _ => diag::dump_tcp(&view_dir, None),
+                    }
                 })
             });
             let (files, other_rows) = match sieve {

@@ -446,6 +446,8 @@ mod tests {
             uid: 0,
             local: local.parse().unwrap(),
             peer: peer.parse().unwrap(),
+            interface: 0,
+            cookie: inode.to_le_bytes(),
             state: 1,
             bytes_acked: sent.saturating_add(1),
             bytes_received: received,
@@ -476,6 +478,7 @@ mod tests {
             flows: Some(Ok(FlowDump {
                 flows,
                 place: DumpPlace::SameNamespace,
+                own: None,
             })),
             other_rows: Default::default(),
         }

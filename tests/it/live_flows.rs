@@ -413,3 +413,70 @@ fn other_tabs_rate_only_the_processs_own_connections() {
         );
     }
 }
+
+/// A child that holds a listener, waits `argv[1]` seconds, then connects
+/// to it and streams at `argv[2]` bytes/s (paced against absolute
+/// deadlines) for `argv[3]` seconds while a thread drains the other end.
+const LATE_STREAMER: &str = r#"
+import socket, sys, threading, time
+delay, rate, seconds = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+print("ready", flush=True)
+time.sleep(delay)
+c = socket.create_connection(l.getsockname()); a, _ = l.accept()
+def drain():
+    while a.recv(65536):
+        pass
+threading.Thread(target=drain, daemon=True).start()
+start = time.monotonic(); sent = 0
+while time.monotonic() - start < seconds:
+    c.sendall(b"x" * 16384); sent += 16384
+    pause = start + sent / rate - time.monotonic()
+    if pause > 0:
+        time.sleep(pause)
+time.sleep(120)
+"#;
+
+/// Between ticks the status box's rate looks the process's connections
+/// up one by one; a connection opened after the first tick is a socket
+/// that reading did not know, so the next tick dumps the namespace again
+/// and the connection is counted from the tick after.
+#[test]
+fn a_connection_opened_mid_session_joins_the_rate() {
+    if !root_or_skip("a_connection_opened_mid_session_joins_the_rate") {
+        return;
+    }
+    let ns = Netns::new("laterate");
+    let script =
+        format!("import sys; sys.argv = ['late', '1.5', '{STREAM_RATE}', '8']\n{LATE_STREAMER}");
+    let child = ns.spawn_python(&script);
+    let pid = child.pid().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_netmonitor"))
+        .args(["--json", "--count", "5", "-i", "1", "--tab", "tcp", &pid])
+        .output()
+        .expect("netmonitor runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rates: Vec<Option<f64>> = text
+        .lines()
+        .map(|line| {
+            let doc: serde_json::Value = serde_json::from_str(line).expect("one JSON document");
+            doc["status"]["tcp_sent_bytes_per_second"].as_f64()
+        })
+        .collect();
+    assert_eq!(rates.len(), 5, "{text}");
+    // Ticks at 0, 1, 2, 3, 4 s; the connection opens at 1.5 s. The two
+    // last ticks measure it whole.
+    for rate in &rates[3..] {
+        let sent = rate.unwrap_or_else(|| panic!("a rate at the last ticks: {rates:?}"));
+        assert!(
+            (STREAM_RATE * 0.7..STREAM_RATE * 1.3).contains(&sent),
+            "the process sends {STREAM_RATE} B/s; rates by tick {rates:?}"
+        );
+    }
+}
