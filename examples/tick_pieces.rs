@@ -1,12 +1,14 @@
 //! Times the pieces of one live tick separately, for `bench/flows_tick.sh`:
 //! the sock_diag dump of the process's namespace, the listing of its `fd/`
-//! links, and the reading of `net/tcp` + `net/tcp6` (what the tcp tab
-//! reads). Usage: `tick_pieces PID [ROUNDS]`; prints one line per round.
+//! links, the reading of `net/tcp` + `net/tcp6` (what the tcp tab reads),
+//! and the two ways of reading only the process's connections (a dump that
+//! keeps them, or one lookup each). Usage: `tick_pieces PID [ROUNDS]`;
+//! prints two lines per round.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use netmonitor::diag::dump_tcp;
+use netmonitor::diag::{dump_tcp, lookup_tcp};
 use netmonitor::source::ProcSource;
 
 fn main() -> ExitCode {
@@ -51,6 +53,26 @@ fn main() -> ExitCode {
             (Err(e), _) => println!("  dump failed: {e}"),
             (_, Err(e)) => println!("  fd/ failed: {e}"),
         }
+        let Ok(fd) = source.socket_inodes(&process) else {
+            continue;
+        };
+        let start = Instant::now();
+        let own = dump_tcp(&source.view_dir(&process), Some(&fd.inodes));
+        let kept = start.elapsed();
+        let Ok(own) = own else {
+            continue;
+        };
+        let start = Instant::now();
+        let wanted: Vec<_> = own.flows.iter().collect();
+        let looked_up = lookup_tcp(&source.view_dir(&process), &wanted);
+        let each = start.elapsed();
+        println!(
+            "  the process's {} connections: dump keeping them {:.0} ms; looked up one by one {:.0} ms ({} answered)",
+            own.flows.len(),
+            kept.as_secs_f64() * 1000.0,
+            each.as_secs_f64() * 1000.0,
+            looked_up.map_or(0, |d| d.flows.len())
+        );
     }
     ExitCode::SUCCESS
 }
