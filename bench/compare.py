@@ -152,7 +152,7 @@ def main():
             rows.append((name, median, peak))
         print(f"{'command':34} {'median':>10} {'× floor':>8} {'peak RSS':>10}")
         for name, median, peak in rows:
-            print(f"{name:34} {median * 1000:8.1f} ms {median / floor:8.2f} {peak / 1024:7.1f} MiB")
+            print(f"{name:34} {median * 1000:8.1f} ms {median / floor:8.3f} {peak / 1024:7.1f} MiB")
         ours = rows[3][1]
         print()
         for name, median, _ in rows[4:]:
