@@ -173,9 +173,10 @@ pub(crate) fn take_snapshot(
             files: tab.net_files(),
             with_fd: own,
             with_owners: own && session.view.scope.needs_owners(),
-            // Other tabs need only the process's own connections, for the
-            // TCP rate of the status box.
+            // The flows tab reads what its scope shows; other tabs need only
+            // the process's own connections, for the status box's TCP rate.
             flows: match (tab, with_flows) {
+                (Tab::Flows, _) if session.view.scope == Scope::Own => Flows::OwnShown,
                 (Tab::Flows, _) => Flows::All,
                 (_, true) => Flows::Own(
                     earlier

@@ -238,7 +238,12 @@ pub enum Flows<'a> {
     /// last reading of them (given here) still accounts for every socket
     /// the process holds ([`diag::own_connections`]).
     Own(Option<&'a FlowDump>),
-    /// Every connection of the namespace (the flows tab).
+    /// The process's own, for the flows tab in scope own: always dumped
+    /// (so the count of the namespace's connections is current), keeping
+    /// only them; every connection when `fd/` cannot be read.
+    OwnShown,
+    /// Every connection of the namespace (the flows tab in the other
+    /// scopes).
     All,
 }
 
@@ -631,7 +636,7 @@ impl ProcSource {
         if sieve.is_some() {
             waiting.push(to_sifter);
         }
-        if matches!(flows, Flows::Own(_)) {
+        if matches!(flows, Flows::Own(_) | Flows::OwnShown) {
             waiting.push(to_dumper);
         }
         let (fd, processes, dump, files, other_rows) = std::thread::scope(|scope| {
@@ -663,6 +668,11 @@ impl ProcSource {
                             let own = for_dumper.recv().ok().flatten().unwrap_or_default();
                             diag::own_connections(&view_dir, &own, earlier)
                         }
+                        Flows::OwnShown => match for_dumper.recv().ok().flatten() {
+                            Some(own) => diag::own_connections(&view_dir, &own, None),
+                            // The tab then shows the namespace, and says why.
+                            None => diag::dump_tcp(&view_dir, None),
+                        },
                         _ => diag::dump_tcp(&view_dir, None),
                     }
                 })

@@ -203,7 +203,11 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
             "{why}: its net/netlink lists netmonitor's socket, so it shares netmonitor's network namespace"
         )),
     };
-    let namespace_total = in_namespace.len();
+    // A dump that kept only the process's connections counted the rest.
+    let namespace_total = dump
+        .own
+        .as_ref()
+        .map_or(in_namespace.len(), |own| own.in_namespace);
     let scan = match &now.processes {
         Some(Ok(scan)) if ctx.view.scope.needs_owners() => Some(scan),
         _ => None,
@@ -704,6 +708,33 @@ mod tests {
         insta::assert_snapshot!(out);
         assert!(out.contains("rates appear from the next refresh"));
         assert!(!out.contains("TCP sent"));
+    }
+
+    #[test]
+    fn a_dump_of_the_processs_connections_counts_the_namespace_it_skipped() {
+        let (_, mut after) = two_ticks();
+        let process = process();
+        let users = HashMap::new();
+        let all = text(&view(&context(&process, &users, None), &after, None));
+        assert!(
+            all.contains("own connections: 4 of 5 TCP connections"),
+            "{all}"
+        );
+        // What scope own reads: the process's 4 connections, and how many
+        // the namespace had.
+        if let Some(Ok(dump)) = after.flows.as_mut() {
+            dump.flows.retain(|f| f.inode != 99);
+            dump.own = Some(crate::diag::OwnConnections {
+                others: Default::default(),
+                dumped_at: Instant::now(),
+                in_namespace: 100_000,
+            });
+        }
+        let own = text(&view(&context(&process, &users, None), &after, None));
+        assert!(
+            own.contains("own connections: 4 of 100000 TCP connections"),
+            "{own}"
+        );
     }
 
     #[test]
