@@ -412,31 +412,37 @@ fn connection_states() -> StateFlags {
 }
 
 fn request(socket: &Socket, sequence: u32, family: u8) -> io::Result<()> {
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-    header.sequence_number = sequence;
     let socket_id = if family == AF_INET {
         SocketId::new_v4()
     } else {
         SocketId::new_v6()
     };
-    let mut packet = NetlinkMessage::new(
-        header,
-        SockDiagMessage::InetRequest(InetRequest {
+    let bytes = encode(
+        NLM_F_REQUEST | NLM_F_DUMP,
+        sequence,
+        InetRequest {
             family,
             protocol: IPPROTO_TCP,
             extensions: ExtensionFlags::INFO,
             states: connection_states(),
             socket_id,
-        })
-        .into(),
+        },
     );
+    socket.send(&bytes, 0)?;
+    Ok(())
+}
+
+/// `request` as a netlink message with `flags` and `sequence`, in bytes.
+fn encode(flags: u16, sequence: u32, request: InetRequest) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = sequence;
+    let mut packet = NetlinkMessage::new(header, SockDiagMessage::InetRequest(request).into());
     packet.finalize();
     // `serialize` needs a buffer of exactly `buffer_len` bytes.
     let mut bytes = vec![0; packet.buffer_len()];
     packet.serialize(&mut bytes);
-    socket.send(&bytes, 0)?;
-    Ok(())
+    bytes
 }
 
 /// Netlink dump parts are at most 32 KiB; twice that never truncates.
@@ -454,34 +460,14 @@ fn receive(
     let mut described = 0;
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     loop {
-        let size = {
-            let mut space = &mut buffer[..];
-            socket
-                .recv(&mut space, 0)
-                .map_err(|e| DiagError::Netlink(describe_io(&e)))?
-        };
-        if size > buffer.len() {
-            return Err(DiagError::Netlink(format!(
-                "a message of {size} bytes did not fit the {RECEIVE_BUFFER}-byte buffer"
-            )));
-        }
-        let mut offset = 0;
-        while offset < size {
-            let bytes = &buffer[offset..size];
+        for bytes in receive_messages(socket, &mut buffer)? {
             if let Some(only) = only {
-                if let Some(length) = skippable(bytes, sequence, only)? {
+                if skippable(bytes, sequence, only)? {
                     described += 1;
-                    offset += length;
                     continue;
                 }
             }
-            let message = NetlinkMessage::<SockDiagMessage>::deserialize(bytes)
-                .map_err(|e| DiagError::Netlink(format!("cannot decode an answer: {e}")))?;
-            let length = message.header.length as usize;
-            if length == 0 {
-                break;
-            }
-            offset += length;
+            let message = decode(bytes)?;
             if message.header.sequence_number != sequence {
                 continue;
             }
@@ -505,23 +491,55 @@ fn receive(
     }
 }
 
-/// The length of the message at the start of `bytes` when it is a
-/// connection of request `sequence` whose inode is not among `only`.
-fn skippable(
-    bytes: &[u8],
-    sequence: u32,
-    only: &FxHashSet<u64>,
-) -> Result<Option<usize>, DiagError> {
-    let undecodable = |e: netlink_packet_core::DecodeError| {
-        DiagError::Netlink(format!("cannot decode an answer: {e}"))
+/// Receives one datagram of answers into `buffer` and cuts it into its
+/// netlink messages, each whole (header included).
+fn receive_messages<'b>(socket: &Socket, buffer: &'b mut [u8]) -> Result<Vec<&'b [u8]>, DiagError> {
+    let size = {
+        let mut space = &mut buffer[..];
+        socket
+            .recv(&mut space, 0)
+            .map_err(|e| DiagError::Netlink(describe_io(&e)))?
     };
+    if size > buffer.len() {
+        return Err(DiagError::Netlink(format!(
+            "a message of {size} bytes did not fit the {}-byte buffer",
+            buffer.len()
+        )));
+    }
+    let mut messages = Vec::new();
+    let mut rest = &buffer[..size];
+    while !rest.is_empty() {
+        let length = NetlinkBuffer::new_checked(rest)
+            .map_err(undecodable)?
+            .length() as usize;
+        if length == 0 {
+            break;
+        }
+        let (message, after) = rest.split_at(length.min(rest.len()));
+        messages.push(message);
+        rest = after;
+    }
+    Ok(messages)
+}
+
+/// One whole netlink message of sock_diag, decoded.
+fn decode(bytes: &[u8]) -> Result<NetlinkMessage<SockDiagMessage>, DiagError> {
+    NetlinkMessage::<SockDiagMessage>::deserialize(bytes).map_err(undecodable)
+}
+
+fn undecodable(e: netlink_packet_core::DecodeError) -> DiagError {
+    DiagError::Netlink(format!("cannot decode an answer: {e}"))
+}
+
+/// Whether the message `bytes` is a connection of request `sequence`
+/// whose inode is not among `only` (read from its fixed header alone).
+fn skippable(bytes: &[u8], sequence: u32, only: &FxHashSet<u64>) -> Result<bool, DiagError> {
     let message = NetlinkBuffer::new_checked(bytes).map_err(undecodable)?;
     if message.message_type() != SOCK_DIAG_BY_FAMILY || message.sequence_number() != sequence {
-        return Ok(None);
+        return Ok(false);
     }
     let header = InetResponseHeader::parse(message.payload()).map_err(undecodable)?;
-    let length = message.length() as usize;
-    Ok((length > 0 && !only.contains(&u64::from(header.inode))).then_some(length))
+    Ok(!only.contains(&u64::from(header.inode)))
 }
 
 /// How many single-socket requests go out before their answers are read:
@@ -552,19 +570,8 @@ fn look_up(socket: &Socket, flows: &[&TcpFlow]) -> Result<Vec<TcpFlow>, DiagErro
         socket.send(&requests, 0).map_err(netlink)?;
         let mut answered = 0;
         while answered < batch.len() {
-            let size = {
-                let mut space = &mut buffer[..];
-                socket.recv(&mut space, 0).map_err(netlink)?
-            };
-            let mut offset = 0;
-            while offset < size.min(buffer.len()) {
-                let message = NetlinkMessage::<SockDiagMessage>::deserialize(&buffer[offset..size])
-                    .map_err(|e| DiagError::Netlink(format!("cannot decode an answer: {e}")))?;
-                let length = message.header.length as usize;
-                if length == 0 {
-                    break;
-                }
-                offset += length;
+            for bytes in receive_messages(socket, &mut buffer)? {
+                let message = decode(bytes)?;
                 if !(first..=sequence).contains(&message.header.sequence_number) {
                     continue;
                 }
@@ -591,17 +598,15 @@ fn look_up(socket: &Socket, flows: &[&TcpFlow]) -> Result<Vec<TcpFlow>, DiagErro
 
 /// The request for the one socket `flow` names, as netlink bytes.
 fn lookup_request(flow: &TcpFlow, sequence: u32) -> Vec<u8> {
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST;
-    header.sequence_number = sequence;
     let family = if flow.local.is_ipv4() {
         AF_INET
     } else {
         AF_INET6
     };
-    let mut packet = NetlinkMessage::new(
-        header,
-        SockDiagMessage::InetRequest(InetRequest {
+    encode(
+        NLM_F_REQUEST,
+        sequence,
+        InetRequest {
             family,
             protocol: IPPROTO_TCP,
             extensions: ExtensionFlags::INFO,
@@ -614,14 +619,8 @@ fn lookup_request(flow: &TcpFlow, sequence: u32) -> Vec<u8> {
                 interface_id: flow.interface,
                 cookie: flow.cookie,
             },
-        })
-        .into(),
-    );
-    packet.finalize();
-    // `serialize` needs a buffer of exactly `buffer_len` bytes.
-    let mut bytes = vec![0; packet.buffer_len()];
-    packet.serialize(&mut bytes);
-    bytes
+        },
+    )
 }
 
 /// A connection's record, when the kernel sent its `tcp_info`.
