@@ -60,6 +60,25 @@ fn streamer(ns: &Netns, bytes: u64, rate: f64, delay: f64) -> (crate::support::H
     (child, port)
 }
 
+/// Runs netmonitor with `args` (which ask for `--json --count`), expects
+/// status 0, and returns its documents, one per tick.
+fn json_ticks(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_netmonitor"))
+        .args(args)
+        .output()
+        .expect("netmonitor runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON document per line"))
+        .collect()
+}
+
 /// One printed flows screen: its status box and its table rows.
 struct FlowScreen {
     status: String,
@@ -326,24 +345,10 @@ fn flows_in_json_carry_exact_totals_and_rates() {
     let (child, _) = streamer(&ns, 200_000, 400_000.0, 0.0);
     std::thread::sleep(Duration::from_millis(1500));
     let pid = child.pid().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_netmonitor"))
-        .args([
-            "--json", "--count", "2", "-i", "0.5", "--tab", "flows", &pid,
-        ])
-        .output()
-        .expect("netmonitor runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let docs: Vec<serde_json::Value> = text
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("one JSON document per line"))
-        .collect();
-    assert_eq!(docs.len(), 2, "{text}");
+    let docs = json_ticks(&[
+        "--json", "--count", "2", "-i", "0.5", "--tab", "flows", &pid,
+    ]);
+    assert_eq!(docs.len(), 2, "{docs:?}");
     let second = &docs[1];
     let rows = second["tables"]["connections"]["rows"]
         .as_array()
@@ -382,22 +387,8 @@ fn other_tabs_rate_only_the_processs_own_connections() {
     let (_neighbour, _) = streamer(&ns, 6_000_000, 1_000_000.0, 0.0);
     std::thread::sleep(Duration::from_millis(500));
     let pid = target.pid().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_netmonitor"))
-        .args(["--json", "--count", "3", "-i", "1", "--tab", "tcp", &pid])
-        .output()
-        .expect("netmonitor runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let docs: Vec<serde_json::Value> = text
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("one JSON document per line"))
-        .collect();
-    assert_eq!(docs.len(), 3, "{text}");
+    let docs = json_ticks(&["--json", "--count", "3", "-i", "1", "--tab", "tcp", &pid]);
+    assert_eq!(docs.len(), 3, "{docs:?}");
     assert!(
         docs[0]["status"]["tcp_sent_bytes_per_second"].is_null(),
         "no rate before a second tick: {}",
@@ -451,25 +442,12 @@ fn a_connection_opened_mid_session_joins_the_rate() {
         format!("import sys; sys.argv = ['late', '1.5', '{STREAM_RATE}', '8']\n{LATE_STREAMER}");
     let child = ns.spawn_python(&script);
     let pid = child.pid().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_netmonitor"))
-        .args(["--json", "--count", "5", "-i", "1", "--tab", "tcp", &pid])
-        .output()
-        .expect("netmonitor runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let rates: Vec<Option<f64>> = text
-        .lines()
-        .map(|line| {
-            let doc: serde_json::Value = serde_json::from_str(line).expect("one JSON document");
-            doc["status"]["tcp_sent_bytes_per_second"].as_f64()
-        })
-        .collect();
-    assert_eq!(rates.len(), 5, "{text}");
+    let rates: Vec<Option<f64>> =
+        json_ticks(&["--json", "--count", "5", "-i", "1", "--tab", "tcp", &pid])
+            .iter()
+            .map(|doc| doc["status"]["tcp_sent_bytes_per_second"].as_f64())
+            .collect();
+    assert_eq!(rates.len(), 5, "{rates:?}");
     // Ticks at 0, 1, 2, 3, 4 s; the connection opens at 1.5 s. The two
     // last ticks measure it whole.
     for rate in &rates[3..] {
