@@ -66,6 +66,7 @@ pub fn run(
         let snapshot = take_snapshot(
             source,
             &process,
+            settings,
             &session,
             tab,
             mode.count > 1,

@@ -49,6 +49,17 @@ pub enum Format {
     Openmetrics,
 }
 
+/// Where the tcp tab reads the sockets of a live system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TcpSource {
+    /// The kernel's socket diagnostics (netlink sock_diag, what ss uses):
+    /// the same rows as /proc without the kernel formatting them as text
+    #[default]
+    Netlink,
+    /// /proc/PID/net/tcp and tcp6 (what netstat reads)
+    Proc,
+}
+
 /// Watch what one Linux process does on the network, read from /proc.
 #[derive(Debug, Parser)]
 #[command(
@@ -108,6 +119,10 @@ pub struct Cli {
     /// Read everything below DIR instead of /proc (a captured tree)
     #[arg(long, value_name = "DIR", default_value = "/proc")]
     pub proc_root: PathBuf,
+
+    /// Where the tcp tab reads TCP sockets: netlink (sock_diag, the default; /proc when it fails) or proc. A capture or --proc-root always reads /proc files
+    #[arg(long, value_enum, value_name = "SOURCE", default_value = "netlink")]
+    pub tcp_source: TcpSource,
 
     /// Show user ids instead of user names
     #[arg(short, long)]

@@ -54,6 +54,7 @@ use netlink_sys::{Socket, SocketAddr as NetlinkAddr};
 use nix::errno::Errno;
 
 use crate::error::describe_io;
+use crate::parse::inet_diag::{InetDiagMsg, parse_inet_diag_msg};
 use nix::sched::{CloneFlags, setns};
 use nix::sys::socket::{setsockopt, sockopt};
 use nix::sys::stat::fstat;
@@ -220,6 +221,75 @@ pub fn lookup_tcp(view_dir: &Path, flows: &[&TcpFlow]) -> Result<FlowDump, DiagE
     })
 }
 
+/// Every TCP socket of the namespace of `view_dir` — listeners,
+/// connections, TIME_WAIT and request sockets, what `net/tcp` and
+/// `net/tcp6` list — handed to `on_socket` one by one as the kernel
+/// describes them. No attribute is asked for: the fixed header has all a
+/// row of those tables shows, and leaving out `tcp_info` makes the kernel
+/// spend about a fifth less per socket.
+pub fn dump_sockets(
+    view_dir: &Path,
+    mut on_socket: impl FnMut(InetDiagMsg) + Send,
+) -> Result<DumpPlace, DiagError> {
+    let ((), place) = in_namespace_of(view_dir, |socket| {
+        let netlink = |e: io::Error| DiagError::Netlink(describe_io(&e));
+        let mut buffer = vec![0u8; RECEIVE_BUFFER];
+        for (sequence, family) in [(1, AF_INET), (2, AF_INET6)] {
+            let bytes = encode(
+                NLM_F_REQUEST | NLM_F_DUMP,
+                sequence,
+                InetRequest {
+                    family,
+                    protocol: IPPROTO_TCP,
+                    extensions: ExtensionFlags::empty(),
+                    states: StateFlags::all(),
+                    socket_id: if family == AF_INET {
+                        SocketId::new_v4()
+                    } else {
+                        SocketId::new_v6()
+                    },
+                },
+            );
+            socket.send(&bytes, 0).map_err(netlink)?;
+            'answers: loop {
+                for bytes in receive_messages(socket, &mut buffer)? {
+                    let message = NetlinkBuffer::new_checked(bytes).map_err(undecodable)?;
+                    if message.sequence_number() != sequence {
+                        continue;
+                    }
+                    if message.message_type() == SOCK_DIAG_BY_FAMILY {
+                        let header = parse_inet_diag_msg(message.payload()).map_err(|why| {
+                            DiagError::Netlink(format!("cannot decode an answer: {why}"))
+                        })?;
+                        on_socket(header);
+                        continue;
+                    }
+                    match decode(bytes)?.payload {
+                        NetlinkPayload::Done(_) => break 'answers,
+                        // A kernel without IPv6 has no handler for it:
+                        // no sockets, as it has no net/tcp6.
+                        NetlinkPayload::Error(error)
+                            if family == AF_INET6
+                                && error.to_io().raw_os_error() == Some(nix::libc::ENOENT) =>
+                        {
+                            break 'answers;
+                        }
+                        NetlinkPayload::Error(error) => {
+                            return Err(DiagError::Netlink(describe_io(&error.to_io())));
+                        }
+                        NetlinkPayload::Overrun(_) => {
+                            return Err(DiagError::Netlink("the kernel's answer overran".into()));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(place)
+}
+
 /// The process's own connections (`own`: its socket inodes now). When
 /// `earlier` (the last reading of them) accounts for every socket the
 /// process holds and is recent, each connection is looked up by itself —
@@ -306,7 +376,7 @@ pub fn plan<'e>(
 /// the process's `net/netlink` lists the asking socket.
 fn in_namespace_of<T: Send>(
     view_dir: &Path,
-    ask: impl Fn(&Socket) -> Result<T, DiagError> + Sync,
+    ask: impl FnOnce(&Socket) -> Result<T, DiagError> + Send,
 ) -> Result<(T, DumpPlace), DiagError> {
     let target_ns = view_dir.join("ns/net");
     let target_ns = target_ns.as_path();
@@ -336,7 +406,7 @@ fn in_namespace_of<T: Send>(
     }
     let answer = std::thread::scope(|scope| {
         scope
-            .spawn(|| {
+            .spawn(move || {
                 setns(&target, CloneFlags::CLONE_NEWNET).map_err(|errno| {
                     let why = describe_io(&io::Error::from(errno));
                     if matches!(errno, Errno::EPERM | Errno::EACCES) {

@@ -32,6 +32,7 @@ use rustyline::{
 };
 
 use crate::capture::Capture;
+use crate::cli::TcpSource;
 use crate::command::{Command, command_words};
 use crate::parse::Endian;
 use crate::render::{RenderOptions, render, sanitize};
@@ -51,6 +52,7 @@ pub struct Settings {
     pub endian: Endian,
     pub clock_ticks: u64,
     pub users: HashMap<u32, String>,
+    pub tcp_source: TcpSource,
 }
 
 /// What the input thread reports.
@@ -152,6 +154,7 @@ struct Shown {
 pub(crate) fn take_snapshot(
     source: &ProcSource,
     process: &Process,
+    settings: &Settings,
     session: &Session,
     tab: Tab,
     with_flows: bool,
@@ -186,6 +189,7 @@ pub(crate) fn take_snapshot(
                 (_, false) => Flows::Skip,
             },
             sieve,
+            tcp_over_netlink: settings.tcp_source == TcpSource::Netlink,
         },
     );
     if let Some(displayed) = displayed {
@@ -412,6 +416,7 @@ impl Driver {
         let snapshot = take_snapshot(
             &self.source,
             &self.process,
+            &self.settings,
             &self.session,
             tab,
             true,

@@ -44,6 +44,7 @@ use rustc_hash::FxHashSet;
 
 use crate::diag::{self, DiagError, FlowDump};
 use crate::error::{ProcessError, ReadError};
+use crate::parse::inet_diag::{self, InetDiagMsg};
 use crate::parse::process::{ProcStat, format_cmdline, parse_stat, proc_hidepid, socket_inode};
 
 /// Where `/proc` is, and how to read it.
@@ -106,6 +107,13 @@ pub struct Snapshot {
     /// `files` because no process in scope holds them: they still count in
     /// totals and changes, but their text is not kept.
     pub other_rows: FxHashSet<u64>,
+    /// Socket tables read over sock_diag instead of as text (`tcp` and
+    /// `tcp6`, see [`Request::tcp_over_netlink`]): the header the kernel
+    /// sent for each socket, in its order. Sockets a sieve dropped are in
+    /// `other_rows`, like rows it drops from text.
+    pub dumped: Vec<(&'static str, Vec<InetDiagMsg>)>,
+    /// Why tables asked for over sock_diag were read from `net/` instead.
+    pub dump_failed: Option<DiagError>,
 }
 
 impl Snapshot {
@@ -120,12 +128,23 @@ impl Snapshot {
             processes: None,
             flows: None,
             other_rows: Default::default(),
+            dumped: Vec::new(),
+            dump_failed: None,
         }
     }
 
     /// The text of `net/<name>`, if this snapshot read it.
     pub fn file(&self, name: &str) -> Option<&Result<String, ReadError>> {
         self.files.iter().find(|(n, _)| *n == name).map(|(_, r)| r)
+    }
+
+    /// The sockets of table `name`, if this snapshot read them over
+    /// sock_diag.
+    pub fn dumped(&self, name: &str) -> Option<&[InetDiagMsg]> {
+        self.dumped
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, rows)| rows.as_slice())
     }
 }
 
@@ -226,6 +245,10 @@ pub struct Request<'a> {
     pub with_owners: bool,
     pub flows: Flows<'a>,
     pub sieve: Option<Sift<'a>>,
+    /// Ask the kernel's socket diagnostics for the rows of `net/tcp` and
+    /// `net/tcp6` instead of reading them, when `files` has both (live
+    /// system, no capture).
+    pub tcp_over_netlink: bool,
 }
 
 /// Whether a tick reads TCP connections over sock_diag, and which.
@@ -269,6 +292,11 @@ pub trait RowSieve: Sync {
         kept: &mut String,
         dropped: &mut FxHashSet<u64>,
     );
+
+    /// For a row of `table` read as a record rather than text (over
+    /// sock_diag): `None` to keep the socket with `inode`, or the
+    /// fingerprint to count it by when it is left out.
+    fn drops(&self, table: &'static str, inode: u64, inodes: &FxHashSet<u64>) -> Option<u64>;
 }
 
 /// Whole lines of a file being read, decoded like [`read_text`].
@@ -287,11 +315,45 @@ pub struct Block {
 const STREAM_BLOCK: usize = 128 * 1024;
 const STREAM_READ: usize = 16 * 1024;
 
+/// Where a thread waiting for the process's socket inodes gets them, once
+/// `fd/` is listed (`None` when it cannot be).
+type InodesLater = mpsc::Receiver<Option<FxHashSet<u64>>>;
+
 /// The files of a tick and the fingerprints of rows a sieve dropped.
 type SiftedFiles = (
     Vec<(&'static str, Result<String, ReadError>)>,
     FxHashSet<u64>,
 );
+
+/// What a dump of TCP sockets gave: the sockets of each table, and the
+/// fingerprints of those a sieve left out.
+struct DumpedTables {
+    rows: Vec<(&'static str, Vec<InetDiagMsg>)>,
+    dropped: FxHashSet<u64>,
+}
+
+/// Puts each socket of a dump with its table, or among the dropped ones
+/// when the sieve leaves it out.
+struct RowSorter<'a> {
+    sieve: Option<&'a dyn RowSieve>,
+    /// The process's socket inodes (`None`: unknown, keep every socket).
+    inodes: Option<FxHashSet<u64>>,
+    tables: DumpedTables,
+}
+
+impl RowSorter<'_> {
+    fn take(&mut self, header: InetDiagMsg) {
+        let table = header.table();
+        if let (Some(sieve), Some(inodes)) = (self.sieve, &self.inodes) {
+            if let Some(fingerprint) = sieve.drops(table, u64::from(header.inode), inodes) {
+                self.tables.dropped.insert(fingerprint);
+                return;
+            }
+        }
+        let index = usize::from(table != inet_diag::TABLES[0]);
+        self.tables.rows[index].1.push(header);
+    }
+}
 
 /// Every process found by one walk of the proc root.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -628,18 +690,45 @@ impl ProcSource {
         };
         let with_fd = request.with_fd || flows != Flows::Skip;
         let sieve = request.sieve.filter(|_| with_fd);
+        // A capture records file reads, so it reads the tables as files.
+        let tcp_over_netlink = request.tcp_over_netlink
+            && self.is_live()
+            && self.recorder.is_none()
+            && inet_diag::TABLES.iter().all(|t| request.files.contains(t));
+        let text_files: Vec<&'static str> = request
+            .files
+            .iter()
+            .copied()
+            .filter(|name| !tcp_over_netlink || !inet_diag::TABLES.contains(name))
+            .collect();
+        // Rows of the dumped tables are sifted like their text would be.
+        let dump_sieve = sieve
+            .filter(|sift| inet_diag::TABLES.iter().all(|t| sift.tables.contains(t)))
+            .map(|sift| sift.sieve);
         // The threads that wait for the process's socket inodes get them as
         // soon as `fd/` is listed (`None` when it cannot be).
         let (to_sifter, for_sifter) = mpsc::channel::<Option<FxHashSet<u64>>>();
         let (to_dumper, for_dumper) = mpsc::channel::<Option<FxHashSet<u64>>>();
+        let (to_table_dumper, for_table_dumper) = mpsc::channel::<Option<FxHashSet<u64>>>();
         let mut waiting = Vec::new();
         if sieve.is_some() {
             waiting.push(to_sifter);
         }
+        if tcp_over_netlink && dump_sieve.is_some() {
+            waiting.push(to_table_dumper);
+        }
         if matches!(flows, Flows::Own(_) | Flows::OwnShown) {
             waiting.push(to_dumper);
         }
-        let (fd, processes, dump, files, other_rows) = std::thread::scope(|scope| {
+        let text_files = text_files.as_slice();
+        let (fd, processes, dump, files, other_rows, tables) = std::thread::scope(|scope| {
+            // Not deferred: it does the work of the table readers.
+            let tables = tcp_over_netlink.then(|| {
+                scope.spawn(move || {
+                    let sieve = dump_sieve.map(|sieve| (sieve, for_table_dumper));
+                    self.dump_tcp_tables(process, sieve)
+                })
+            });
             let fd = with_fd.then(|| {
                 scope.spawn(move || {
                     defer_to_readers();
@@ -678,12 +767,17 @@ impl ProcSource {
                 })
             });
             let (files, other_rows) = match sieve {
-                Some(sieve) => self.read_sifted(scope, process, request.files, sieve, for_sifter),
+                Some(sieve) => self.read_sifted(scope, process, text_files, sieve, for_sifter),
                 None => (
-                    self.read_net_files(process, request.files),
+                    self.read_net_files(process, text_files),
                     FxHashSet::default(),
                 ),
             };
+            let tables = tables.map(|dumper| {
+                dumper
+                    .join()
+                    .unwrap_or_else(|_| Err(DiagError::Netlink("the dumping thread failed".into())))
+            });
             let fd = fd.map(|reader| joined(reader, &self.view_dir(process).join("fd")));
             let processes = processes.map(|reader| joined(reader, &self.root));
             let dump = dump.map(|reader| {
@@ -691,9 +785,9 @@ impl ProcSource {
                     .join()
                     .unwrap_or_else(|_| Err(DiagError::Netlink("the dumping thread failed".into())))
             });
-            (fd, processes, dump, files, other_rows)
+            (fd, processes, dump, files, other_rows, tables)
         });
-        Snapshot {
+        let mut snapshot = Snapshot {
             taken_at: chrono::Local::now(),
             instant: std::time::Instant::now(),
             files,
@@ -701,7 +795,68 @@ impl ProcSource {
             processes,
             flows: dump,
             other_rows,
+            dumped: Vec::new(),
+            dump_failed: None,
+        };
+        match tables {
+            Some(Ok(DumpedTables { rows, dropped })) => {
+                snapshot.dumped = rows;
+                snapshot.other_rows.extend(dropped);
+            }
+            // The text has the same rows: read it whole (the views sort
+            // out whose rows they are).
+            Some(Err(why)) => {
+                self.read_more(&mut snapshot, process, &inet_diag::TABLES);
+                snapshot.dump_failed = Some(why);
+            }
+            None => {}
         }
+        snapshot
+    }
+
+    /// The sockets of `net/tcp` and `net/tcp6` from one sock_diag dump of
+    /// the process's namespace. With a sieve, other processes' sockets are
+    /// left out (their fingerprints kept) as soon as the process's socket
+    /// inodes arrive; those described before wait until then.
+    fn dump_tcp_tables(
+        &self,
+        process: &Process,
+        sieve: Option<(&dyn RowSieve, InodesLater)>,
+    ) -> Result<DumpedTables, DiagError> {
+        let mut sorter = RowSorter {
+            sieve: sieve.as_ref().map(|(sieve, _)| *sieve),
+            inodes: None,
+            tables: DumpedTables {
+                rows: inet_diag::TABLES.map(|t| (t, Vec::new())).to_vec(),
+                dropped: FxHashSet::default(),
+            },
+        };
+        let mut waiting = sieve.map(|(_, inodes)| (inodes, Vec::new()));
+        diag::dump_sockets(&self.view_dir(process), |header| {
+            if let Some((inodes, pending)) = &mut waiting {
+                match inodes.try_recv() {
+                    Err(mpsc::TryRecvError::Empty) => {
+                        pending.push(header);
+                        return;
+                    }
+                    got => {
+                        sorter.inodes = got.ok().flatten();
+                        for earlier in std::mem::take(pending) {
+                            sorter.take(earlier);
+                        }
+                        waiting = None;
+                    }
+                }
+            }
+            sorter.take(header);
+        })?;
+        if let Some((inodes, pending)) = waiting {
+            sorter.inodes = inodes.recv().ok().flatten();
+            for header in pending {
+                sorter.take(header);
+            }
+        }
+        Ok(sorter.tables)
     }
 
     /// Reads `files`, streaming the sieve's tables through `sieve` once
@@ -713,7 +868,7 @@ impl ProcSource {
         process: &'scope Process,
         files: &'scope [&'static str],
         sieve: Sift<'scope>,
-        inodes: mpsc::Receiver<Option<FxHashSet<u64>>>,
+        inodes: InodesLater,
     ) -> SiftedFiles {
         let (sender, blocks) = mpsc::channel::<(usize, Block)>();
         let sifter = scope.spawn(move || {

@@ -17,6 +17,7 @@
 pub mod arp;
 pub mod counters;
 pub mod dev;
+pub mod inet_diag;
 pub mod other_sockets;
 pub mod process;
 pub mod route;

@@ -485,6 +485,8 @@ mod tests {
                 own: None,
             })),
             other_rows: Default::default(),
+            dumped: Vec::new(),
+            dump_failed: None,
         }
     }
 

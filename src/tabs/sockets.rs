@@ -255,6 +255,11 @@ pub fn collect<'s>(
         notes.extend(unreadable_note(scan));
     }
     let (ownership, held) = held_sockets(snapshot, scan, ctx, &mut notes);
+    if let Some(why) = &snapshot.dump_failed {
+        notes.push(format!(
+            "TCP sockets read from net/tcp and net/tcp6 instead: {why}"
+        ));
+    }
 
     // One pass over the tables: every distinct row is counted and its key
     // remembered (for changes), but only rows in scope are kept, so a
@@ -274,48 +279,60 @@ pub fn collect<'s>(
         (Some(held), false) => Vec::with_capacity(held.len()),
         _ => Vec::new(),
     };
+    // In scope own or tree most rows belong to other processes: for those
+    // only the key counts, and the inode gives it.
+    let theirs = |table: &'static str, inode: u64| match (keep_all, &held) {
+        (false, Some(held)) if inode != 0 && !held.contains(&inode) => Some(TableLine::Theirs(
+            SocketKey::of_inode(table, inode).fingerprint(),
+        )),
+        _ => None,
+    };
+    let socket_line = |table: &'static str, entry: SocketEntry| {
+        let socket = Socket { table, entry };
+        let fingerprint = socket.key().fingerprint();
+        TableLine::Socket(socket, fingerprint)
+    };
     for &table in tables {
-        let Some(text) = problems.text(snapshot, table) else {
-            continue;
+        // Each row is decoded on its own, on every core; what depends on
+        // the rows before it (duplicates) is decided after, in order.
+        let decided: Vec<TableLine> = if let Some(dumped) = snapshot.dumped(table) {
+            dumped
+                .par_iter()
+                .enumerate()
+                .map(|(slot, header)| {
+                    theirs(table, header.inode.into()).unwrap_or_else(|| {
+                        socket_line(table, header.socket_entry(slot as u64, ctx.clock_ticks))
+                    })
+                })
+                .collect()
+        } else {
+            let Some(text) = problems.text(snapshot, table) else {
+                continue;
+            };
+            let lines: Vec<(usize, &str)> = text
+                .lines()
+                .enumerate()
+                .skip(1)
+                .map(|(index, line)| (index, line.trim_end()))
+                .filter(|(_, line)| !line.is_empty())
+                .collect();
+            lines
+                .par_iter()
+                .map(|&(index, line)| {
+                    // The inode column, without decoding the rest.
+                    if let Some(other) = socket_line_inode(line).and_then(|i| theirs(table, i)) {
+                        return other;
+                    }
+                    match parse_socket_line(line, ctx.endian) {
+                        Ok(entry) => socket_line(table, entry),
+                        Err(reason) => TableLine::Bad(LineError {
+                            line: index + 1,
+                            reason,
+                        }),
+                    }
+                })
+                .collect()
         };
-        let lines: Vec<(usize, &str)> = text
-            .lines()
-            .enumerate()
-            .skip(1)
-            .map(|(index, line)| (index, line.trim_end()))
-            .filter(|(_, line)| !line.is_empty())
-            .collect();
-        // Each line is decoded on its own, on every core; what depends on
-        // the lines before it (duplicates) is decided after, in order.
-        let decided: Vec<TableLine> = lines
-            .par_iter()
-            .map(|&(index, line)| {
-                // In scope own or tree most rows belong to other processes:
-                // for those only the key counts, and the inode gives it
-                // without decoding the rest of the line.
-                if let (false, Some(held)) = (keep_all, &held) {
-                    if let Some(inode) = socket_line_inode(line) {
-                        if inode != 0 && !held.contains(&inode) {
-                            return TableLine::Theirs(
-                                SocketKey::of_inode(table, inode).fingerprint(),
-                            );
-                        }
-                    }
-                }
-                match parse_socket_line(line, ctx.endian) {
-                    Ok(entry) => {
-                        let socket = Socket { table, entry };
-                        let fingerprint = socket.key().fingerprint();
-                        TableLine::Socket(socket, fingerprint)
-                    }
-                    Err(reason) => TableLine::Bad(LineError {
-                        line: index + 1,
-                        reason,
-                    }),
-                }
-            })
-            .collect();
-        drop(lines);
         for line in decided {
             let (socket, fingerprint) = match line {
                 TableLine::Theirs(fingerprint) => {
@@ -477,14 +494,23 @@ impl RowSieve for OwnRows {
     ) {
         for (index, line) in block.lines().enumerate() {
             let header = first && index == 0;
-            match socket_line_inode(line.trim_end()) {
-                Some(inode) if !header && inode != 0 && !inodes.contains(&inode) => {
-                    dropped.insert(SocketKey::of_inode(table, inode).fingerprint());
+            let drop = match socket_line_inode(line.trim_end()) {
+                Some(inode) if !header => self.drops(table, inode, inodes),
+                _ => None,
+            };
+            match drop {
+                Some(fingerprint) => {
+                    dropped.insert(fingerprint);
                 }
-                _ => kept.push_str(line),
+                None => kept.push_str(line),
             }
             kept.push('\n');
         }
+    }
+
+    fn drops(&self, table: &'static str, inode: u64, inodes: &FxHashSet<u64>) -> Option<u64> {
+        (inode != 0 && !inodes.contains(&inode))
+            .then(|| SocketKey::of_inode(table, inode).fingerprint())
     }
 }
 
@@ -514,7 +540,11 @@ pub fn needs_other_tables(snapshot: &Snapshot, displayed: &[&'static str]) -> bo
         if held.is_empty() {
             return false;
         }
-        if let Some(Ok(text)) = snapshot.file(table) {
+        if let Some(dumped) = snapshot.dumped(table) {
+            for header in dumped {
+                held.remove(&u64::from(header.inode));
+            }
+        } else if let Some(Ok(text)) = snapshot.file(table) {
             // Only the inode column, on every core (the header has none).
             let listed: Vec<u64> = text
                 .par_lines()

@@ -11,8 +11,8 @@ use crate::parse::sockets::{SocketEntry, TcpLineKind, TcpState};
 use crate::render::{Cell, Column, Emphasis, Screen, Value};
 use crate::source::Snapshot;
 
-/// The tables this tab displays.
-pub const TABLES: [&str; 2] = ["tcp", "tcp6"];
+/// The tables this tab displays (read as text, or as rows over sock_diag).
+pub const TABLES: [&str; 2] = crate::parse::inet_diag::TABLES;
 
 const SPEC: SocketTab = SocketTab {
     tab: Tab::Tcp,
@@ -186,6 +186,8 @@ mod tests {
             processes: None,
             flows: None,
             other_rows: Default::default(),
+            dumped: Vec::new(),
+            dump_failed: None,
         }
     }
 

@@ -71,6 +71,8 @@ pub fn snapshot(seconds: u64, files: Vec<(&'static str, Result<String, ReadError
         processes: None,
         flows: None,
         other_rows: Default::default(),
+        dumped: Vec::new(),
+        dump_failed: None,
     }
 }
 

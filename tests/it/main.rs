@@ -14,6 +14,7 @@ mod live_namespace;
 mod live_permissions;
 mod live_sockets;
 mod live_tcp;
+mod live_tcp_source;
 mod piped;
 mod scripts;
 mod support;
