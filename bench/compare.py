@@ -12,7 +12,8 @@ sockets. Then it times, one after the other, each command RUNS times and
 prints the median wall time, the ratio to the floor, and the peak memory:
 
   floor        cat /proc/PID/net/tcp /proc/PID/net/tcp6 (+ ls -l /proc/PID/fd)
-  netmonitor   netmonitor --once --tab tcp PID
+  netmonitor   netmonitor --once --tab tcp PID (sockets over sock_diag)
+  netmonitor   the same with --tcp-source proc (sockets from net/tcp{,6})
   ss           ss -tanp
   netstat      netstat -tanp
   lsof         lsof -nP -a -p PID -i
@@ -144,6 +145,8 @@ def main():
                 ("  of which ls -l fd", ls[0], ls[1])]
         for name, argv in [
             ("netmonitor --once --tab tcp", [args.binary, "--once", "--tab", "tcp", str(pid)]),
+            ("  the same, --tcp-source proc",
+             [args.binary, "--once", "--tab", "tcp", "--tcp-source", "proc", str(pid)]),
             ("ss -tanp", ["ss", "-tanp"]),
             ("netstat -tanp", ["netstat", "-tanp"]),
             ("lsof -nP -a -p PID -i", ["lsof", "-nP", "-a", "-p", str(pid), "-i"]),
@@ -155,7 +158,7 @@ def main():
             print(f"{name:34} {median * 1000:8.1f} ms {median / floor:8.3f} {peak / 1024:7.1f} MiB")
         ours = rows[3][1]
         print()
-        for name, median, _ in rows[4:]:
+        for name, median, _ in rows[5:]:
             print(f"netmonitor is {median / ours:.1f}× faster than {name}")
 
 

@@ -20,9 +20,17 @@
 //! asked: a socket is listed only in its own namespace's table, so that
 //! proves the two namespaces are one.
 //!
-//! Everything returned is plain data ([`TcpFlow`]); kernel structures are
-//! decoded by `netlink-packet-sock-diag` (with its `rich_nlas` feature for
-//! `tcp_info`), never by hand here. A dump asked for only some sockets
+//! It also serves the tcp tab on a live system: [`dump_sockets`] hands
+//! over the fixed header of every TCP socket of the namespace, which
+//! [`crate::parse::inet_diag`] turns into the rows `net/tcp` would print,
+//! at about half the kernel's cost of formatting that file.
+//!
+//! Everything returned is plain data ([`TcpFlow`], [`InetDiagMsg`]);
+//! kernel structures are decoded by `netlink-packet-sock-diag` (with its
+//! `rich_nlas` feature for `tcp_info`), except the bare socket header of
+//! [`dump_sockets`]: the crate's decoding of it drops the TIME_WAIT timer
+//! and the probe counts that `net/tcp` shows, so `parse/inet_diag.rs`
+//! reads it. A dump asked for only some sockets
 //! (the process's own, for the TCP rate of every status box) still gets
 //! every connection of the namespace from the kernel, which cannot filter
 //! by inode, but decodes only the fixed header of the others: on a

@@ -26,6 +26,14 @@
 //! process's socket inodes are known. The sieve's output is still text,
 //! so parsers and views see a snapshot like any other.
 //!
+//! One table is not read at all on a live system: the tcp tab's rows come
+//! from a sock_diag dump ([`Request::tcp_over_netlink`],
+//! [`crate::diag::dump_sockets`]), on a thread of the snapshot like a
+//! table reader, sifted by the same [`RowSieve`] rule. The kernel
+//! describes 100 000 sockets in binary in about half the time it needs to
+//! format them as `net/tcp`. A capture reads the files, so that what it
+//! records replays.
+//!
 //! Every read below the root goes through [`ProcSource::read_text`],
 //! [`ProcSource::stream_text`], [`ProcSource::read_link`] (or its
 //! relative form for `fd/`) and [`ProcSource::read_dir`], so that a
