@@ -243,22 +243,14 @@ pub fn dump_sockets(
         let netlink = |e: io::Error| DiagError::Netlink(describe_io(&e));
         let mut buffer = vec![0u8; RECEIVE_BUFFER];
         for (sequence, family) in [(1, AF_INET), (2, AF_INET6)] {
-            let bytes = encode(
-                NLM_F_REQUEST | NLM_F_DUMP,
+            request(
+                socket,
                 sequence,
-                InetRequest {
-                    family,
-                    protocol: IPPROTO_TCP,
-                    extensions: ExtensionFlags::empty(),
-                    states: StateFlags::all(),
-                    socket_id: if family == AF_INET {
-                        SocketId::new_v4()
-                    } else {
-                        SocketId::new_v6()
-                    },
-                },
-            );
-            socket.send(&bytes, 0).map_err(netlink)?;
+                family,
+                ExtensionFlags::empty(),
+                StateFlags::all(),
+            )
+            .map_err(netlink)?;
             'answers: loop {
                 for bytes in receive_messages(socket, &mut buffer)? {
                     let message = NetlinkBuffer::new_checked(bytes).map_err(undecodable)?;
@@ -477,7 +469,14 @@ fn dump_with(
     let mut flows = Vec::new();
     let mut described = 0;
     for (sequence, family) in [(1, AF_INET), (2, AF_INET6)] {
-        request(socket, sequence, family).map_err(netlink)?;
+        request(
+            socket,
+            sequence,
+            family,
+            ExtensionFlags::INFO,
+            connection_states(),
+        )
+        .map_err(netlink)?;
         described += receive(socket, sequence, only, &mut flows)?;
     }
     Ok((flows, described))
@@ -489,7 +488,15 @@ fn connection_states() -> StateFlags {
     StateFlags::all() - StateFlags::LISTEN - StateFlags::TIME_WAIT - StateFlags::SYN_RECV
 }
 
-fn request(socket: &Socket, sequence: u32, family: u8) -> io::Result<()> {
+/// Sends dump request `sequence` for the TCP sockets of `family` in
+/// `states`, with the attributes `extensions`.
+fn request(
+    socket: &Socket,
+    sequence: u32,
+    family: u8,
+    extensions: ExtensionFlags,
+    states: StateFlags,
+) -> io::Result<()> {
     let socket_id = if family == AF_INET {
         SocketId::new_v4()
     } else {
@@ -501,8 +508,8 @@ fn request(socket: &Socket, sequence: u32, family: u8) -> io::Result<()> {
         InetRequest {
             family,
             protocol: IPPROTO_TCP,
-            extensions: ExtensionFlags::INFO,
-            states: connection_states(),
+            extensions,
+            states,
             socket_id,
         },
     );

@@ -709,10 +709,12 @@ impl ProcSource {
             .copied()
             .filter(|name| !tcp_over_netlink || !inet_diag::TABLES.contains(name))
             .collect();
-        // Rows of the dumped tables are sifted like their text would be.
+        // Rows of the dumped tables are sifted like their text would be;
+        // the text sieve runs only when it has a table to read.
         let dump_sieve = sieve
             .filter(|sift| inet_diag::TABLES.iter().all(|t| sift.tables.contains(t)))
             .map(|sift| sift.sieve);
+        let sieve = sieve.filter(|sift| sift.tables.iter().any(|t| text_files.contains(t)));
         // The threads that wait for the process's socket inodes get them as
         // soon as `fd/` is listed (`None` when it cannot be).
         let (to_sifter, for_sifter) = mpsc::channel::<Option<FxHashSet<u64>>>();
@@ -781,18 +783,10 @@ impl ProcSource {
                     FxHashSet::default(),
                 ),
             };
-            let tables = tables.map(|dumper| {
-                dumper
-                    .join()
-                    .unwrap_or_else(|_| Err(DiagError::Netlink("the dumping thread failed".into())))
-            });
+            let tables = tables.map(joined_dump);
             let fd = fd.map(|reader| joined(reader, &self.view_dir(process).join("fd")));
             let processes = processes.map(|reader| joined(reader, &self.root));
-            let dump = dump.map(|reader| {
-                reader
-                    .join()
-                    .unwrap_or_else(|_| Err(DiagError::Netlink("the dumping thread failed".into())))
-            });
+            let dump = dump.map(joined_dump);
             (fd, processes, dump, files, other_rows, tables)
         });
         let mut snapshot = Snapshot {
@@ -1092,6 +1086,15 @@ impl ProcSource {
         }
         Ok(())
     }
+}
+
+/// What a dumping thread returned; its failure becomes a [`DiagError`].
+fn joined_dump<T>(
+    dumper: std::thread::ScopedJoinHandle<'_, Result<T, DiagError>>,
+) -> Result<T, DiagError> {
+    dumper
+        .join()
+        .unwrap_or_else(|_| Err(DiagError::Netlink("the dumping thread failed".into())))
 }
 
 /// The result of a reader thread; a thread that panicked (it cannot: the
