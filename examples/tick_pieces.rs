@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use netmonitor::diag::{dump_tcp, lookup_tcp};
+use netmonitor::diag::{Netlink, SockDiag};
 use netmonitor::source::ProcSource;
 
 fn main() -> ExitCode {
@@ -28,7 +28,9 @@ fn main() -> ExitCode {
     };
     for _ in 0..rounds {
         let start = Instant::now();
-        let dump = dump_tcp(&source.view_dir(&process), None);
+        let dump = Netlink
+            .connections(&source.view_dir(&process), None)
+            .map(|(dump, _)| dump);
         let dumped = start.elapsed();
         let start = Instant::now();
         let fd = source.socket_inodes(&process);
@@ -57,14 +59,16 @@ fn main() -> ExitCode {
             continue;
         };
         let start = Instant::now();
-        let own = dump_tcp(&source.view_dir(&process), Some(&fd.inodes));
+        let own = Netlink
+            .connections(&source.view_dir(&process), Some(&fd.inodes))
+            .map(|(dump, _)| dump);
         let kept = start.elapsed();
         let Ok(own) = own else {
             continue;
         };
         let start = Instant::now();
         let wanted: Vec<_> = own.flows.iter().collect();
-        let looked_up = lookup_tcp(&source.view_dir(&process), &wanted);
+        let looked_up = Netlink.look_up(&source.view_dir(&process), &wanted);
         let each = start.elapsed();
         println!(
             "  the process's {} connections: dump keeping them {:.0} ms; looked up one by one {:.0} ms ({} answered)",

@@ -14,12 +14,13 @@ use std::time::Instant;
 
 use crate::capture::Capture;
 use crate::cli::{BatchMode, Format};
+use crate::plan::TickInputs;
 use crate::render::{RenderOptions, render, sanitize};
-use crate::repl::{Settings, take_snapshot, terminal_render_options, view_context};
 use crate::report::{Tick, json_document, openmetrics};
 use crate::session::{Session, exit};
-use crate::source::{Liveness, ProcSource, Process, Snapshot};
-use crate::tabs::{CounterDisplay, Tab, ViewContext, view};
+use crate::snapshot::Process;
+use crate::source::{Liveness, ProcSource};
+use crate::tabs::{CounterDisplay, Settings, Tab, ViewContext, Viewed, view_with};
 
 /// Prints `mode.count` ticks of `tab` to stdout; returns the exit status.
 pub fn run(
@@ -41,7 +42,7 @@ pub fn run(
     }
     let interval = session.interval.duration();
     let start = Instant::now();
-    let mut previous: Option<Snapshot> = None;
+    let mut previous: Option<Viewed> = None;
     let mut stdout = io::stdout().lock();
     for number in 1..=mode.count {
         if number > 1 {
@@ -63,14 +64,20 @@ pub fn run(
         }
         // The sock_diag dump of every tick gives the status box its TCP
         // rate; a single print has no second tick to compare with.
-        let snapshot = take_snapshot(
+        let snapshot = crate::tick::take(
             source,
             &process,
-            settings,
-            &session,
-            tab,
-            mode.count > 1,
-            previous.as_ref(),
+            &TickInputs {
+                tab,
+                scope: session.view.scope,
+                origin: source.origin(),
+                tcp_source: settings.tcp_source,
+                with_rate: mode.count > 1,
+                earlier: previous
+                    .as_ref()
+                    .and_then(|p| p.snapshot.flows.as_ref())
+                    .and_then(|f| f.as_ref().ok()),
+            },
         );
         if let Some(capture) = capture.as_mut() {
             if let Err(e) = capture.write_tick(source, &process) {
@@ -79,10 +86,11 @@ pub fn run(
             }
         }
         let ctx = ViewContext {
-            earlier: previous.as_ref(),
-            ..view_context(&process, settings, &session)
+            earlier: previous.as_ref().map(|p| &p.snapshot),
+            ..session.view_context(&process, settings)
         };
-        let screen = view(tab, &ctx, &snapshot, previous.as_ref());
+        let (screen, sockets) =
+            view_with(tab, &ctx, &snapshot, previous.as_ref().map(Viewed::before));
         let tick = Tick {
             tab,
             number,
@@ -90,13 +98,21 @@ pub fn run(
             taken_at: snapshot.taken_at,
             elapsed: previous
                 .as_ref()
-                .and_then(|p| snapshot.instant.checked_duration_since(p.instant))
+                .and_then(|p| snapshot.instant.checked_duration_since(p.snapshot.instant))
                 .map(|d| d.as_secs_f64()),
             interval_seconds: interval.as_secs_f64(),
         };
-        // Keep this tick's files only when another tick follows: the text of
-        // a big table (15 MB for 100 000 sockets) is not needed to render.
-        let previous_for_next = (number < mode.count).then_some(snapshot);
+        // Keep this tick only when another tick follows, without the text
+        // its socket set was parsed from.
+        let previous_for_next = (number < mode.count).then(|| {
+            let mut viewed = Viewed {
+                tab,
+                snapshot,
+                sockets,
+            };
+            viewed.settle();
+            viewed
+        });
         let text = match mode.format {
             Format::Text => {
                 let mut text = render(&screen, &text_options());
@@ -138,7 +154,7 @@ fn text_options() -> RenderOptions {
     if io::stdout().is_terminal() {
         RenderOptions {
             max_rows: None,
-            ..terminal_render_options()
+            ..RenderOptions::terminal()
         }
     } else {
         RenderOptions::plain()

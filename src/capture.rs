@@ -29,7 +29,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::parse::Endian;
-use crate::source::{ProcSource, Process, Recorded, Recorder};
+use crate::snapshot::Process;
+use crate::source::{ProcSource, Recorded, Recorder};
 
 /// The manifest's file name, in the capture's root.
 pub const MANIFEST: &str = "netmonitor-capture.json";

@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-use crate::command::{Interval, parse_interval_arg};
+use crate::command::parse_interval_arg;
 use crate::tabs::{Scope, Tab};
+use crate::vocab::{Interval, TcpSource};
 
 /// The largest pid any Linux kernel hands out (`PID_MAX_LIMIT` on 64-bit).
 pub const PID_MAX_LIMIT: u32 = 4_194_304;
@@ -47,17 +48,6 @@ pub enum Format {
     Json,
     /// OpenMetrics text exposition per tick (docs/openmetrics.md)
     Openmetrics,
-}
-
-/// Where the tcp tab reads the sockets of a live system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum TcpSource {
-    /// The kernel's socket diagnostics (netlink sock_diag, what ss uses):
-    /// the same rows as /proc without the kernel formatting them as text
-    #[default]
-    Netlink,
-    /// /proc/PID/net/tcp and tcp6 (what netstat reads)
-    Proc,
 }
 
 /// Watch what one Linux process does on the network, read from /proc.

@@ -2,91 +2,12 @@
 //!
 //! Parsing is pure and total: any string, however long or odd, becomes a
 //! [`Command`] or a one-line [`CommandError`] that the session prints
-//! before going on. The refresh interval's rules live here too, because
-//! `set` and `--interval` must accept exactly the same values.
-
-use std::fmt;
-use std::time::Duration;
+//! before going on. `set` and `--interval` share one interval parser
+//! ([`Interval::parse`]).
 
 use thiserror::Error;
 
-use crate::tabs::{Filter, Scope, Tab};
-
-/// Smallest and largest refresh interval, in milliseconds.
-const MIN_INTERVAL_MS: u64 = 500;
-const MAX_INTERVAL_MS: u64 = 3_600_000;
-
-/// A refresh interval within the allowed range (0.5 s to 3600 s), kept in
-/// whole milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Interval(Duration);
-
-impl Interval {
-    pub const DEFAULT: Interval = Interval(Duration::from_secs(2));
-
-    pub fn duration(self) -> Duration {
-        self.0
-    }
-
-    /// Parses a plain decimal number of seconds: digits with at most one
-    /// `.` (`2`, `0.5`, `.5`, `2.`). Signs, exponents, `inf`, `NaN`, hex and
-    /// anything out of range are refused — without floating point, so
-    /// nothing can overflow or round into range.
-    pub fn parse(text: &str) -> Result<Interval, IntervalError> {
-        let text = text.trim();
-        let invalid = || IntervalError(text.chars().take(40).collect());
-        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-        let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if (whole.is_empty() && fraction.is_empty())
-            || !digits_only(whole)
-            || !digits_only(fraction)
-        {
-            return Err(invalid());
-        }
-        // Leading zeros do not change the value; more than 7 significant
-        // whole digits are out of range anyway.
-        let whole = whole.trim_start_matches('0');
-        if whole.len() > 7 {
-            return Err(invalid());
-        }
-        let whole_ms = if whole.is_empty() {
-            0
-        } else {
-            whole.parse::<u64>().map_err(|_| invalid())? * 1000
-        };
-        // Milliseconds from the first three fraction digits; finer digits
-        // only matter for deciding whether the value exceeds the maximum.
-        let mut fraction_ms = 0u64;
-        let mut finer_nonzero = false;
-        for (position, digit) in fraction.bytes().enumerate() {
-            let value = u64::from(digit - b'0');
-            match position {
-                0 => fraction_ms += value * 100,
-                1 => fraction_ms += value * 10,
-                2 => fraction_ms += value,
-                _ => finer_nonzero |= value != 0,
-            }
-        }
-        let ms = whole_ms + fraction_ms;
-        if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&ms)
-            || (ms == MAX_INTERVAL_MS && finer_nonzero)
-        {
-            return Err(invalid());
-        }
-        Ok(Interval(Duration::from_millis(ms)))
-    }
-}
-
-impl fmt::Display for Interval {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::render::human_seconds(self.0.as_secs_f64()))
-    }
-}
-
-/// A value that is not a valid interval; the message names the range.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("invalid interval '{0}': give a number of seconds from 0.5 to 3600, such as 2 or 0.5")]
-pub struct IntervalError(pub String);
+use crate::vocab::{Filter, Interval, IntervalError, Scope, Tab, Toggle, command_words};
 
 /// Parses `--interval` for clap.
 pub fn parse_interval_arg(text: &str) -> Result<Interval, String> {
@@ -112,15 +33,6 @@ pub enum Command {
     Toggle(Toggle),
 }
 
-/// The counter-table toggles typed at the prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Toggle {
-    /// `zeros`: show or hide counters whose value is zero.
-    Zeros,
-    /// `changed`: show only counters that moved in the last tick, or all.
-    Changed,
-}
-
 /// Why a line is not a command.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CommandError {
@@ -137,15 +49,6 @@ pub enum CommandError {
     Interval(#[from] IntervalError),
     #[error("scope takes one of: own, all, tree (such as 'scope all')")]
     BadScope,
-}
-
-/// Words that mean something at the prompt, for completion and suggestions.
-pub fn command_words() -> Vec<&'static str> {
-    let mut words: Vec<&'static str> = Tab::ALL.iter().map(|t| t.name()).collect();
-    words.extend([
-        "set", "scope", "filter", "zeros", "changed", "help", "quit", "exit",
-    ]);
-    words
 }
 
 impl Command {
@@ -268,7 +171,7 @@ mod tests {
         assert_eq!(Command::parse("  TCP \r"), Ok(Command::Show(Tab::Tcp)));
         assert_eq!(
             Command::parse("set 6"),
-            Ok(Command::Set(Interval(Duration::from_secs(6))))
+            Ok(Command::Set(Interval::parse("6").unwrap()))
         );
         assert_eq!(Command::parse(""), Ok(Command::Refresh));
         assert_eq!(Command::parse("   "), Ok(Command::Refresh));

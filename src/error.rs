@@ -53,6 +53,54 @@ pub fn describe_io(error: &io::Error) -> String {
     }
 }
 
+/// Why there are no TCP connections from the kernel's socket diagnostics.
+#[derive(Debug, Error)]
+pub enum DiagError {
+    /// Entering the process's namespace was refused.
+    #[error("cannot enter the network namespace of {} ({})", path.display(), describe_io(source))]
+    NotPermitted {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The netlink conversation failed.
+    #[error("the kernel's socket diagnostics (netlink sock_diag) failed: {}", describe_io(.0))]
+    Netlink(#[source] io::Error),
+    /// The namespace file is gone (the process exited) or unusable.
+    #[error("cannot open {} ({})", path.display(), describe_io(source))]
+    Namespace {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// `ns/net` could not be read (`why`) and the process's `net/netlink`
+    /// does not list netmonitor's socket: it lives in another namespace,
+    /// which only a privileged user may enter.
+    #[error("{why}, and the process is not in netmonitor's network namespace")]
+    OtherNamespace { why: String },
+}
+
+impl DiagError {
+    /// A netlink failure that has no I/O error behind it (an answer that
+    /// cannot be decoded, a helper thread that failed).
+    pub fn netlink(what: impl Into<String>) -> DiagError {
+        DiagError::Netlink(io::Error::other(what.into()))
+    }
+
+    /// What would allow the dump, when something would.
+    pub fn remedy(&self) -> Option<&'static str> {
+        match self {
+            DiagError::NotPermitted { .. } => Some(
+                "run as root or with CAP_SYS_ADMIN to read connections in another network namespace",
+            ),
+            DiagError::OtherNamespace { .. } => Some(
+                "run as root (or with CAP_SYS_PTRACE to open its ns/net and CAP_SYS_ADMIN to enter it) to read connections in another network namespace",
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// Why a session could not start (or had to stop) for the requested pid.
 /// Each maps to exit status 1; names are escaped by the caller before
 /// printing.

@@ -1,26 +1,32 @@
 //! netmonitor: what one Linux process does on the network, read from `/proc`.
 //!
-//! Data flows one way: [`source`] reads files (the only module that touches
-//! the filesystem), [`parse`] turns their text into records, [`tabs`] build
-//! views from one snapshot (and the previous one), [`render`] turns views
-//! into text, and [`session`] is the pure state machine that decides what to
-//! show. [`repl`] is the thin driver that feeds it lines and ticks, and
-//! [`cli`] and [`command`] say what the command line and a typed line mean.
+//! One tick flows one way (docs/design.md): [`plan`] decides what a tab
+//! needs, [`tick`] reads it through [`source`] (the filesystem) and
+//! [`diag`] (netlink) into a [`snapshot`], [`parse`] turns text into
+//! records, [`tabs`] build a screen from this snapshot and what the last
+//! one left, and [`render`] or [`report`] print it. [`session`] is the
+//! pure state machine of the prompt, driven by [`repl`]; [`batch`] prints
+//! ticks without a prompt; [`capture`] writes what was read. The words all
+//! of them share live in [`vocab`].
 //!
-//! For scripts, [`batch`] prints a number of ticks without a prompt, as
-//! text or through [`report`] (JSON, OpenMetrics) from the same screens,
-//! and [`capture`] writes what [`source`] read into a replayable tree.
+//! Modules are private unless tests, benches, examples or fuzz targets
+//! use them; the binary enters through [`app::main`].
 
-pub mod batch;
-pub mod capture;
-pub mod cli;
+pub mod app;
+mod batch;
+mod capture;
+mod cli;
 pub mod command;
 pub mod diag;
 pub mod error;
 pub mod parse;
+mod plan;
 pub mod render;
-pub mod repl;
-pub mod report;
+mod repl;
+mod report;
 pub mod session;
+pub mod snapshot;
 pub mod source;
 pub mod tabs;
+mod tick;
+pub mod vocab;

@@ -373,6 +373,18 @@ impl RenderOptions {
             max_rows: None,
         }
     }
+
+    /// A terminal's: its width and height now, colour unless `NO_COLOR`.
+    pub fn terminal() -> Self {
+        let size = terminal_size::terminal_size();
+        let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        RenderOptions {
+            width: size.map(|(w, _)| w.0),
+            colour,
+            // Room for the status box, headers, notes and the prompt.
+            max_rows: size.map(|(_, h)| usize::from(h.0).saturating_sub(12).max(5)),
+        }
+    }
 }
 
 /// Renders a whole screen: status box, then each block, separated by blank
@@ -712,15 +724,7 @@ pub fn grouped(count: u64) -> String {
 }
 
 /// A duration in seconds for display: `2 s`, `0.5 s`, `59.7 s`.
-pub fn human_seconds(seconds: f64) -> String {
-    if seconds.fract() == 0.0 {
-        format!("{seconds:.0} s")
-    } else {
-        let text = format!("{seconds:.2}");
-        let text = text.trim_end_matches('0').trim_end_matches('.');
-        format!("{text} s")
-    }
-}
+pub use crate::vocab::human_seconds;
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,6 @@
 //!   typing: non-UTF-8 bytes, `\r\n`, a last line without newline and
 //!   over-long lines are all handled, and end of input ends the session.
 
-use std::collections::HashMap;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread;
@@ -32,28 +31,18 @@ use rustyline::{
 };
 
 use crate::capture::Capture;
-use crate::cli::TcpSource;
-use crate::command::{Command, command_words};
-use crate::parse::Endian;
+use crate::command::Command;
+use crate::plan::TickInputs;
 use crate::render::{RenderOptions, render, sanitize};
 use crate::session::{Effect, Event, Session, exit, step};
-use crate::source::{Flows, Liveness, ProcSource, Process, Request, Sift, Snapshot};
-use crate::tabs::sockets::OwnRows;
-use crate::tabs::{Scope, Tab, ViewContext, view};
+use crate::snapshot::Process;
+use crate::source::{Liveness, ProcSource};
+use crate::tabs::{Settings, Tab, ViewContext, Viewed, view_with};
+use crate::vocab::{Scope, command_words, help_text};
 
 /// Longest input line kept; longer lines are answered with an error and
 /// their bytes discarded as they arrive (memory stays bounded).
 pub const MAX_LINE_BYTES: usize = 4096;
-
-/// Settings of a session that do not change while it runs.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub numeric: bool,
-    pub endian: Endian,
-    pub clock_ticks: u64,
-    pub users: HashMap<u32, String>,
-    pub tcp_source: TcpSource,
-}
 
 /// What the input thread reports.
 #[derive(Debug)]
@@ -124,102 +113,19 @@ pub struct Driver {
     process: Process,
     settings: Settings,
     session: Session,
-    /// The last screen's tab and snapshots, for changes and rates and for
-    /// redrawing it when a display setting changes.
-    shown: Option<Shown>,
+    /// The tick on screen, for redrawing it when a display setting changes
+    /// and as the base of the next one's changes and rates.
+    shown: Option<Viewed>,
+    /// The tick shown before it, of any tab: the base of the changes and
+    /// rates on screen.
+    before: Option<Viewed>,
+    /// The refresh timer restarts before the next wait (the state machine
+    /// said so).
+    restart_timer: bool,
     render_options: RenderOptions,
     output: Output,
     /// `--capture`: written after every snapshot until it fails.
     capture: Option<Capture>,
-}
-
-/// What the last printed screen was made of.
-struct Shown {
-    tab: Tab,
-    snapshot: Snapshot,
-    /// The snapshot shown before it, of any tab.
-    before: Option<Snapshot>,
-    /// Whether `before` is of the same tab (and so the base of changes).
-    same_tab: bool,
-}
-
-/// Reads what `tab` needs; the scan of every process's `fd/` happens only
-/// when the scope shows owners, and the socket tables a socket tab does not
-/// display only when some socket in scope is in none of its own.
-/// `with_flows`: read the process's TCP connections over sock_diag even
-/// when the tab is not flows (a session's status boxes show the TCP rate
-/// between two ticks; a single `--once` print has no second tick), and
-/// `earlier` is the snapshot before, whose reading of them may let this one
-/// look them up one by one instead of dumping the namespace.
-pub(crate) fn take_snapshot(
-    source: &ProcSource,
-    process: &Process,
-    settings: &Settings,
-    session: &Session,
-    tab: Tab,
-    with_flows: bool,
-    earlier: Option<&Snapshot>,
-) -> Snapshot {
-    let own = tab.shows_own_sockets();
-    let displayed = tab.socket_tables();
-    // In scope own, other processes' rows leave the displayed tables while
-    // they are read.
-    let sieve = displayed
-        .filter(|_| session.view.scope == Scope::Own)
-        .map(|tables| Sift {
-            sieve: &OwnRows,
-            tables,
-        });
-    let mut snapshot = source.snapshot(
-        process,
-        &Request {
-            files: tab.net_files(),
-            with_fd: own,
-            with_owners: own && session.view.scope.needs_owners(),
-            // The flows tab reads what its scope shows; other tabs need only
-            // the process's own connections, for the status box's TCP rate.
-            flows: match (tab, with_flows) {
-                (Tab::Flows, _) if session.view.scope == Scope::Own => Flows::OwnShown,
-                (Tab::Flows, _) => Flows::All,
-                (_, true) => Flows::Own(
-                    earlier
-                        .and_then(|s| s.flows.as_ref())
-                        .and_then(|f| f.as_ref().ok()),
-                ),
-                (_, false) => Flows::Skip,
-            },
-            sieve,
-            tcp_over_netlink: settings.tcp_source == TcpSource::Netlink,
-        },
-    );
-    if let Some(displayed) = displayed {
-        if crate::tabs::sockets::needs_other_tables(&snapshot, displayed) {
-            source.read_more(
-                &mut snapshot,
-                process,
-                &crate::tabs::sockets::other_tables(displayed),
-            );
-        }
-    }
-    snapshot
-}
-
-pub(crate) fn view_context<'a>(
-    process: &'a Process,
-    settings: &'a Settings,
-    session: &'a Session,
-) -> ViewContext<'a> {
-    ViewContext {
-        process,
-        interval: session.interval.duration(),
-        users: &settings.users,
-        numeric: settings.numeric,
-        endian: settings.endian,
-        clock_ticks: settings.clock_ticks,
-        counters: session.counters,
-        view: &session.view,
-        earlier: None,
-    }
 }
 
 /// Runs an interactive or piped session until it ends; returns the exit
@@ -252,7 +158,7 @@ pub fn run(
         Output::Plain(io::stdout())
     };
     let render_options = if interactive {
-        terminal_render_options()
+        RenderOptions::terminal()
     } else {
         RenderOptions::plain()
     };
@@ -262,6 +168,8 @@ pub fn run(
         settings,
         session,
         shown: None,
+        before: None,
+        restart_timer: false,
         render_options,
         output,
         capture,
@@ -315,11 +223,10 @@ impl Driver {
                     return code;
                 }
             }
-            let restart = self.session.interval;
             if let Some(code) = self.handle(event) {
                 return code;
             }
-            if self.session.interval != restart {
+            if std::mem::take(&mut self.restart_timer) {
                 next_tick = Instant::now() + self.session.interval.duration();
             }
             if answered {
@@ -364,7 +271,7 @@ impl Driver {
                         return Some(code);
                     }
                 }
-                Effect::RestartTimer => {}
+                Effect::RestartTimer => self.restart_timer = true,
                 Effect::Exit(code) => {
                     self.output.restore_terminal();
                     return Some(code);
@@ -412,15 +319,22 @@ impl Driver {
 
     /// Reads a snapshot for `tab` and renders it against the previous one.
     fn show(&mut self, tab: Tab) -> String {
-        let earlier = self.shown.as_ref().map(|shown| &shown.snapshot);
-        let snapshot = take_snapshot(
+        let earlier = self
+            .shown
+            .as_ref()
+            .and_then(|shown| shown.snapshot.flows.as_ref())
+            .and_then(|flows| flows.as_ref().ok());
+        let snapshot = crate::tick::take(
             &self.source,
             &self.process,
-            &self.settings,
-            &self.session,
-            tab,
-            true,
-            earlier,
+            &TickInputs {
+                tab,
+                scope: self.session.view.scope,
+                origin: self.source.origin(),
+                tcp_source: self.settings.tcp_source,
+                with_rate: true,
+                earlier,
+            },
         );
         if let Some(capture) = self.capture.as_mut() {
             if let Err(e) = capture.write_tick(&self.source, &self.process) {
@@ -429,36 +343,55 @@ impl Driver {
                 self.capture = None;
             }
         }
-        // The last snapshot shown, of whatever tab: the base of changes
+        // The tick on screen becomes the one before: the base of changes
         // when it is of this tab, and of the status box's TCP rate always.
-        let (before, same_tab) = match self.shown.take() {
-            Some(shown) => (Some(shown.snapshot), shown.tab == tab),
-            None => (None, false),
-        };
-        self.shown = Some(Shown {
+        self.before = self.shown.take().map(|mut shown| {
+            shown.settle();
+            shown
+        });
+        let (text, sockets) = self.render(tab, &snapshot);
+        self.shown = Some(Viewed {
             tab,
             snapshot,
-            before,
-            same_tab,
+            sockets,
         });
-        self.redraw(tab)
+        text
     }
 
-    /// Renders the last snapshots of `tab` again (a display setting
-    /// changed); reads a snapshot only when `tab` was not the last shown.
+    /// Renders the tick on screen again (a display setting changed);
+    /// reads a snapshot only when `tab` is not the one on screen.
     fn redraw(&mut self, tab: Tab) -> String {
-        match &self.shown {
+        match self.shown.take() {
             Some(shown) if shown.tab == tab => {
-                let ctx = ViewContext {
-                    earlier: shown.before.as_ref(),
-                    ..view_context(&self.process, &self.settings, &self.session)
-                };
-                let previous = shown.before.as_ref().filter(|_| shown.same_tab);
-                let screen = view(tab, &ctx, &shown.snapshot, previous);
-                render(&screen, &self.render_options)
+                let (text, _) = self.render(tab, &shown.snapshot);
+                self.shown = Some(shown);
+                text
             }
-            _ => self.show(tab),
+            other => {
+                self.shown = other;
+                self.show(tab)
+            }
         }
+    }
+
+    /// `snapshot` of `tab` rendered against the tick before; also the
+    /// socket set its view parsed.
+    fn render(
+        &self,
+        tab: Tab,
+        snapshot: &crate::snapshot::Snapshot,
+    ) -> (String, Option<crate::tabs::sockets::SocketSet>) {
+        let ctx = ViewContext {
+            earlier: self.before.as_ref().map(|before| &before.snapshot),
+            ..self.session.view_context(&self.process, &self.settings)
+        };
+        let previous = self
+            .before
+            .as_ref()
+            .filter(|before| before.tab == tab)
+            .map(Viewed::before);
+        let (screen, sockets) = view_with(tab, &ctx, snapshot, previous);
+        (render(&screen, &self.render_options), sockets)
     }
 
     /// Prints; returns an exit status when output is no longer possible.
@@ -478,7 +411,7 @@ impl Driver {
 /// What a terminal session prints first: who is watched, the commands and
 /// tabs. Name, command line and namespace come from the system (a captured
 /// tree may hold anything), so each is escaped.
-fn banner(process: &Process, interval: crate::command::Interval) -> String {
+fn banner(process: &Process, interval: crate::vocab::Interval) -> String {
     let mut text = format!(
         "netmonitor · pid {} ({}) · {}\n",
         process.pid,
@@ -499,29 +432,6 @@ fn banner(process: &Process, interval: crate::command::Interval) -> String {
         Tab::DEFAULT.name(),
     ));
     text
-}
-
-/// The commands and tabs, for the banner and `help`.
-pub fn help_text() -> String {
-    let mut text = String::from("Tabs:\n");
-    for tab in Tab::ALL {
-        text.push_str(&format!("  {:<9} {}\n", tab.name(), tab.summary()));
-    }
-    text.push_str(
-        "Commands:\n  set SECONDS  refresh interval, 0.5 to 3600\n  scope own    socket tabs show the process's own sockets (default)\n  scope all    every socket of the network namespace, with owners (--all)\n  scope tree   the process's and its descendants' sockets, with owners (--children)\n  filter TEXT  keep socket rows containing TEXT (any column, any case)\n  filter       clear the filter\n  zeros        show or hide zero counters (stats, analysis)\n  changed      show only counters that changed in the last tick, or all\n  help         this list\n  quit         end (also Ctrl+D; Ctrl+C on an empty line)\n  (empty line) reprint now\n",
-    );
-    text
-}
-
-pub(crate) fn terminal_render_options() -> RenderOptions {
-    let size = terminal_size::terminal_size();
-    let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    RenderOptions {
-        width: size.map(|(w, _)| w.0),
-        colour,
-        // Room for the status box, headers, notes and the prompt.
-        max_rows: size.map(|(_, h)| usize::from(h.0).saturating_sub(12).max(5)),
-    }
 }
 
 /// Reads lines of raw bytes from `input` and sends them until end of input.
@@ -740,7 +650,7 @@ mod tests {
             netns_error: None,
             via_thread: None,
         };
-        let text = banner(&process, crate::command::Interval::DEFAULT);
+        let text = banner(&process, crate::vocab::Interval::DEFAULT);
         assert!(
             text.starts_with("netmonitor · pid 7 (\\x1b]0;x\\x07\\x0a) · net:[1]\\x1b[31m\\x0d\n"),
             "{text}"

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value as Json, json};
 
 use crate::render::{Block, Fact, Family, MetricKind, Screen, TableBlock, Value};
-use crate::source::Process;
+use crate::snapshot::Process;
 use crate::tabs::Tab;
 
 /// Version of the JSON document layout; bumped when a field changes

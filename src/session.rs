@@ -20,8 +20,9 @@
 //! and the [`ViewSettings`] of the socket tabs (scope and filter). Changing
 //! a setting keeps the state and reprints the tab on screen at once.
 
-use crate::command::{Command, CommandError, Interval, Toggle};
-use crate::tabs::{CounterDisplay, Tab, ViewSettings};
+use crate::command::{Command, CommandError};
+use crate::vocab::{CounterDisplay, Tab, ViewSettings};
+use crate::vocab::{Interval, Toggle};
 
 /// Exit statuses, documented in `--help` and the README.
 pub mod exit {
@@ -120,6 +121,25 @@ pub struct Session {
 }
 
 impl Session {
+    /// What the views of this session read besides the snapshots.
+    pub(crate) fn view_context<'a>(
+        &'a self,
+        process: &'a crate::snapshot::Process,
+        settings: &'a crate::tabs::Settings,
+    ) -> crate::tabs::ViewContext<'a> {
+        crate::tabs::ViewContext {
+            process,
+            interval: self.interval.duration(),
+            users: &settings.users,
+            numeric: settings.numeric,
+            endian: settings.endian,
+            clock_ticks: settings.clock_ticks,
+            counters: self.counters,
+            view: &self.view,
+            earlier: None,
+        }
+    }
+
     pub fn new(interval: Interval) -> Self {
         Session {
             state: State::Start,

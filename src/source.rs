@@ -1,59 +1,32 @@
-//! The only module that touches the filesystem.
+//! The filesystem: the one module that reads below the proc root.
 //!
 //! A [`ProcSource`] knows a root directory — `/proc`, or a captured tree
-//! given with `--proc-root` — and reads, for one process: its identity
-//! (`stat`, `cmdline`, `ns/net`), the socket inodes among its `fd/` links,
-//! and whole files of its network namespace (`net/*`). Everything it returns
-//! is plain data for the pure parsers and views.
+//! given with `--proc-root` — and reads, for one process: its identity and
+//! liveness (`stat`, `cmdline`, `ns/net`), the socket inodes among its
+//! `fd/` links, every process's `fd/` when owners are shown, and the files
+//! of its network namespace (`net/*`), whole or streamed in blocks of
+//! whole lines. What a tick reads and on which threads is decided by
+//! [`crate::plan`] and carried out by [`crate::tick`].
 //!
-//! Why reads go through a "view directory": `/proc/<pid>/net` and
-//! `/proc/<pid>/fd` follow the thread-group leader. When the leader has
-//! exited while other threads still run, both are empty or fail, and the
-//! same data is reachable through `/proc/<pid>/task/<tid>/` of a live
-//! thread. [`ProcSource::view_dir`] is whichever of the two works.
+//! Reads go through a "view directory": `/proc/<pid>/net` and `fd/`
+//! follow the thread-group leader, so when it has exited while other
+//! threads run, `/proc/<pid>/task/<tid>/` of a live thread is read
+//! instead ([`ProcSource::view_dir`]).
 //!
-//! Finding who owns a socket needs the `fd/` links of every process in the
-//! network namespace ([`ProcSource::scan_processes`]). That walk is costly
-//! on a busy host, so a snapshot does it only when asked (the `all` and
-//! `tree` scopes).
-//!
-//! Why some files are not read whole: a namespace can hold 100 000
-//! sockets, whose `net/tcp` is 15 MB that the kernel takes 0.2 s to
-//! produce, while the process may hold a handful of them. A snapshot can
-//! therefore stream chosen tables in blocks of whole lines to a
-//! [`RowSieve`] (decided by the tabs: it is about which rows a view
-//! needs), which sorts each block out on another thread as soon as the
-//! process's socket inodes are known. The sieve's output is still text,
-//! so parsers and views see a snapshot like any other.
-//!
-//! One table is not read at all on a live system: the tcp tab's rows come
-//! from a sock_diag dump ([`Request::tcp_over_netlink`],
-//! [`crate::diag::dump_sockets`]), on a thread of the snapshot like a
-//! table reader, sifted by the same [`RowSieve`] rule. The kernel
-//! describes 100 000 sockets in binary in about half the time it needs to
-//! format them as `net/tcp`. A capture reads the files, so that what it
-//! records replays.
-//!
-//! Every read below the root goes through [`ProcSource::read_text`],
-//! [`ProcSource::stream_text`], [`ProcSource::read_link`] (or its
-//! relative form for `fd/`) and [`ProcSource::read_dir`], so that a
-//! [`Recorder`] (for `--capture`) can see exactly what the session read:
-//! the bytes of each file, the target of each link, the names in each
-//! directory. Writing them out is [`crate::capture`]'s job.
+//! Every read below the root is reported to an optional [`Recorder`], so
+//! that `--capture` ([`crate::capture`]) holds exactly what was read.
 
-use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 
-use rustc_hash::FxHashSet;
-
-use crate::diag::{self, DiagError, FlowDump};
 use crate::error::{ProcessError, ReadError};
-use crate::parse::inet_diag::{self, InetDiagMsg};
+use crate::parse::decode_bytes;
 use crate::parse::process::{ProcStat, format_cmdline, parse_stat, proc_hidepid, socket_inode};
+use crate::plan::Origin;
+use crate::snapshot::{FdSockets, Process, ProcessScan, ScannedProcess};
 
 /// Where `/proc` is, and how to read it.
 #[derive(Debug, Clone)]
@@ -95,88 +68,6 @@ impl Recorder {
     }
 }
 
-/// What one tick read: the files a tab needs, taken together, and the
-/// process's socket inodes when the tab shows sockets.
-#[derive(Debug)]
-pub struct Snapshot {
-    pub taken_at: chrono::DateTime<chrono::Local>,
-    pub instant: std::time::Instant,
-    /// `net/<name>` → its text, or why it could not be read.
-    pub files: Vec<(&'static str, Result<String, ReadError>)>,
-    pub fd: Option<Result<FdSockets, ReadError>>,
-    /// Every process of the system with, for those in the same network
-    /// namespace, its socket inodes; read only when owners are shown.
-    pub processes: Option<Result<ProcessScan, ReadError>>,
-    /// The TCP connections of the process's namespace with their kernel
-    /// counters ([`crate::diag`]); `None` when reading a captured tree,
-    /// which has no kernel to ask.
-    pub flows: Option<Result<FlowDump, DiagError>>,
-    /// Key fingerprints of socket-table rows a [`RowSieve`] removed from
-    /// `files` because no process in scope holds them: they still count in
-    /// totals and changes, but their text is not kept.
-    pub other_rows: FxHashSet<u64>,
-    /// Socket tables read over sock_diag instead of as text (`tcp` and
-    /// `tcp6`, see [`Request::tcp_over_netlink`]): the header the kernel
-    /// sent for each socket, in its order. Sockets a sieve dropped are in
-    /// `other_rows`, like rows it drops from text.
-    pub dumped: Vec<(&'static str, Vec<InetDiagMsg>)>,
-    /// Why tables asked for over sock_diag were read from `net/` instead.
-    pub dump_failed: Option<DiagError>,
-}
-
-impl Snapshot {
-    /// A snapshot of the given texts taken now, with no `fd/` data (tests
-    /// and callers add [`Snapshot::fd`] and [`Snapshot::processes`]).
-    pub fn of_texts(files: Vec<(&'static str, String)>) -> Snapshot {
-        Snapshot {
-            taken_at: chrono::Local::now(),
-            instant: std::time::Instant::now(),
-            files: files.into_iter().map(|(n, t)| (n, Ok(t))).collect(),
-            fd: None,
-            processes: None,
-            flows: None,
-            other_rows: Default::default(),
-            dumped: Vec::new(),
-            dump_failed: None,
-        }
-    }
-
-    /// The text of `net/<name>`, if this snapshot read it.
-    pub fn file(&self, name: &str) -> Option<&Result<String, ReadError>> {
-        self.files.iter().find(|(n, _)| *n == name).map(|(_, r)| r)
-    }
-
-    /// The sockets of table `name`, if this snapshot read them over
-    /// sock_diag.
-    pub fn dumped(&self, name: &str) -> Option<&[InetDiagMsg]> {
-        self.dumped
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, rows)| rows.as_slice())
-    }
-}
-
-/// Who the monitored process is, as read at the start of a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Process {
-    pub pid: u32,
-    /// `comm` (untrusted: set by the process itself).
-    pub name: String,
-    /// Arguments joined with spaces (untrusted).
-    pub cmdline: String,
-    /// Start time in clock ticks after boot: pid + start time identify one
-    /// process across pid reuse.
-    pub start_time: u64,
-    pub parent: i64,
-    /// `net:[4026531840]`, the target of `ns/net`, when readable.
-    pub netns: Option<String>,
-    /// Why `ns/net` could not be read (`cannot read /proc/1/ns/net
-    /// (permission denied)`), when `netns` is `None` for that reason.
-    pub netns_error: Option<String>,
-    /// The live thread read instead of an exited main thread.
-    pub via_thread: Option<u32>,
-}
-
 /// What a liveness check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Liveness {
@@ -187,49 +78,6 @@ pub enum Liveness {
     Replaced,
 }
 
-/// The socket inodes among a process's open file descriptors.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FdSockets {
-    pub inodes: FxHashSet<u64>,
-    /// How many descriptors were seen in all.
-    pub descriptors: usize,
-    /// Threads (tid, `net:[…]`) that moved to another network namespace
-    /// with `setns()`: the process's tables (`net/`, which follows the
-    /// main thread) do not list the sockets they open there.
-    pub threads_elsewhere: Vec<(u32, String)>,
-}
-
-impl FdSockets {
-    /// The sockets of the given inodes (tests and fixtures).
-    pub fn of(inodes: impl IntoIterator<Item = u64>) -> FdSockets {
-        let inodes: FxHashSet<u64> = inodes.into_iter().collect();
-        FdSockets {
-            descriptors: inodes.len(),
-            inodes,
-            threads_elsewhere: Vec::new(),
-        }
-    }
-}
-
-/// One process seen while walking the proc root for socket owners.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScannedProcess {
-    pub pid: u32,
-    /// Parent pid (0 for the roots of the process tree).
-    pub parent: u32,
-    /// `comm` (untrusted).
-    pub name: String,
-    /// Whether it is in the monitored process's network namespace (true
-    /// when either namespace is unknown: socket inodes are unique across
-    /// namespaces, so matching by inode stays correct).
-    pub same_netns: bool,
-    /// Its socket inodes (sorted): `None` when it is in another namespace
-    /// (not read) or its `fd/` could not be read.
-    pub sockets: Option<BTreeSet<u64>>,
-    /// Why `fd/` could not be read, for a process in the same namespace.
-    pub unreadable: Option<String>,
-}
-
 /// A process found by its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedProcess {
@@ -238,73 +86,6 @@ pub struct NamedProcess {
     pub uid: Option<u32>,
     /// Arguments joined with spaces (untrusted).
     pub cmdline: String,
-}
-
-/// What one tick reads: `net/<name>` for each of `files`; with `with_fd`
-/// the process's socket inodes; with `with_owners` the socket inodes of
-/// every process in its network namespace; with `flows` (live system
-/// only) one sock_diag dump of the namespace's TCP connections, which also
-/// needs the process's socket inodes; with `sieve` (and `with_fd`), the
-/// rows of some tables sifted as they are read.
-#[derive(Clone, Copy, Default)]
-pub struct Request<'a> {
-    pub files: &'a [&'static str],
-    pub with_fd: bool,
-    pub with_owners: bool,
-    pub flows: Flows<'a>,
-    pub sieve: Option<Sift<'a>>,
-    /// Ask the kernel's socket diagnostics for the rows of `net/tcp` and
-    /// `net/tcp6` instead of reading them, when `files` has both (live
-    /// system, no capture).
-    pub tcp_over_netlink: bool,
-}
-
-/// Whether a tick reads TCP connections over sock_diag, and which.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Flows<'a> {
-    #[default]
-    Skip,
-    /// The process's own, for the TCP rate every status box shows: read
-    /// once the `fd/` listing is done, and looked up one by one when the
-    /// last reading of them (given here) still accounts for every socket
-    /// the process holds ([`diag::own_connections`]).
-    Own(Option<&'a FlowDump>),
-    /// The process's own, for the flows tab in scope own: always dumped
-    /// (so the count of the namespace's connections is current), keeping
-    /// only them; every connection when `fd/` cannot be read.
-    OwnShown,
-    /// Every connection of the namespace (the flows tab in the other
-    /// scopes).
-    All,
-}
-
-/// Which tables go through which [`RowSieve`].
-#[derive(Clone, Copy)]
-pub struct Sift<'a> {
-    pub sieve: &'a dyn RowSieve,
-    pub tables: &'a [&'static str],
-}
-
-/// Decides which rows of a socket table a tick keeps, from the process's
-/// socket inodes, while the table is still being read.
-pub trait RowSieve: Sync {
-    /// Appends to `kept` what to keep of `block` (whole lines of `table`;
-    /// `first` when it starts the file), given the process's socket
-    /// `inodes`, and adds to `dropped` a fingerprint of each row left out.
-    fn sift(
-        &self,
-        table: &'static str,
-        block: &str,
-        first: bool,
-        inodes: &FxHashSet<u64>,
-        kept: &mut String,
-        dropped: &mut FxHashSet<u64>,
-    );
-
-    /// For a row of `table` read as a record rather than text (over
-    /// sock_diag): `None` to keep the socket with `inode`, or the
-    /// fingerprint to count it by when it is left out.
-    fn drops(&self, table: &'static str, inode: u64, inodes: &FxHashSet<u64>) -> Option<u64>;
 }
 
 /// Whole lines of a file being read, decoded like [`read_text`].
@@ -322,52 +103,6 @@ pub struct Block {
 /// block keeps reads that return a page's remainder to one per block.
 const STREAM_BLOCK: usize = 128 * 1024;
 const STREAM_READ: usize = 16 * 1024;
-
-/// Where a thread waiting for the process's socket inodes gets them, once
-/// `fd/` is listed (`None` when it cannot be).
-type InodesLater = mpsc::Receiver<Option<FxHashSet<u64>>>;
-
-/// The files of a tick and the fingerprints of rows a sieve dropped.
-type SiftedFiles = (
-    Vec<(&'static str, Result<String, ReadError>)>,
-    FxHashSet<u64>,
-);
-
-/// What a dump of TCP sockets gave: the sockets of each table, and the
-/// fingerprints of those a sieve left out.
-struct DumpedTables {
-    rows: Vec<(&'static str, Vec<InetDiagMsg>)>,
-    dropped: FxHashSet<u64>,
-}
-
-/// Puts each socket of a dump with its table, or among the dropped ones
-/// when the sieve leaves it out.
-struct RowSorter<'a> {
-    sieve: Option<&'a dyn RowSieve>,
-    /// The process's socket inodes (`None`: unknown, keep every socket).
-    inodes: Option<FxHashSet<u64>>,
-    tables: DumpedTables,
-}
-
-impl RowSorter<'_> {
-    fn take(&mut self, header: InetDiagMsg) {
-        let table = header.table();
-        if let (Some(sieve), Some(inodes)) = (self.sieve, &self.inodes) {
-            if let Some(fingerprint) = sieve.drops(table, u64::from(header.inode), inodes) {
-                self.tables.dropped.insert(fingerprint);
-                return;
-            }
-        }
-        let index = usize::from(table != inet_diag::TABLES[0]);
-        self.tables.rows[index].1.push(header);
-    }
-}
-
-/// Every process found by one walk of the proc root.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProcessScan {
-    pub processes: Vec<ScannedProcess>,
-}
 
 impl ProcSource {
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -498,6 +233,15 @@ impl ProcSource {
     /// True when the root is the live kernel's `/proc` (not a capture).
     fn is_live(&self) -> bool {
         self.root == Path::new("/proc")
+    }
+
+    /// Where this source's data comes from, for planning a tick.
+    pub(crate) fn origin(&self) -> Origin {
+        match (self.is_live(), self.recorder.is_some()) {
+            (false, _) => Origin::Captured,
+            (true, false) => Origin::Live,
+            (true, true) => Origin::LiveRecorded,
+        }
     }
 
     fn pid_dir(&self, pid: u32) -> PathBuf {
@@ -638,7 +382,7 @@ impl ProcSource {
     }
 
     /// The path of `net/<name>` of the process's network namespace.
-    fn net_path(&self, process: &Process, name: &str) -> PathBuf {
+    pub(crate) fn net_path(&self, process: &Process, name: &str) -> PathBuf {
         self.view_dir(process).join("net").join(name)
     }
 
@@ -679,299 +423,6 @@ impl ProcSource {
         }
         found.threads_elsewhere.sort_unstable();
         Ok(found)
-    }
-
-    /// Reads what one tick of a tab needs (see [`Request`]).
-    ///
-    /// The reads run concurrently, one thread each: on a namespace with
-    /// 100 000 sockets the kernel spends most of a tick generating the
-    /// tables, and listing `fd/`, the owner scan and the dump can overlap
-    /// with it. Tables given to a [`RowSieve`] are read in blocks of whole
-    /// lines, and one more thread sifts each block as it arrives once the
-    /// `fd/` listing is done: that work then overlaps with the rest of the
-    /// read instead of following it, and the whole table is never held.
-    pub fn snapshot(&self, process: &Process, request: &Request<'_>) -> Snapshot {
-        let flows = if self.is_live() {
-            request.flows
-        } else {
-            Flows::Skip
-        };
-        let with_fd = request.with_fd || flows != Flows::Skip;
-        let sieve = request.sieve.filter(|_| with_fd);
-        // A capture records file reads, so it reads the tables as files.
-        let tcp_over_netlink = request.tcp_over_netlink
-            && self.is_live()
-            && self.recorder.is_none()
-            && inet_diag::TABLES.iter().all(|t| request.files.contains(t));
-        let text_files: Vec<&'static str> = request
-            .files
-            .iter()
-            .copied()
-            .filter(|name| !tcp_over_netlink || !inet_diag::TABLES.contains(name))
-            .collect();
-        // Rows of the dumped tables are sifted like their text would be;
-        // the text sieve runs only when it has a table to read.
-        let dump_sieve = sieve
-            .filter(|sift| inet_diag::TABLES.iter().all(|t| sift.tables.contains(t)))
-            .map(|sift| sift.sieve);
-        let sieve = sieve.filter(|sift| sift.tables.iter().any(|t| text_files.contains(t)));
-        // The threads that wait for the process's socket inodes get them as
-        // soon as `fd/` is listed (`None` when it cannot be).
-        let (to_sifter, for_sifter) = mpsc::channel::<Option<FxHashSet<u64>>>();
-        let (to_dumper, for_dumper) = mpsc::channel::<Option<FxHashSet<u64>>>();
-        let (to_table_dumper, for_table_dumper) = mpsc::channel::<Option<FxHashSet<u64>>>();
-        let mut waiting = Vec::new();
-        if sieve.is_some() {
-            waiting.push(to_sifter);
-        }
-        if tcp_over_netlink && dump_sieve.is_some() {
-            waiting.push(to_table_dumper);
-        }
-        if matches!(flows, Flows::Own(_) | Flows::OwnShown) {
-            waiting.push(to_dumper);
-        }
-        let text_files = text_files.as_slice();
-        let (fd, processes, dump, files, other_rows, tables) = std::thread::scope(|scope| {
-            // Not deferred: it does the work of the table readers.
-            let tables = tcp_over_netlink.then(|| {
-                scope.spawn(move || {
-                    let sieve = dump_sieve.map(|sieve| (sieve, for_table_dumper));
-                    self.dump_tcp_tables(process, sieve)
-                })
-            });
-            let fd = with_fd.then(|| {
-                scope.spawn(move || {
-                    defer_to_readers();
-                    let listed = self.socket_inodes(process);
-                    for thread in waiting {
-                        // A thread that is gone no longer needs them.
-                        let _ = thread.send(listed.as_ref().ok().map(|fd| fd.inodes.clone()));
-                    }
-                    listed
-                })
-            });
-            let processes = request.with_owners.then(|| {
-                scope.spawn(|| {
-                    defer_to_readers();
-                    self.scan_processes(process.netns.as_deref())
-                })
-            });
-            let dump = (flows != Flows::Skip).then(|| {
-                scope.spawn(move || {
-                    defer_to_readers();
-                    let view_dir = self.view_dir(process);
-                    match flows {
-                        Flows::Own(earlier) => {
-                            // Without the listing no connection is known to
-                            // be the process's: keep none.
-                            let own = for_dumper.recv().ok().flatten().unwrap_or_default();
-                            diag::own_connections(&view_dir, &own, earlier)
-                        }
-                        Flows::OwnShown => match for_dumper.recv().ok().flatten() {
-                            Some(own) => diag::own_connections(&view_dir, &own, None),
-                            // The tab then shows the namespace, and says why.
-                            None => diag::dump_tcp(&view_dir, None),
-                        },
-                        _ => diag::dump_tcp(&view_dir, None),
-                    }
-                })
-            });
-            let (files, other_rows) = match sieve {
-                Some(sieve) => self.read_sifted(scope, process, text_files, sieve, for_sifter),
-                None => (
-                    self.read_net_files(process, text_files),
-                    FxHashSet::default(),
-                ),
-            };
-            let tables = tables.map(joined_dump);
-            let fd = fd.map(|reader| joined(reader, &self.view_dir(process).join("fd")));
-            let processes = processes.map(|reader| joined(reader, &self.root));
-            let dump = dump.map(joined_dump);
-            (fd, processes, dump, files, other_rows, tables)
-        });
-        let mut snapshot = Snapshot {
-            taken_at: chrono::Local::now(),
-            instant: std::time::Instant::now(),
-            files,
-            fd,
-            processes,
-            flows: dump,
-            other_rows,
-            dumped: Vec::new(),
-            dump_failed: None,
-        };
-        match tables {
-            Some(Ok(DumpedTables { rows, dropped })) => {
-                snapshot.dumped = rows;
-                snapshot.other_rows.extend(dropped);
-            }
-            // The text has the same rows: read it whole (the views sort
-            // out whose rows they are).
-            Some(Err(why)) => {
-                self.read_more(&mut snapshot, process, &inet_diag::TABLES);
-                snapshot.dump_failed = Some(why);
-            }
-            None => {}
-        }
-        snapshot
-    }
-
-    /// The sockets of `net/tcp` and `net/tcp6` from one sock_diag dump of
-    /// the process's namespace. With a sieve, other processes' sockets are
-    /// left out (their fingerprints kept) as soon as the process's socket
-    /// inodes arrive; those described before wait until then.
-    fn dump_tcp_tables(
-        &self,
-        process: &Process,
-        sieve: Option<(&dyn RowSieve, InodesLater)>,
-    ) -> Result<DumpedTables, DiagError> {
-        let mut sorter = RowSorter {
-            sieve: sieve.as_ref().map(|(sieve, _)| *sieve),
-            inodes: None,
-            tables: DumpedTables {
-                rows: inet_diag::TABLES.map(|t| (t, Vec::new())).to_vec(),
-                dropped: FxHashSet::default(),
-            },
-        };
-        let mut waiting = sieve.map(|(_, inodes)| (inodes, Vec::new()));
-        diag::dump_sockets(&self.view_dir(process), |header| {
-            if let Some((inodes, pending)) = &mut waiting {
-                match inodes.try_recv() {
-                    Err(mpsc::TryRecvError::Empty) => {
-                        pending.push(header);
-                        return;
-                    }
-                    got => {
-                        sorter.inodes = got.ok().flatten();
-                        for earlier in std::mem::take(pending) {
-                            sorter.take(earlier);
-                        }
-                        waiting = None;
-                    }
-                }
-            }
-            sorter.take(header);
-        })?;
-        if let Some((inodes, pending)) = waiting {
-            sorter.inodes = inodes.recv().ok().flatten();
-            for header in pending {
-                sorter.take(header);
-            }
-        }
-        Ok(sorter.tables)
-    }
-
-    /// Reads `files`, streaming the sieve's tables through `sieve` once
-    /// the process's socket inodes arrive on `inodes`; returns the files
-    /// and the fingerprints of the rows the sieve dropped.
-    fn read_sifted<'scope>(
-        &'scope self,
-        scope: &'scope std::thread::Scope<'scope, '_>,
-        process: &'scope Process,
-        files: &'scope [&'static str],
-        sieve: Sift<'scope>,
-        inodes: InodesLater,
-    ) -> SiftedFiles {
-        let (sender, blocks) = mpsc::channel::<(usize, Block)>();
-        let sifter = scope.spawn(move || {
-            defer_to_readers();
-            let inodes = inodes.recv().ok().flatten();
-            let mut kept = vec![String::new(); files.len()];
-            let mut dropped = FxHashSet::default();
-            for (index, block) in blocks {
-                match &inodes {
-                    Some(inodes) => sieve.sieve.sift(
-                        files[index],
-                        &block.text,
-                        block.first,
-                        inodes,
-                        &mut kept[index],
-                        &mut dropped,
-                    ),
-                    // Without the listing nothing can be told apart: keep all.
-                    None => kept[index].push_str(&block.text),
-                }
-            }
-            (kept, dropped)
-        });
-        let readers: Vec<_> = files
-            .iter()
-            .enumerate()
-            .map(|(index, &name)| {
-                let path = self.net_path(process, name);
-                let reader = if sieve.tables.contains(&name) {
-                    let sender = sender.clone();
-                    scope.spawn(move || {
-                        self.stream_text(&path, |block| {
-                            // The sifter only stops early by panicking.
-                            let _ = sender.send((index, block));
-                        })
-                        .map(|()| None)
-                    })
-                } else {
-                    scope.spawn(move || self.read_text(&path).map(Some))
-                };
-                (name, reader)
-            })
-            .collect();
-        drop(sender);
-        let read: Vec<_> = readers
-            .into_iter()
-            .map(|(name, reader)| {
-                let path = self.net_path(process, name);
-                (name, joined(reader, &path))
-            })
-            .collect();
-        // The sifter only sorts lines and cannot fail; should it, the tables
-        // it sifted are reported unreadable rather than empty.
-        let (mut kept, dropped) = match sifter.join() {
-            Ok((kept, dropped)) => (Some(kept), dropped),
-            Err(_) => (None, FxHashSet::default()),
-        };
-        let files = read
-            .into_iter()
-            .enumerate()
-            .map(|(index, (name, result))| {
-                let text = result.and_then(|whole| match (whole, kept.as_mut()) {
-                    (Some(whole), _) => Ok(whole),
-                    (None, Some(kept)) => Ok(std::mem::take(&mut kept[index])),
-                    (None, None) => Err(ReadError::new(
-                        self.net_path(process, name),
-                        io::Error::other("the sifting thread failed"),
-                    )),
-                });
-                (name, text)
-            })
-            .collect();
-        (files, dropped)
-    }
-
-    /// Reads `files` more into `snapshot` (concurrently, like
-    /// [`ProcSource::snapshot`]).
-    pub fn read_more(&self, snapshot: &mut Snapshot, process: &Process, files: &[&'static str]) {
-        let more = self.read_net_files(process, files);
-        snapshot.files.extend(more);
-    }
-
-    /// `net/<name>` for each of `files`, one thread each.
-    fn read_net_files(
-        &self,
-        process: &Process,
-        files: &[&'static str],
-    ) -> Vec<(&'static str, Result<String, ReadError>)> {
-        std::thread::scope(|scope| {
-            let readers: Vec<_> = files
-                .iter()
-                .map(|&name| (name, scope.spawn(move || self.read_net(process, name))))
-                .collect();
-            readers
-                .into_iter()
-                .map(|(name, reader)| {
-                    let path = self.net_path(process, name);
-                    (name, joined(reader, &path))
-                })
-                .collect()
-        })
     }
 
     /// Walks every pid directory of the root: name, parent and network
@@ -1088,46 +539,9 @@ impl ProcSource {
     }
 }
 
-/// What a dumping thread returned; its failure becomes a [`DiagError`].
-fn joined_dump<T>(
-    dumper: std::thread::ScopedJoinHandle<'_, Result<T, DiagError>>,
-) -> Result<T, DiagError> {
-    dumper
-        .join()
-        .unwrap_or_else(|_| Err(DiagError::Netlink("the dumping thread failed".into())))
-}
-
-/// The result of a reader thread; a thread that panicked (it cannot: the
-/// readers only do I/O) is reported as an error of that path.
-fn joined<T>(
-    reader: std::thread::ScopedJoinHandle<'_, Result<T, ReadError>>,
-    path: &Path,
-) -> Result<T, ReadError> {
-    reader.join().unwrap_or_else(|_| {
-        Err(ReadError::new(
-            path,
-            io::Error::other("the reading thread failed"),
-        ))
-    })
-}
-
 /// `/etc/passwd` of the machine netmonitor runs on, for user names.
 pub fn read_passwd() -> Option<String> {
     read_text(Path::new("/etc/passwd")).ok()
-}
-
-/// Lowers the calling thread's priority (nice 10). A snapshot's
-/// bookkeeping threads (listing `fd/`, sifting rows) call it so that, when
-/// there are fewer cores than threads, the threads reading tables — whose
-/// read is what a tick waits for — keep a core to themselves. Lowering
-/// one's own priority is always allowed; it lasts as long as the thread.
-fn defer_to_readers() {
-    let tid = nix::unistd::gettid().as_raw();
-    // SAFETY: setpriority takes three integers and reads no memory of ours.
-    // Should it fail, the thread simply keeps its priority.
-    unsafe {
-        nix::libc::setpriority(nix::libc::PRIO_PROCESS, tid as nix::libc::id_t, 10);
-    }
 }
 
 /// Whether two threads of the live system share one descriptor table
@@ -1164,24 +578,6 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, ReadError> {
     file.read_to_end(&mut bytes)
         .map_err(|e| ReadError::new(path, e))?;
     Ok(bytes)
-}
-
-/// UTF-8 text of `bytes`, with each invalid byte written as `\xNN`.
-pub fn decode_bytes(bytes: Vec<u8>) -> String {
-    match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            let bytes = e.into_bytes();
-            let mut text = String::with_capacity(bytes.len() + 16);
-            for chunk in bytes.utf8_chunks() {
-                text.push_str(chunk.valid());
-                for byte in chunk.invalid() {
-                    text.push_str(&format!("\\x{byte:02x}"));
-                }
-            }
-            text
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1221,11 +617,5 @@ mod tests {
         );
         let missing = source.stream_text(&dir.path().join("gone"), |_| {});
         assert!(missing.is_err_and(|e| e.is_not_found()));
-    }
-
-    #[test]
-    fn invalid_utf8_is_kept_visibly() {
-        assert_eq!(decode_bytes(b"eth\xff0".to_vec()), "eth\\xff0");
-        assert_eq!(decode_bytes("é".as_bytes().to_vec()), "é");
     }
 }

@@ -7,7 +7,7 @@ use netmonitor::parse::counters::{counter_delta, parse_pairs, parse_snmp6};
 use netmonitor::parse::dev::parse_dev;
 use netmonitor::parse::sockstat::parse_sockstat;
 use netmonitor::parse::softnet::parse_softnet;
-use netmonitor::source::decode_bytes;
+use netmonitor::parse::decode_bytes;
 
 fuzz_target!(|data: &[u8]| {
     let text = decode_bytes(data.to_vec());

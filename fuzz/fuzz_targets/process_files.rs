@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use netmonitor::parse::process::{format_cmdline, parse_passwd, parse_stat, socket_inode};
-use netmonitor::source::decode_bytes;
+use netmonitor::parse::decode_bytes;
 
 fuzz_target!(|data: &[u8]| {
     let text = decode_bytes(data.to_vec());

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use netmonitor::parse::Endian;
 use netmonitor::parse::inet_diag::{AF_INET, AF_INET6, INET_DIAG_MSG_LEN, parse_inet_diag_msg};
 use netmonitor::parse::sockets::parse_socket_table;
-use netmonitor::source::decode_bytes;
+use netmonitor::parse::decode_bytes;
 
 fuzz_target!(|data: &[u8]| {
     match parse_inet_diag_msg(data) {

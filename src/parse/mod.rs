@@ -317,8 +317,34 @@ pub fn keyword<'a>(
     expect(word, tag(word))
 }
 
+/// UTF-8 text of `bytes`, with each invalid byte written as `\xNN`: files
+/// are read as bytes (interface names may hold any byte), parsers work on
+/// `&str`, and nothing is lost silently.
+pub fn decode_bytes(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let mut text = String::with_capacity(bytes.len() + 16);
+            for chunk in bytes.utf8_chunks() {
+                text.push_str(chunk.valid());
+                for byte in chunk.invalid() {
+                    text.push_str(&format!("\\x{byte:02x}"));
+                }
+            }
+            text
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn invalid_utf8_is_kept_visibly() {
+        assert_eq!(super::decode_bytes(b"eth\xff0".to_vec()), "eth\\xff0");
+        assert_eq!(super::decode_bytes("é".as_bytes().to_vec()), "é");
+    }
+
     use super::*;
 
     #[test]

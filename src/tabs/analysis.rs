@@ -22,7 +22,7 @@ use crate::render::{
     Block, Cell, Column, Emphasis, Family, Item, ListBlock, MetricKind, Problem, Row, Screen,
     TableBlock, Value, human_seconds, snake_case,
 };
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 use super::changes::round_centis;
 

@@ -15,7 +15,7 @@ use crate::render::{
     Block, Cell, Column, Emphasis, Fact, Family, MetricKind, Problem, Row, Screen, TableBlock,
     Value, plural,
 };
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 const ARP: &str = "arp";
 const ARP_CACHE: &str = "stat/arp_cache";

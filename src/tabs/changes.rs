@@ -17,7 +17,7 @@ use crate::render::{
     Block, Cell, Column, Emphasis, Family, Row, TableBlock, Value, human_bytes, human_seconds,
     plural,
 };
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 use super::CounterDisplay;
 

@@ -21,7 +21,7 @@ use crate::parse::counters::{CounterFile, counter_delta, parse_pairs, wrapping_d
 use crate::parse::dev::{DevCounters, parse_dev};
 use crate::parse::softnet::{SoftnetRow, parse_softnet};
 use crate::render::human_seconds;
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 /// The thresholds of every rule. A rule fires when the change over one
 /// tick reaches its threshold ("at least").

@@ -15,13 +15,13 @@ use std::collections::HashMap;
 
 use super::sockets::{Ownership, endpoint_cell, held_sockets, is_own};
 use super::{Tab, ViewContext};
-use crate::diag::{DumpPlace, TcpFlow};
 use crate::parse::sockets::TcpState;
 use crate::render::{
     Block, Cell, Column, Emphasis, Fact, Family, MetricKind, Problem, Row, Screen, TableBlock,
     Value, grouped, human_rate,
 };
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
+use crate::snapshot::{DumpPlace, TcpFlow};
 
 /// The columns; local and peer name each connection's metrics.
 const COLUMNS: [Column; 11] = [
@@ -437,10 +437,10 @@ fn millis(us: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diag::FlowDump;
     use crate::parse::Endian;
     use crate::render::{RenderOptions, render};
-    use crate::source::{FdSockets, Process};
+    use crate::snapshot::FlowDump;
+    use crate::snapshot::{FdSockets, Process};
     use chrono::TimeZone;
     use std::time::{Duration, Instant};
 
@@ -472,7 +472,7 @@ mod tests {
                 .with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
                 .unwrap(),
             instant: at,
-            files: Vec::new(),
+            tables: Vec::new(),
             fd: Some(Ok(FdSockets {
                 inodes: own.iter().copied().collect(),
                 descriptors: own.len(),
@@ -484,9 +484,6 @@ mod tests {
                 place: DumpPlace::SameNamespace,
                 own: None,
             })),
-            other_rows: Default::default(),
-            dumped: Vec::new(),
-            dump_failed: None,
         }
     }
 
@@ -726,7 +723,7 @@ mod tests {
         // the namespace had.
         if let Some(Ok(dump)) = after.flows.as_mut() {
             dump.flows.retain(|f| f.inode != 99);
-            dump.own = Some(crate::diag::OwnConnections {
+            dump.own = Some(crate::snapshot::OwnConnections {
                 others: Default::default(),
                 dumped_at: Instant::now(),
                 in_namespace: 100_000,
@@ -755,9 +752,9 @@ mod tests {
     #[test]
     fn a_refused_namespace_says_what_would_allow_it() {
         let (_, mut after) = two_ticks();
-        after.flows = Some(Err(crate::diag::DiagError::NotPermitted {
+        after.flows = Some(Err(crate::error::DiagError::NotPermitted {
             path: "/proc/4242/ns/net".into(),
-            why: "permission denied".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
         }));
         let process = process();
         let users = HashMap::new();
@@ -809,7 +806,7 @@ mod tests {
     #[test]
     fn another_namespace_that_cannot_be_entered_says_what_would_allow_it() {
         let (_, mut after) = two_ticks();
-        after.flows = Some(Err(crate::diag::DiagError::OtherNamespace {
+        after.flows = Some(Err(crate::error::DiagError::OtherNamespace {
             why: "cannot read /proc/4242/ns/net (permission denied)".into(),
         }));
         let process = process();

@@ -20,17 +20,17 @@ use std::collections::BTreeMap;
 
 use super::changes::bad_line_notes;
 use super::sockets::{
-    Socket, SocketTab, datagram_state, datagram_summary, drops, host, host_cell, socket_screen,
-    user_cell,
+    Socket, SocketSet, SocketTab, datagram_state, datagram_summary, drops, host, host_cell,
+    socket_screen, user_cell,
 };
-use super::{Tab, ViewContext};
+use super::{Before, Tab, ViewContext};
 use crate::parse::LineError;
 use crate::parse::counters::{counter_delta, parse_pairs, parse_snmp6};
 use crate::render::{
     Block, Cell, Column, Emphasis, Fact, Family as MetricFamily, MetricKind, Problem, Row, Screen,
     TableBlock, Value,
 };
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 /// The tables this tab displays.
 pub const TABLES: [&str; 2] = ["icmp", "icmp6"];
@@ -63,14 +63,25 @@ const SPEC: SocketTab = SocketTab {
 };
 
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
-    let mut screen = socket_screen(&SPEC, ctx, now, previous);
+    view_with(ctx, now, previous.map(Before::of)).0
+}
+
+/// [`view`], given the earlier tick as the last view left it; also
+/// returns this tick's socket set for the next one.
+pub fn view_with(
+    ctx: &ViewContext<'_>,
+    now: &Snapshot,
+    before: Option<Before<'_>>,
+) -> (Screen, SocketSet) {
+    let previous = before.map(|b| b.snapshot);
+    let (mut screen, set) = socket_screen(&SPEC, ctx, now, before);
     for family in [Family::V4, Family::V6] {
         let (block, facts, problems) = counter_block(family, ctx.netns(), now, previous);
         screen.blocks.push(block);
         screen.facts.extend(facts);
         screen.problems.extend(problems);
     }
-    screen
+    (screen, set)
 }
 
 fn cells(ctx: &ViewContext<'_>, socket: &Socket) -> Vec<Cell> {

@@ -29,87 +29,15 @@ use std::time::Duration;
 
 use compact_str::{CompactString, ToCompactString};
 
-use crate::command::Toggle;
+use crate::vocab::TcpSource;
+pub use crate::vocab::{CounterDisplay, Filter, Scope, Tab, ViewSettings};
+
 use crate::parse::Endian;
 use crate::render::{Fact, Problem, Screen, Value, human_rate, human_seconds};
-use crate::source::{Process, Snapshot};
-
-/// A tab of the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tab {
-    Tcp,
-    Udp,
-    Raw,
-    Icmp,
-    Arp,
-    Traffic,
-    Routing,
-    Stats,
-    Analysis,
-    Flows,
-}
+use crate::snapshot::{Process, Snapshot};
+use sockets::SocketSet;
 
 impl Tab {
-    /// Every tab, in the order help lists them.
-    pub const ALL: [Tab; 10] = [
-        Tab::Tcp,
-        Tab::Flows,
-        Tab::Udp,
-        Tab::Raw,
-        Tab::Icmp,
-        Tab::Arp,
-        Tab::Traffic,
-        Tab::Routing,
-        Tab::Stats,
-        Tab::Analysis,
-    ];
-
-    /// The tab shown when nothing was selected for one interval.
-    pub const DEFAULT: Tab = Tab::Tcp;
-
-    /// The name typed at the prompt.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tab::Tcp => "tcp",
-            Tab::Udp => "udp",
-            Tab::Raw => "raw",
-            Tab::Icmp => "icmp",
-            Tab::Arp => "arp",
-            Tab::Traffic => "traffic",
-            Tab::Routing => "routing",
-            Tab::Stats => "stats",
-            Tab::Analysis => "analysis",
-            Tab::Flows => "flows",
-        }
-    }
-
-    /// The tab called `name` (case-insensitive).
-    pub fn from_name(name: &str) -> Option<Tab> {
-        Tab::ALL
-            .into_iter()
-            .find(|tab| tab.name().eq_ignore_ascii_case(name))
-    }
-
-    /// One line for the banner and `help`.
-    pub fn summary(self) -> &'static str {
-        match self {
-            Tab::Tcp => "the process's TCP sockets (tcp, tcp6): state, queues, timers, peers",
-            Tab::Udp => {
-                "UDP and UDP-Lite sockets (udp, udp6, udplite…); queues are memory, not payload"
-            }
-            Tab::Raw => "raw IP sockets (raw, raw6) with the IP protocol each one receives",
-            Tab::Icmp => "ping sockets (icmp, icmp6) and the namespace's ICMP messages by type",
-            Tab::Arp => "the namespace's neighbours (arp) and ARP cache statistics",
-            Tab::Traffic => "bytes, packets, errors and rates per interface (dev)",
-            Tab::Routing => "IPv4 and IPv6 routes of the namespace (route, ipv6_route)",
-            Tab::Stats => "TCP and IP extended counters (netstat); zeros, changed filter them",
-            Tab::Analysis => "IP/ICMP/TCP/UDP counters, packets per CPU, and findings",
-            Tab::Flows => {
-                "bytes/s sent and received per TCP connection, rtt, cwnd (kernel tcp_info; UDP has no byte counters)"
-            }
-        }
-    }
-
     /// The files under `net/` this tab reads each tick. Socket tabs read
     /// every socket table, not only the ones they display, so that the
     /// process's other sockets can be told apart (`2 unix, 1 tcp`).
@@ -144,133 +72,17 @@ impl Tab {
             _ => None,
         }
     }
-
-    /// Whether the `zeros` and `changed` toggles change what the tab shows.
-    pub fn uses_counter_display(self) -> bool {
-        matches!(self, Tab::Stats | Tab::Analysis)
-    }
-
-    /// Whether the tab lists the process's own sockets (and so needs its
-    /// `fd/` links), rather than namespace-wide tables.
-    pub fn shows_own_sockets(self) -> bool {
-        matches!(
-            self,
-            Tab::Tcp | Tab::Flows | Tab::Udp | Tab::Raw | Tab::Icmp
-        )
-    }
 }
 
-/// Whose sockets the socket tabs show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Scope {
-    /// The process's own sockets (its `fd/` links).
-    #[default]
-    Own,
-    /// The process's and its descendants' sockets, with owners.
-    Tree,
-    /// Every socket of the network namespace, with owners.
-    All,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Own, Scope::All, Scope::Tree];
-
-    /// The word typed after `scope`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Scope::Own => "own",
-            Scope::Tree => "tree",
-            Scope::All => "all",
-        }
-    }
-
-    /// The scope called `name` (case-insensitive).
-    pub fn from_name(name: &str) -> Option<Scope> {
-        Scope::ALL
-            .into_iter()
-            .find(|scope| scope.name().eq_ignore_ascii_case(name))
-    }
-
-    /// Whether rows carry an Owner column, which needs a scan of every
-    /// process's `fd/` links.
-    pub fn needs_owners(self) -> bool {
-        self != Scope::Own
-    }
-
-    /// What the scope shows, for confirmations.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Scope::Own => "the process's own sockets",
-            Scope::Tree => "the sockets of the process and its descendants, with owners",
-            Scope::All => "every socket in the network namespace, with owners",
-        }
-    }
-}
-
-/// A row filter: rows are kept when any cell contains the text, ignoring
-/// case. Never empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filter {
-    text: String,
-    lowered: String,
-}
-
-impl Filter {
-    /// A filter for `text` (surrounding blanks ignored); `None` for blank
-    /// text.
-    pub fn new(text: &str) -> Option<Filter> {
-        let text = text.trim();
-        (!text.is_empty()).then(|| Filter {
-            text: text.to_string(),
-            lowered: text.to_lowercase(),
-        })
-    }
-
-    /// The text as typed.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// Whether any of `cells` contains the text, ignoring case.
-    pub fn matches<S: AsRef<str>>(&self, cells: &[S]) -> bool {
-        cells
-            .iter()
-            .any(|cell| cell.as_ref().to_lowercase().contains(&self.lowered))
-    }
-}
-
-/// What the user chose to see, changed by `scope` and `filter` (and the
-/// `--all`/`--children` options); held by the session, read by views.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ViewSettings {
-    pub scope: Scope,
-    pub filter: Option<Filter>,
-}
-
-/// How counter tables are filtered; flipped by the `zeros` and `changed`
-/// commands and held by the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CounterDisplay {
-    /// Show counters whose value is zero (hidden by default).
-    pub zeros: bool,
-    /// Show only counters that moved in the last tick (like `nstat`).
-    pub changed_only: bool,
-}
-
-impl CounterDisplay {
-    /// The setting with `toggle` flipped.
-    pub fn toggled(self, toggle: Toggle) -> Self {
-        match toggle {
-            Toggle::Zeros => CounterDisplay {
-                zeros: !self.zeros,
-                ..self
-            },
-            Toggle::Changed => CounterDisplay {
-                changed_only: !self.changed_only,
-                ..self
-            },
-        }
-    }
+/// Settings of a run that do not change while it runs (from the command
+/// line and, for a replay, the capture's manifest).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub numeric: bool,
+    pub endian: Endian,
+    pub clock_ticks: u64,
+    pub users: HashMap<u32, String>,
+    pub tcp_source: TcpSource,
 }
 
 /// Everything a view needs besides the snapshots.
@@ -396,6 +208,56 @@ pub fn thread_notes(snapshot: &Snapshot) -> Option<String> {
     ))
 }
 
+/// The tick shown before this one, as a view uses it: its snapshot (for
+/// counter changes and rates) and, when a socket tab's view kept it, its
+/// parsed socket set (so it is not parsed again).
+#[derive(Debug, Clone, Copy)]
+pub struct Before<'a> {
+    pub snapshot: &'a Snapshot,
+    pub sockets: Option<&'a SocketSet>,
+}
+
+impl<'a> Before<'a> {
+    /// A snapshot with nothing parsed yet.
+    pub fn of(snapshot: &'a Snapshot) -> Before<'a> {
+        Before {
+            snapshot,
+            sockets: None,
+        }
+    }
+}
+
+/// A tick as a view left it: what the next tick of the same tab builds
+/// on, and what a redraw renders again.
+#[derive(Debug)]
+pub struct Viewed {
+    pub tab: Tab,
+    pub snapshot: Snapshot,
+    /// The socket set a socket tab parsed from `snapshot`.
+    pub sockets: Option<SocketSet>,
+}
+
+impl Viewed {
+    /// As the next view takes it.
+    pub fn before(&self) -> Before<'_> {
+        Before {
+            snapshot: &self.snapshot,
+            sockets: self.sockets.as_ref(),
+        }
+    }
+
+    /// Drops the text its socket set was parsed from: once a newer tick is
+    /// on screen nothing reads it again, and on a big namespace it is the
+    /// bulk of what a session holds.
+    pub fn settle(&mut self) {
+        if let (Some(_), Some(parsed)) = (&self.sockets, self.tab.socket_tables()) {
+            self.snapshot
+                .tables
+                .retain(|(name, _)| !parsed.contains(name));
+        }
+    }
+}
+
 /// Builds the screen of `tab` from this tick and the previous one.
 pub fn view(
     tab: Tab,
@@ -403,21 +265,34 @@ pub fn view(
     now: &Snapshot,
     previous: Option<&Snapshot>,
 ) -> Screen {
-    let mut screen = match tab {
-        Tab::Tcp => tcp::view(ctx, now, previous),
-        Tab::Udp => udp::view(ctx, now, previous),
-        Tab::Raw => raw::view(ctx, now, previous),
-        Tab::Icmp => icmp::view(ctx, now, previous),
-        Tab::Arp => arp::view(ctx, now, previous),
-        Tab::Traffic => traffic::view(ctx, now, previous),
-        Tab::Routing => routing::view(ctx, now, previous),
-        Tab::Stats => stats::view(ctx, now, previous),
-        Tab::Analysis => analysis::view(ctx, now, previous),
-        Tab::Flows => flows::view(ctx, now, previous),
+    view_with(tab, ctx, now, previous.map(Before::of)).0
+}
+
+/// [`view`], given the previous tick as its view left it; also returns
+/// the socket set a socket tab parsed, for the next tick.
+pub fn view_with(
+    tab: Tab,
+    ctx: &ViewContext<'_>,
+    now: &Snapshot,
+    before: Option<Before<'_>>,
+) -> (Screen, Option<SocketSet>) {
+    let previous = before.map(|b| b.snapshot);
+    let kept = |(screen, set): (Screen, SocketSet)| (screen, Some(set));
+    let (mut screen, sockets) = match tab {
+        Tab::Tcp => kept(tcp::view_with(ctx, now, before)),
+        Tab::Udp => kept(udp::view_with(ctx, now, before)),
+        Tab::Raw => kept(raw::view_with(ctx, now, before)),
+        Tab::Icmp => kept(icmp::view_with(ctx, now, before)),
+        Tab::Arp => (arp::view(ctx, now, previous), None),
+        Tab::Traffic => (traffic::view(ctx, now, previous), None),
+        Tab::Routing => (routing::view(ctx, now, previous), None),
+        Tab::Stats => (stats::view(ctx, now, previous), None),
+        Tab::Analysis => (analysis::view(ctx, now, previous), None),
+        Tab::Flows => (flows::view(ctx, now, previous), None),
     };
     // Files that exist but could not be read, for every tab alike (a file
     // that is missing only means the kernel or namespace lacks it).
-    let unreadable = now.files.iter().filter_map(|(name, result)| match result {
+    let unreadable = now.tables.iter().filter_map(|(name, result)| match result {
         Err(e) if !e.is_not_found() => Some(Problem::file(format!("net/{name}"), e.to_string())),
         _ => None,
     });
@@ -433,7 +308,7 @@ pub fn view(
             Value::float(rates.received),
         ));
     }
-    screen
+    (screen, sockets)
 }
 
 #[cfg(test)]
@@ -442,7 +317,7 @@ mod tests {
 
     use super::testing::{ok, show, snapshot};
     use super::*;
-    use crate::source::FdSockets;
+    use crate::snapshot::FdSockets;
 
     const NAMESPACE_TABS: [Tab; 5] = [
         Tab::Arp,

@@ -8,12 +8,12 @@
 //! looked up as a service port.
 
 use super::sockets::{
-    Socket, SocketTab, datagram_state, datagram_summary, drops, host, host_cell, socket_screen,
-    user_cell,
+    Socket, SocketSet, SocketTab, datagram_state, datagram_summary, drops, host, host_cell,
+    socket_screen, user_cell,
 };
-use super::{Tab, ViewContext};
+use super::{Before, Tab, ViewContext};
 use crate::render::{Cell, Column, Emphasis, Screen, Value};
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 /// The tables this tab displays.
 pub const TABLES: [&str; 2] = ["raw", "raw6"];
@@ -43,6 +43,16 @@ const SPEC: SocketTab = SocketTab {
 };
 
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    view_with(ctx, now, previous.map(Before::of)).0
+}
+
+/// [`view`], given the earlier tick as the last view left it; also
+/// returns this tick's socket set for the next one.
+pub fn view_with(
+    ctx: &ViewContext<'_>,
+    now: &Snapshot,
+    previous: Option<Before<'_>>,
+) -> (Screen, SocketSet) {
     socket_screen(&SPEC, ctx, now, previous)
 }
 

@@ -13,7 +13,7 @@ use crate::parse::route::{Ipv4Route, Ipv6Route, parse_ipv6_route_table, parse_ro
 use crate::render::{
     Block, Cell, Column, Emphasis, Problem, Row, Screen, TableBlock, Value, plural,
 };
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 const ROUTE: &str = "route";
 const IPV6_ROUTE: &str = "ipv6_route";

@@ -23,7 +23,7 @@ use compact_str::{ToCompactString, format_compact};
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
-use super::{Scope, Tab, ViewContext};
+use super::{Before, Scope, Tab, ViewContext};
 use crate::error::ReadError;
 use crate::parse::other_sockets::{parse_inode_column, parse_unix_inodes};
 use crate::parse::sockets::{
@@ -34,7 +34,7 @@ use crate::render::{
     Block, Cell, Column, Emphasis, Fact, Family, MetricKind, Problem, Row, Screen, TableBlock,
     Value, plural,
 };
-use crate::source::{FdSockets, ProcessScan, RowSieve, Snapshot};
+use crate::snapshot::{FdSockets, ProcessScan, Snapshot};
 
 /// Every table of IP sockets under `net/`.
 pub const INET_TABLES: [&str; 10] = [
@@ -138,19 +138,20 @@ pub enum Ownership {
 
 /// The rows of a socket tab for one tick.
 #[derive(Debug, Clone)]
-pub struct SocketSet<'s> {
+pub struct SocketSet {
     /// The sockets in scope, ordered.
     pub sockets: Vec<Socket>,
     pub ownership: Ownership,
     /// Sockets listed in these tables for the whole namespace.
     pub namespace_total: usize,
     /// Fingerprints of the sockets of these tables (the whole namespace)
-    /// read from the text; with [`Self::sifted_keys`], all of them, for
-    /// changes (see [`SocketSet::lists`]).
+    /// that were read; with [`Self::left_out`], all of them, for changes
+    /// (see [`SocketSet::lists`]).
     pub keys: FxHashSet<u64>,
-    /// Fingerprints of the rows a sieve dropped while reading (the
-    /// snapshot's [`Snapshot::other_rows`], not copied).
-    pub sifted_keys: &'s FxHashSet<u64>,
+    /// Fingerprints of the rows left out while the tables were read
+    /// ([`crate::snapshot::Table::left_out`]), per table: a copy, so the
+    /// set outlives the snapshot's text and serves the next tick.
+    pub left_out: Vec<FxHashSet<u64>>,
     /// Inode → the processes holding it, when the scope shows owners and
     /// the processes could be listed.
     pub owners: Option<HashMap<u64, Vec<Owner>>>,
@@ -229,12 +230,12 @@ impl Problems {
 /// scope of `ctx` shows (all of them when the process's `fd/` is
 /// unreadable) and orders them with `rank` first (lower first), then by
 /// local and peer address.
-pub fn collect<'s>(
-    snapshot: &'s Snapshot,
+pub fn collect(
+    snapshot: &Snapshot,
     tables: &[&'static str],
     ctx: &ViewContext<'_>,
     rank: impl Fn(&SocketEntry) -> u8 + Sync,
-) -> SocketSet<'s> {
+) -> SocketSet {
     let mut problems = Problems::default();
     let scope = ctx.view.scope;
     let mut notes = Vec::new();
@@ -255,7 +256,7 @@ pub fn collect<'s>(
         notes.extend(unreadable_note(scan));
     }
     let (ownership, held) = held_sockets(snapshot, scan, ctx, &mut notes);
-    if let Some(why) = &snapshot.dump_failed {
+    if let Some(why) = snapshot.failed_dump() {
         notes.push(format!(
             "TCP sockets read from net/tcp and net/tcp6 instead: {why}"
         ));
@@ -292,7 +293,11 @@ pub fn collect<'s>(
         let fingerprint = socket.key().fingerprint();
         TableLine::Socket(socket, fingerprint)
     };
+    let mut left_out = Vec::new();
     for &table in tables {
+        if let Some(Ok(read)) = snapshot.table(table) {
+            left_out.extend(read.left_out().cloned());
+        }
         // Each row is decoded on its own, on every core; what depends on
         // the rows before it (duplicates) is decided after, in order.
         let decided: Vec<TableLine> = if let Some(dumped) = snapshot.dumped(table) {
@@ -358,7 +363,7 @@ pub fn collect<'s>(
             }
         }
     }
-    let namespace_total = keys.len() + snapshot.other_rows.len();
+    let namespace_total = keys.len() + left_out.iter().map(|set| set.len()).sum::<usize>();
 
     let owners = scan.map(|scan| owners_by_inode(scan, ctx, snapshot.fd.as_ref()));
 
@@ -395,7 +400,7 @@ pub fn collect<'s>(
         ownership,
         namespace_total,
         keys,
-        sifted_keys: &snapshot.other_rows,
+        left_out,
         owners,
         other,
         notes,
@@ -473,45 +478,44 @@ pub fn held_sockets(
     }
 }
 
-/// The sieve of scope own, applied while the tables are read (see
-/// [`crate::source::ProcSource::snapshot`]): keeps in a socket table only
-/// the rows the process holds (and the inode-less ones, which belong to no
-/// process and are told apart by their addresses); the other rows leave an
-/// empty line, so line numbers stay true, and their key fingerprints go to
-/// [`Snapshot::other_rows`], so totals and changes still count them. A
-/// table of 100 000 sockets is 15 MB of text; this way it is never held.
-pub struct OwnRows;
-
-impl RowSieve for OwnRows {
-    fn sift(
-        &self,
-        table: &'static str,
-        block: &str,
-        first: bool,
-        inodes: &FxHashSet<u64>,
-        kept: &mut String,
-        dropped: &mut FxHashSet<u64>,
-    ) {
-        for (index, line) in block.lines().enumerate() {
-            let header = first && index == 0;
-            let drop = match socket_line_inode(line.trim_end()) {
-                Some(inode) if !header => self.drops(table, inode, inodes),
-                _ => None,
-            };
-            match drop {
-                Some(fingerprint) => {
-                    dropped.insert(fingerprint);
-                }
-                None => kept.push_str(line),
+/// The sieve of scope own, applied while a table is read (see
+/// [`crate::tick`]): appends to `kept` the lines of `block` (whole lines of
+/// `table`; `first` when it starts the file) that the process holds, or
+/// that have no inode (they belong to no process and are told apart by
+/// their addresses); other rows leave an empty line, so line numbers stay
+/// true, and the fingerprints of their keys go to `dropped`, so totals and
+/// changes still count them. A table of 100 000 sockets is 15 MB of text;
+/// this way it is never held.
+pub(crate) fn sift_block(
+    table: &'static str,
+    block: &str,
+    first: bool,
+    inodes: &FxHashSet<u64>,
+    kept: &mut String,
+    dropped: &mut FxHashSet<u64>,
+) {
+    for (index, line) in block.lines().enumerate() {
+        let header = first && index == 0;
+        let drop = match socket_line_inode(line.trim_end()) {
+            Some(inode) if !header => left_out(table, inode, inodes),
+            _ => None,
+        };
+        match drop {
+            Some(fingerprint) => {
+                dropped.insert(fingerprint);
             }
-            kept.push('\n');
+            None => kept.push_str(line),
         }
+        kept.push('\n');
     }
+}
 
-    fn drops(&self, table: &'static str, inode: u64, inodes: &FxHashSet<u64>) -> Option<u64> {
-        (inode != 0 && !inodes.contains(&inode))
-            .then(|| SocketKey::of_inode(table, inode).fingerprint())
-    }
+/// For a socket of `table` with `inode` (read as text or over
+/// sock_diag): `None` to keep it, or the fingerprint to count it by when
+/// the sieve of scope own leaves it out.
+pub(crate) fn left_out(table: &'static str, inode: u64, inodes: &FxHashSet<u64>) -> Option<u64> {
+    (inode != 0 && !inodes.contains(&inode))
+        .then(|| SocketKey::of_inode(table, inode).fingerprint())
 }
 
 /// The socket tables a tab does not display: read only when a socket held
@@ -595,7 +599,7 @@ fn unreadable_note(scan: &ProcessScan) -> Option<String> {
 }
 
 /// The descendants of `pid` (children, their children …), in pid order.
-fn descendants_of(scan: &ProcessScan, pid: u32) -> Vec<&crate::source::ScannedProcess> {
+fn descendants_of(scan: &ProcessScan, pid: u32) -> Vec<&crate::snapshot::ScannedProcess> {
     let mut children: HashMap<u32, Vec<usize>> = HashMap::new();
     for (index, process) in scan.processes.iter().enumerate() {
         children.entry(process.parent).or_default().push(index);
@@ -710,10 +714,11 @@ fn classify(
         .collect()
 }
 
-impl SocketSet<'_> {
+impl SocketSet {
     /// Whether these tables list the socket of key `fingerprint`.
     pub fn lists(&self, fingerprint: u64) -> bool {
-        self.keys.contains(&fingerprint) || self.sifted_keys.contains(&fingerprint)
+        self.keys.contains(&fingerprint)
+            || self.left_out.iter().any(|set| set.contains(&fingerprint))
     }
 
     /// The status line saying whose sockets are shown. `kind` names them
@@ -845,14 +850,27 @@ pub struct SocketTab {
 /// Builds a socket tab's screen: status box, the table (Owner column in
 /// scope all/tree, `+` column once there is a previous tick) and the lines
 /// under it.
+/// Also returns the tick's socket set, which the next tick's view takes
+/// as its `previous` instead of parsing this snapshot again.
 pub fn socket_screen(
     spec: &SocketTab,
     ctx: &ViewContext<'_>,
     now: &Snapshot,
-    previous: Option<&Snapshot>,
-) -> Screen {
+    previous: Option<Before<'_>>,
+) -> (Screen, SocketSet) {
     let set = collect(now, spec.tables, ctx, spec.rank);
-    let before = previous.map(|p| collect(p, spec.tables, ctx, spec.rank));
+    let parsed;
+    let before: Option<&SocketSet> = match previous {
+        Some(Before {
+            sockets: Some(sockets),
+            ..
+        }) => Some(sockets),
+        Some(Before { snapshot, .. }) => {
+            parsed = collect(snapshot, spec.tables, ctx, spec.rank);
+            Some(&parsed)
+        }
+        None => None,
+    };
     let with_owner = ctx.view.scope.needs_owners();
     let filter = ctx.view.filter.as_ref();
     let cells_of = |set: &SocketSet, socket: &Socket| {
@@ -941,7 +959,7 @@ pub fn socket_screen(
 
     let mut notes = vec![(spec.summary)(&shown)];
     notes.extend(spec.legend.iter().map(|l| l.to_string()));
-    if let Some(before) = &before {
+    if let Some(before) = before {
         let closed: Vec<String> = before
             .sockets
             .iter()
@@ -970,7 +988,7 @@ pub fn socket_screen(
     notes.extend(set.notes.iter().cloned());
     notes.extend(set.problems.iter().cloned());
 
-    Screen {
+    let screen = Screen {
         status,
         facts: set.facts(ctx.view.scope, filter.map(|f| f.text())),
         blocks: vec![Block::Table(TableBlock {
@@ -984,7 +1002,8 @@ pub fn socket_screen(
             labels: Vec::new(),
         })],
         problems: Vec::new(),
-    }
+    };
+    (screen, set)
 }
 
 /// Sockets shown by a socket tab, by table and state.
@@ -1119,7 +1138,7 @@ mod tests {
         let mut start = 0;
         for &end in cuts.iter().chain([&text.len()]) {
             let block = &text[start..end];
-            OwnRows.sift(
+            sift_block(
                 "tcp",
                 block,
                 start == 0,
@@ -1226,7 +1245,7 @@ mod tests {
 
     #[test]
     fn descendants_follow_parents_and_survive_loops() {
-        use crate::source::ScannedProcess;
+        use crate::snapshot::ScannedProcess;
         let p = |pid, parent| ScannedProcess {
             pid,
             parent,

@@ -12,7 +12,7 @@ use super::changes::{
 use super::{Tab, ViewContext};
 use crate::parse::counters::{CounterFile, CounterSection, parse_pairs};
 use crate::render::{Block, Family, MetricKind, Problem, Screen, Value};
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 const NETSTAT: &str = "netstat";
 

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use compact_str::CompactString;
 
-use super::sockets::{Socket, SocketTab, endpoint, endpoint_cell, socket_screen, user_cell};
-use super::{Tab, ViewContext};
+use super::sockets::{
+    Socket, SocketSet, SocketTab, endpoint, endpoint_cell, socket_screen, user_cell,
+};
+use super::{Before, Tab, ViewContext};
 use crate::parse::sockets::{SocketEntry, TcpLineKind, TcpState};
 use crate::render::{Cell, Column, Emphasis, Screen, Value};
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 /// The tables this tab displays (read as text, or as rows over sock_diag).
 pub const TABLES: [&str; 2] = crate::parse::inet_diag::TABLES;
@@ -46,6 +48,16 @@ const SPEC: SocketTab = SocketTab {
 };
 
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    view_with(ctx, now, previous.map(Before::of)).0
+}
+
+/// [`view`], given the earlier tick as the last view left it; also
+/// returns this tick's socket set for the next one.
+pub fn view_with(
+    ctx: &ViewContext<'_>,
+    now: &Snapshot,
+    previous: Option<Before<'_>>,
+) -> (Screen, SocketSet) {
     socket_screen(&SPEC, ctx, now, previous)
 }
 
@@ -164,7 +176,7 @@ mod tests {
     /// The captured namespace of `testdata/proc/tcp-live`, with the
     /// process owning every socket but the IPv6 listener (inode 22855).
     fn captured_snapshot() -> Snapshot {
-        use crate::source::FdSockets;
+        use crate::snapshot::FdSockets;
         use chrono::TimeZone;
         let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/proc/tcp-live/15837");
         let read = |name: &str| std::fs::read_to_string(format!("{tree}/net/{name}")).unwrap();
@@ -177,7 +189,7 @@ mod tests {
                 .with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
                 .unwrap(),
             instant: std::time::Instant::now(),
-            files: vec![("tcp", Ok(read("tcp"))), ("tcp6", Ok(read("tcp6")))],
+            tables: Snapshot::texts(vec![("tcp", Ok(read("tcp"))), ("tcp6", Ok(read("tcp6")))]),
             fd: Some(Ok(FdSockets {
                 inodes: inodes.into_iter().collect(),
                 descriptors: 20,
@@ -185,15 +197,12 @@ mod tests {
             })),
             processes: None,
             flows: None,
-            other_rows: Default::default(),
-            dumped: Vec::new(),
-            dump_failed: None,
         }
     }
 
     /// Runs `f` with the view context of the captured process (pid 15837).
     fn with_captured_process<R>(f: impl FnOnce(&ViewContext<'_>) -> R) -> R {
-        use crate::source::Process;
+        use crate::snapshot::Process;
         let process = Process {
             pid: 15837,
             name: "python3".into(),
@@ -249,9 +258,13 @@ mod tests {
         // What was dropped: the rows of inodes the process does not hold
         // (the IPv6 listener 22855); inode-less rows are kept.
         let snapshot = reduced();
-        assert_eq!(snapshot.other_rows.len(), 1);
+        let left_out: usize = ["tcp", "tcp6"]
+            .iter()
+            .filter_map(|t| snapshot.table(t)?.ok()?.left_out().map(|set| set.len()))
+            .sum();
+        assert_eq!(left_out, 1);
         let tcp6 = match snapshot.file("tcp6") {
-            Some(Ok(text)) => text.clone(),
+            Some(Ok(text)) => text.to_string(),
             _ => String::new(),
         };
         assert!(!tcp6.contains(" 22855 "), "{tcp6}");

@@ -14,8 +14,8 @@ use super::{CounterDisplay, Scope, Tab, ViewContext, ViewSettings, view};
 use crate::error::ReadError;
 use crate::parse::Endian;
 use crate::render::{RenderOptions, render};
-use crate::source::{Process, RowSieve, Snapshot};
-use crate::tabs::sockets::OwnRows;
+use crate::snapshot::{Process, Snapshot, Table};
+use crate::tabs::sockets::sift_block;
 
 /// Width every tab snapshot is rendered at.
 pub const WIDTH: u16 = 150;
@@ -66,13 +66,10 @@ pub fn snapshot(seconds: u64, files: Vec<(&'static str, Result<String, ReadError
     Snapshot {
         taken_at: start + chrono::Duration::seconds(offset),
         instant: *BASE + Duration::from_secs(seconds),
-        files,
+        tables: Snapshot::texts(files),
         fd: None,
         processes: None,
         flows: None,
-        other_rows: Default::default(),
-        dumped: Vec::new(),
-        dump_failed: None,
     }
 }
 
@@ -167,24 +164,21 @@ pub fn softnet_text(rows: &[Vec<u32>]) -> String {
         .collect()
 }
 
-/// `snapshot` with its `tables` sifted whole by [`OwnRows`], as a live
-/// tick in scope own sifts them while reading.
+/// `snapshot` with its `tables` sifted whole by [`sift_block`], as a
+/// live tick in scope own sifts them while reading.
 pub fn sifted_own(mut snapshot: Snapshot, tables: &[&'static str]) -> Snapshot {
     let Some(Ok(fd)) = snapshot.fd.as_ref() else {
         return snapshot;
     };
-    for (table, result) in snapshot.files.iter_mut() {
-        if let (true, Ok(text)) = (tables.contains(table), result.as_mut()) {
+    for (table, result) in snapshot.tables.iter_mut() {
+        if let (true, Ok(Table::Text(text))) = (tables.contains(table), result.as_ref()) {
             let mut kept = String::new();
-            OwnRows.sift(
-                table,
-                text,
-                true,
-                &fd.inodes,
-                &mut kept,
-                &mut snapshot.other_rows,
-            );
-            *text = kept;
+            let mut left_out = Default::default();
+            sift_block(table, text, true, &fd.inodes, &mut kept, &mut left_out);
+            *result = Ok(Table::Sifted {
+                text: kept,
+                left_out,
+            });
         }
     }
     snapshot

@@ -15,7 +15,7 @@ use crate::parse::dev::{DevCounters, parse_dev};
 use crate::render::{
     Block, Cell, Column, Emphasis, Family, MetricKind, Problem, Row, Screen, TableBlock,
 };
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 const DEV: &str = "dev";
 

@@ -9,12 +9,12 @@
 //! hundreds of bytes in Recv-Q. A note under the table says so.
 
 use super::sockets::{
-    Socket, SocketTab, datagram_state, datagram_summary, drops, endpoint, endpoint_cell,
+    Socket, SocketSet, SocketTab, datagram_state, datagram_summary, drops, endpoint, endpoint_cell,
     socket_screen, user_cell,
 };
-use super::{Tab, ViewContext};
+use super::{Before, Tab, ViewContext};
 use crate::render::{Cell, Column, Emphasis, Screen};
-use crate::source::Snapshot;
+use crate::snapshot::Snapshot;
 
 /// The tables this tab displays.
 pub const TABLES: [&str; 4] = ["udp", "udp6", "udplite", "udplite6"];
@@ -46,6 +46,16 @@ const SPEC: SocketTab = SocketTab {
 pub const QUEUE_NOTE: &str = "Recv-Q/Send-Q: memory charged to the socket in bytes (with per-datagram overhead), not payload";
 
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    view_with(ctx, now, previous.map(Before::of)).0
+}
+
+/// [`view`], given the earlier tick as the last view left it; also
+/// returns this tick's socket set for the next one.
+pub fn view_with(
+    ctx: &ViewContext<'_>,
+    now: &Snapshot,
+    previous: Option<Before<'_>>,
+) -> (Screen, SocketSet) {
     socket_screen(&SPEC, ctx, now, previous)
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::TimeZone;
 use netmonitor::parse::Endian;
 use netmonitor::render::{Block, Emphasis, RenderOptions, Screen, render};
-use netmonitor::source::{FdSockets, Process, ProcessScan, ScannedProcess, Snapshot};
+use netmonitor::snapshot::{FdSockets, Process, ProcessScan, ScannedProcess, Snapshot};
 use netmonitor::tabs::{Filter, Scope, Tab, ViewContext, ViewSettings, view};
 
 const PID: u32 = 4242;
@@ -446,7 +446,7 @@ fn icmp_without_icmpmsg_says_no_messages_yet() {
     files.push(("snmp", snmp("", 0)));
     let mut now = snapshot(files, Scope::Own);
     // No snmp6: IPv6 disabled.
-    now.files.push((
+    now.tables.push((
         "snmp6",
         Err(netmonitor::error::ReadError::new(
             "/proc/4242/net/snmp6",

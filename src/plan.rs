@@ -1,0 +1,416 @@
+//! What a tick reads, decided before anything is read: a pure function
+//! from the tab, the view settings, where the data comes from (a live
+//! kernel, a live kernel being captured, or a captured tree) and what the
+//! last tick learned, to a [`Plan`]. [`crate::tick`] carries a plan out.
+//!
+//! Keeping the decision apart from the doing lets every combination be
+//! checked by a unit test without threads, root or a kernel. The reasons
+//! behind each rule (why tables are sifted, why the tcp tab asks sock_diag,
+//! when connections are looked up one by one) are in docs/design.md and
+//! docs/performance.md.
+
+use std::time::{Duration, Instant};
+
+use rustc_hash::FxHashSet;
+
+use crate::snapshot::{FlowDump, OwnConnections, TcpFlow};
+use crate::vocab::{Scope, Tab, TcpSource};
+
+/// Where a tick's data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The running kernel's `/proc` and netlink.
+    Live,
+    /// The running kernel, every file read recorded for `--capture`: the
+    /// socket tables are read as files, so that what is recorded replays.
+    LiveRecorded,
+    /// A captured tree (`--proc-root`): files only, no kernel to ask.
+    Captured,
+}
+
+/// What the plan of one tick depends on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TickInputs<'a> {
+    pub tab: Tab,
+    pub scope: Scope,
+    pub origin: Origin,
+    pub tcp_source: TcpSource,
+    /// Whether the status box's TCP rate is wanted: a session, or more
+    /// than one `--count` print (a single print has no second tick).
+    pub with_rate: bool,
+    /// The last tick's reading of the process's connections, which may
+    /// let this one look them up one by one instead of dumping.
+    pub earlier: Option<&'a FlowDump>,
+}
+
+/// The reads of one tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plan<'a> {
+    /// `net/` tables, each read on a thread of its own.
+    pub tables: Vec<TableRead>,
+    /// List the process's `fd/` (its socket inodes).
+    pub fd: bool,
+    /// Scan every process's `fd/` for socket owners.
+    pub owners: bool,
+    pub connections: Connections<'a>,
+    /// The socket tables the tab displays (none for other tabs).
+    pub displayed: &'static [&'static str],
+    /// Socket tables read afterwards, whole, only when a socket held in
+    /// scope is listed in none of `tables` (to say what kind it is).
+    pub if_unexplained: Vec<&'static str>,
+}
+
+/// How one `net/` table is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TableRead {
+    pub name: &'static str,
+    /// Its sockets come from a sock_diag dump instead of the file.
+    pub over_sock_diag: bool,
+    /// Rows of sockets the process does not hold are left out while the
+    /// table is read (scope own), once `fd/` is listed.
+    pub sifted: bool,
+}
+
+/// Whether a tick reads TCP connections with their counters, and which.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Connections<'a> {
+    #[default]
+    Skip,
+    /// The process's own, for the status box's TCP rate: read once `fd/`
+    /// is listed, looked up one by one while the last reading (given
+    /// here) accounts for every socket the process holds ([`lookups`]).
+    Own(Option<&'a FlowDump>),
+    /// The process's own, for the flows tab in scope own: always dumped
+    /// (so the count of the namespace's connections is current); every
+    /// connection when `fd/` cannot be read.
+    OwnShown,
+    /// Every connection of the namespace (the flows tab in other scopes).
+    All,
+}
+
+/// The reads of one tick of `inputs.tab`.
+pub(crate) fn plan<'a>(inputs: &TickInputs<'a>) -> Plan<'a> {
+    let tab = inputs.tab;
+    let live = inputs.origin != Origin::Captured;
+    let connections = match (tab, inputs.with_rate) {
+        _ if !live => Connections::Skip,
+        (Tab::Flows, _) if inputs.scope == Scope::Own => Connections::OwnShown,
+        (Tab::Flows, _) => Connections::All,
+        (_, true) => Connections::Own(inputs.earlier),
+        (_, false) => Connections::Skip,
+    };
+    let own_sockets = tab.shows_own_sockets();
+    let fd = own_sockets || connections != Connections::Skip;
+    let displayed = tab.socket_tables().unwrap_or_default();
+    // Both TCP tables or neither: the dump describes both families.
+    let files = tab.net_files();
+    let tcp_over_sock_diag = inputs.tcp_source == TcpSource::Netlink
+        && inputs.origin == Origin::Live
+        && TCP_TABLES.iter().all(|t| files.contains(t));
+    let tables = files
+        .iter()
+        .map(|&name| TableRead {
+            name,
+            over_sock_diag: tcp_over_sock_diag && TCP_TABLES.contains(&name),
+            sifted: fd && inputs.scope == Scope::Own && displayed.contains(&name),
+        })
+        .collect();
+    Plan {
+        tables,
+        fd,
+        owners: own_sockets && inputs.scope.needs_owners(),
+        connections,
+        displayed,
+        if_unexplained: if displayed.is_empty() {
+            Vec::new()
+        } else {
+            crate::tabs::sockets::other_tables(displayed)
+        },
+    }
+}
+
+/// The tables a sock_diag dump of TCP sockets describes.
+pub(crate) const TCP_TABLES: [&str; 2] = crate::parse::inet_diag::TABLES;
+
+/// How long connections are looked up one by one before the namespace is
+/// dumped again anyway: a socket that was not yet connected at the last
+/// dump counts as "not a connection" until the next one.
+pub(crate) const REDUMP_AFTER: Duration = Duration::from_secs(10);
+
+/// A lookup costs about three times what a dump spends on a connection it
+/// then skips (docs/performance.md): looking up more than a third of the
+/// namespace's connections is slower than dumping them all — once there
+/// are enough of them for it to matter.
+const LOOKUP_COST: usize = 3;
+const LOOKUP_ANYWAY: usize = 300;
+
+/// The connections to look up, and what to know afterwards, when
+/// `earlier` explains every socket in `own` (the process's socket inodes
+/// now): each is one of its connections or one it knew was none. `None`
+/// (dump instead) when there is no such reading, a socket is new since,
+/// the last dump is older than [`REDUMP_AFTER`], or the process holds so
+/// many of the namespace's connections that one dump is cheaper.
+pub(crate) fn lookups<'e>(
+    own: &FxHashSet<u64>,
+    earlier: Option<&'e FlowDump>,
+    now: Instant,
+) -> Option<(Vec<&'e TcpFlow>, OwnConnections)> {
+    let earlier = earlier?;
+    let known = earlier.own.as_ref()?;
+    if now.saturating_duration_since(known.dumped_at) > REDUMP_AFTER {
+        return None;
+    }
+    let connections: FxHashSet<u64> = earlier.flows.iter().map(|f| f.inode).collect();
+    if own
+        .iter()
+        .any(|inode| !connections.contains(inode) && !known.others.contains(inode))
+    {
+        return None;
+    }
+    let wanted: Vec<&TcpFlow> = earlier
+        .flows
+        .iter()
+        .filter(|f| own.contains(&f.inode))
+        .collect();
+    if wanted.len().saturating_mul(LOOKUP_COST) > known.in_namespace.max(LOOKUP_ANYWAY) {
+        return None;
+    }
+    let others = known
+        .others
+        .iter()
+        .copied()
+        .filter(|inode| own.contains(inode))
+        .collect();
+    Some((
+        wanted,
+        OwnConnections {
+            others,
+            dumped_at: known.dumped_at,
+            in_namespace: known.in_namespace,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::DumpPlace;
+
+    const ORIGINS: [Origin; 3] = [Origin::Live, Origin::LiveRecorded, Origin::Captured];
+    const SOURCES: [TcpSource; 2] = [TcpSource::Netlink, TcpSource::Proc];
+
+    fn inputs(
+        tab: Tab,
+        scope: Scope,
+        origin: Origin,
+        tcp_source: TcpSource,
+    ) -> TickInputs<'static> {
+        TickInputs {
+            tab,
+            scope,
+            origin,
+            tcp_source,
+            with_rate: true,
+            earlier: None,
+        }
+    }
+
+    /// Every tab × scope × origin × TCP source: the plan reads the tab's
+    /// files, and each rule holds.
+    #[test]
+    fn every_combination_reads_what_its_tab_needs_and_no_more() {
+        for tab in Tab::ALL {
+            for scope in Scope::ALL {
+                for origin in ORIGINS {
+                    for source in SOURCES {
+                        let case = format!("{tab:?} {scope:?} {origin:?} {source:?}");
+                        let plan = plan(&inputs(tab, scope, origin, source));
+                        let names: Vec<&str> = plan.tables.iter().map(|t| t.name).collect();
+                        assert_eq!(names, tab.net_files(), "{case}");
+                        // fd/ for socket tabs and for any connection reading.
+                        assert_eq!(
+                            plan.fd,
+                            tab.shows_own_sockets() || origin != Origin::Captured,
+                            "{case}"
+                        );
+                        // Owners only where the scope shows them, on socket tabs.
+                        assert_eq!(
+                            plan.owners,
+                            tab.shows_own_sockets() && scope != Scope::Own,
+                            "{case}"
+                        );
+                        // A captured tree has no kernel to ask.
+                        if origin == Origin::Captured {
+                            assert_eq!(plan.connections, Connections::Skip, "{case}");
+                        }
+                        for table in &plan.tables {
+                            // sock_diag rows only for tcp/tcp6, live, unrecorded,
+                            // and when asked for.
+                            assert_eq!(
+                                table.over_sock_diag,
+                                tab == Tab::Tcp
+                                    && origin == Origin::Live
+                                    && source == TcpSource::Netlink,
+                                "{case} {}",
+                                table.name
+                            );
+                            // Sifted: displayed tables in scope own only.
+                            let displayed = tab.socket_tables().unwrap_or_default();
+                            assert_eq!(
+                                table.sifted,
+                                scope == Scope::Own && displayed.contains(&table.name),
+                                "{case} {}",
+                                table.name
+                            );
+                        }
+                        // The other socket tables wait until a socket is unexplained.
+                        match tab.socket_tables() {
+                            Some(displayed) => {
+                                assert!(!plan.if_unexplained.is_empty(), "{case}");
+                                assert!(
+                                    plan.if_unexplained.iter().all(|t| !displayed.contains(t)
+                                        && !plan.tables.iter().any(|r| r.name == *t)),
+                                    "{case}"
+                                );
+                            }
+                            None => assert!(plan.if_unexplained.is_empty(), "{case}"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn connections_follow_the_tab_scope_and_rate() {
+        let earlier = FlowDump {
+            flows: Vec::new(),
+            place: DumpPlace::SameNamespace,
+            own: None,
+        };
+        let live = |tab, scope, with_rate, earlier| {
+            plan(&TickInputs {
+                with_rate,
+                earlier,
+                ..inputs(tab, scope, Origin::Live, TcpSource::Netlink)
+            })
+            .connections
+        };
+        assert_eq!(
+            live(Tab::Flows, Scope::Own, false, None),
+            Connections::OwnShown
+        );
+        assert_eq!(live(Tab::Flows, Scope::All, false, None), Connections::All);
+        assert_eq!(live(Tab::Flows, Scope::Tree, true, None), Connections::All);
+        assert_eq!(
+            live(Tab::Arp, Scope::Own, true, Some(&earlier)),
+            Connections::Own(Some(&earlier))
+        );
+        assert_eq!(live(Tab::Tcp, Scope::All, false, None), Connections::Skip);
+        // A recorded live tick still reads connections.
+        let recorded = plan(&inputs(
+            Tab::Stats,
+            Scope::Own,
+            Origin::LiveRecorded,
+            TcpSource::Netlink,
+        ));
+        assert_eq!(recorded.connections, Connections::Own(None));
+        assert!(recorded.fd && !recorded.owners);
+    }
+
+    #[test]
+    fn a_namespace_tab_without_a_rate_reads_files_only() {
+        let plan = plan(&TickInputs {
+            with_rate: false,
+            ..inputs(Tab::Traffic, Scope::All, Origin::Live, TcpSource::Netlink)
+        });
+        assert_eq!(
+            plan,
+            Plan {
+                tables: vec![TableRead {
+                    name: "dev",
+                    over_sock_diag: false,
+                    sifted: false
+                }],
+                fd: false,
+                owners: false,
+                connections: Connections::Skip,
+                displayed: &[],
+                if_unexplained: Vec::new(),
+            }
+        );
+    }
+
+    fn flow(inode: u64) -> TcpFlow {
+        TcpFlow {
+            inode,
+            uid: 0,
+            local: "127.0.0.1:5000".parse().unwrap(),
+            peer: format!("127.0.0.1:{}", 40000 + inode).parse().unwrap(),
+            interface: 0,
+            cookie: inode.to_le_bytes(),
+            state: 1,
+            bytes_acked: 0,
+            bytes_received: 0,
+            bytes_sent: 0,
+            bytes_retrans: 0,
+            rtt_us: 0,
+            rttvar_us: 0,
+            snd_cwnd: 10,
+            retrans: 0,
+            total_retrans: 0,
+            delivery_rate: 0,
+        }
+    }
+
+    fn own_reading(flows: &[u64], others: &[u64], dumped_at: Instant) -> FlowDump {
+        FlowDump {
+            flows: flows.iter().map(|&inode| flow(inode)).collect(),
+            place: DumpPlace::SameNamespace,
+            own: Some(OwnConnections {
+                others: others.iter().copied().collect(),
+                dumped_at,
+                in_namespace: 1000,
+            }),
+        }
+    }
+
+    fn set(inodes: &[u64]) -> FxHashSet<u64> {
+        inodes.iter().copied().collect()
+    }
+
+    #[test]
+    fn connections_are_looked_up_only_while_the_last_dump_explains_every_socket() {
+        let then = Instant::now();
+        let soon = then + Duration::from_secs(2);
+        let earlier = own_reading(&[10, 11], &[20], then);
+        // Nothing to go on: dump.
+        assert!(lookups(&set(&[10]), None, soon).is_none());
+        let of_all = FlowDump {
+            own: None,
+            ..earlier.clone()
+        };
+        assert!(lookups(&set(&[10]), Some(&of_all), soon).is_none());
+        // Every socket known: look up the connections still held.
+        let (wanted, known) = lookups(&set(&[10, 11, 20]), Some(&earlier), soon).unwrap();
+        assert_eq!(wanted.iter().map(|f| f.inode).collect::<Vec<_>>(), [10, 11]);
+        assert_eq!(known.others, set(&[20]));
+        assert_eq!(known.dumped_at, then, "a lookup is no dump");
+        // One closed (its descriptor is gone), one other socket closed too.
+        let (wanted, known) = lookups(&set(&[11]), Some(&earlier), soon).unwrap();
+        assert_eq!(wanted.iter().map(|f| f.inode).collect::<Vec<_>>(), [11]);
+        assert!(known.others.is_empty());
+        // A socket the last dump did not see may be a new connection: dump.
+        assert!(lookups(&set(&[10, 11, 20, 30]), Some(&earlier), soon).is_none());
+        // Too long since the last dump: dump.
+        let late = then + REDUMP_AFTER + Duration::from_secs(1);
+        assert!(lookups(&set(&[10, 11, 20]), Some(&earlier), late).is_none());
+        // The process holds most of the namespace's 1 000 connections: one
+        // dump costs less than a lookup each.
+        let many: Vec<u64> = (100..500).collect();
+        let crowded = own_reading(&many, &[], then);
+        assert!(lookups(&set(&many), Some(&crowded), soon).is_none());
+        let fewer = &many[..300];
+        assert!(lookups(&set(fewer), Some(&crowded), soon).is_some());
+    }
+}

@@ -1,0 +1,447 @@
+//! Carries out a [`Plan`]: reads what one tick needs, each piece on a
+//! thread of its own, and hands back a [`Snapshot`].
+//!
+//! On a namespace with 100 000 sockets the kernel spends most of a tick
+//! producing the socket tables, so everything else overlaps with that:
+//! listing `fd/`, the owner scan, the connection reading, and the sifting
+//! of the tables displayed in scope own, which starts on the blocks
+//! already read as soon as `fd/` is listed (the whole table is then never
+//! held). Threads that only keep books run at nice 10 so the readers,
+//! which the tick waits for, keep a core. The filesystem is reached
+//! through [`ProcSource`] and netlink through [`SockDiag`], so tests can
+//! run a plan on fakes. Measured costs: docs/performance.md.
+
+use std::io;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use rustc_hash::FxHashSet;
+
+use crate::diag::{Netlink, SockDiag};
+use crate::error::{DiagError, ReadError};
+use crate::parse::inet_diag::InetDiagMsg;
+use crate::plan::{Connections, Plan, TCP_TABLES, TableRead, TickInputs, lookups, plan};
+use crate::snapshot::{FlowDump, OwnConnections, Process, Snapshot, Table, Tables};
+use crate::source::{Block, ProcSource};
+use crate::tabs::sockets::{left_out, needs_other_tables, sift_block};
+
+/// Where a thread waiting for the process's socket inodes gets them, once
+/// `fd/` is listed (`None` when it cannot be).
+type InodesLater = mpsc::Receiver<Option<FxHashSet<u64>>>;
+
+/// Reads what one tick of `inputs.tab` needs, from the running kernel or
+/// a captured tree.
+pub(crate) fn take(source: &ProcSource, process: &Process, inputs: &TickInputs<'_>) -> Snapshot {
+    execute(source, &Netlink, process, &plan(inputs))
+}
+
+/// Reads what `plan` asks for.
+pub(crate) fn execute(
+    source: &ProcSource,
+    kernel: &dyn SockDiag,
+    process: &Process,
+    plan: &Plan<'_>,
+) -> Snapshot {
+    let view_dir = source.view_dir(process);
+    let dumped: Vec<TableRead> = plan
+        .tables
+        .iter()
+        .copied()
+        .filter(|t| t.over_sock_diag)
+        .collect();
+    let read: Vec<TableRead> = plan
+        .tables
+        .iter()
+        .copied()
+        .filter(|t| !t.over_sock_diag)
+        .collect();
+    let sift_text = read.iter().any(|t| t.sifted);
+    let sift_dump = !dumped.is_empty() && dumped.iter().all(|t| t.sifted);
+    let own_connections = matches!(
+        plan.connections,
+        Connections::Own(_) | Connections::OwnShown
+    );
+    // The threads that wait for the process's socket inodes get them as
+    // soon as `fd/` is listed.
+    let (to_sifter, for_sifter) = mpsc::channel();
+    let (to_table_dumper, for_table_dumper) = mpsc::channel();
+    let (to_connections, for_connections) = mpsc::channel();
+    let mut waiting = Vec::new();
+    if sift_text {
+        waiting.push(to_sifter);
+    }
+    if sift_dump {
+        waiting.push(to_table_dumper);
+    }
+    if own_connections {
+        waiting.push(to_connections);
+    }
+    let view_dir = view_dir.as_path();
+    let (fd, processes, flows, mut tables, dumped_tables) = std::thread::scope(|scope| {
+        // Not deferred: it does the work of the table readers.
+        let dumper = (!dumped.is_empty()).then(|| {
+            scope.spawn(|| {
+                let inodes = sift_dump.then_some(for_table_dumper);
+                dump_tables(kernel, view_dir, inodes)
+            })
+        });
+        let fd = plan.fd.then(|| {
+            scope.spawn(move || {
+                defer_to_readers();
+                let listed = source.socket_inodes(process);
+                for thread in waiting {
+                    // A thread that is gone no longer needs them.
+                    let _ = thread.send(listed.as_ref().ok().map(|fd| fd.inodes.clone()));
+                }
+                listed
+            })
+        });
+        let processes = plan.owners.then(|| {
+            scope.spawn(|| {
+                defer_to_readers();
+                source.scan_processes(process.netns.as_deref())
+            })
+        });
+        let flows = (plan.connections != Connections::Skip).then(|| {
+            scope.spawn(move || {
+                defer_to_readers();
+                read_connections(kernel, view_dir, plan.connections, for_connections)
+            })
+        });
+        let tables = read_tables(scope, source, process, &read, for_sifter);
+        let dumped_tables = dumper.map(|dumper| {
+            dumper
+                .join()
+                .unwrap_or_else(|_| Err(DiagError::netlink("the dumping thread failed")))
+        });
+        let fd = fd.map(|reader| joined(reader, &view_dir.join("fd")));
+        let processes = processes.map(|reader| joined(reader, source.root()));
+        let flows = flows.map(|reader| {
+            reader
+                .join()
+                .unwrap_or_else(|_| Err(DiagError::netlink("the dumping thread failed")))
+        });
+        (fd, processes, flows, tables, dumped_tables)
+    });
+    match dumped_tables {
+        Some(Ok(from_dump)) => tables.extend(from_dump),
+        // The text has the same rows: read it whole (the views sort out
+        // whose rows they are).
+        Some(Err(why)) => {
+            let mut text = read_whole(source, process, &TCP_TABLES);
+            for (_, table) in &mut text {
+                if let Ok(Table::Text(read)) = table {
+                    *table = Ok(Table::TextAfterFailedDump {
+                        text: std::mem::take(read),
+                        why: copy_of(&why),
+                    });
+                }
+            }
+            tables.extend(text);
+        }
+        None => {}
+    }
+    // The tab's order, whatever came first.
+    tables.sort_by_key(|(name, _)| plan.tables.iter().position(|t| t.name == *name));
+    let mut snapshot = Snapshot {
+        taken_at: chrono::Local::now(),
+        instant: Instant::now(),
+        tables,
+        fd,
+        processes,
+        flows,
+    };
+    if !plan.if_unexplained.is_empty() && needs_other_tables(&snapshot, plan.displayed) {
+        let more = read_whole(source, process, &plan.if_unexplained);
+        snapshot.tables.extend(more);
+    }
+    snapshot
+}
+
+/// A copy of `why` that says the same (an I/O error cannot be cloned;
+/// its code, kind and text can).
+fn copy_of(why: &DiagError) -> DiagError {
+    match why {
+        DiagError::OtherNamespace { why } => DiagError::OtherNamespace { why: why.clone() },
+        DiagError::NotPermitted { path, source } => DiagError::NotPermitted {
+            path: path.clone(),
+            source: copy_io(source),
+        },
+        DiagError::Namespace { path, source } => DiagError::Namespace {
+            path: path.clone(),
+            source: copy_io(source),
+        },
+        DiagError::Netlink(source) => DiagError::Netlink(copy_io(source)),
+    }
+}
+
+fn copy_io(error: &io::Error) -> io::Error {
+    match error.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(error.kind(), error.to_string()),
+    }
+}
+
+/// The process's TCP connections as `connections` asks.
+fn read_connections(
+    kernel: &dyn SockDiag,
+    view_dir: &Path,
+    connections: Connections<'_>,
+    inodes: InodesLater,
+) -> Result<FlowDump, DiagError> {
+    match connections {
+        // Without the listing no connection is known to be the process's:
+        // keep none.
+        Connections::Own(earlier) => {
+            let own = inodes.recv().ok().flatten().unwrap_or_default();
+            own_connections(kernel, view_dir, &own, earlier)
+        }
+        Connections::OwnShown => match inodes.recv().ok().flatten() {
+            Some(own) => own_connections(kernel, view_dir, &own, None),
+            // The tab then shows the namespace, and says why.
+            None => Ok(kernel.connections(view_dir, None)?.0),
+        },
+        Connections::All | Connections::Skip => Ok(kernel.connections(view_dir, None)?.0),
+    }
+}
+
+/// The process's own connections (`own`: its socket inodes now). When
+/// `earlier` (the last reading of them) accounts for every socket the
+/// process holds and is recent, each connection is looked up by itself;
+/// otherwise, or if a lookup fails, the namespace is dumped, keeping the
+/// process's connections.
+pub(crate) fn own_connections(
+    kernel: &dyn SockDiag,
+    view_dir: &Path,
+    own: &FxHashSet<u64>,
+    earlier: Option<&FlowDump>,
+) -> Result<FlowDump, DiagError> {
+    let now = Instant::now();
+    if let Some((wanted, known)) = lookups(own, earlier, now) {
+        if let Ok(mut dump) = kernel.look_up(view_dir, &wanted) {
+            dump.own = Some(known);
+            return Ok(dump);
+        }
+    }
+    let (mut dump, in_namespace) = kernel.connections(view_dir, Some(own))?;
+    let connections: FxHashSet<u64> = dump.flows.iter().map(|f| f.inode).collect();
+    dump.own = Some(OwnConnections {
+        others: own
+            .iter()
+            .copied()
+            .filter(|inode| !connections.contains(inode))
+            .collect(),
+        dumped_at: now,
+        in_namespace,
+    });
+    Ok(dump)
+}
+
+/// The sockets of `net/tcp` and `net/tcp6` from one sock_diag dump. With
+/// `inodes`, other processes' sockets are left out (their fingerprints
+/// kept) as soon as the process's socket inodes arrive; those described
+/// before wait until then.
+fn dump_tables(
+    kernel: &dyn SockDiag,
+    view_dir: &Path,
+    inodes: Option<InodesLater>,
+) -> Result<Tables, DiagError> {
+    let sifting = inodes.is_some();
+    let mut sorter = RowSorter {
+        inodes: None,
+        rows: [Vec::new(), Vec::new()],
+        left_out: [FxHashSet::default(), FxHashSet::default()],
+    };
+    let mut waiting = inodes.map(|inodes| (inodes, Vec::new()));
+    kernel.sockets(view_dir, &mut |header| {
+        if let Some((inodes, pending)) = &mut waiting {
+            match inodes.try_recv() {
+                Err(mpsc::TryRecvError::Empty) => {
+                    pending.push(header);
+                    return;
+                }
+                got => {
+                    sorter.inodes = got.ok().flatten();
+                    for earlier in std::mem::take(pending) {
+                        sorter.take(earlier);
+                    }
+                    waiting = None;
+                }
+            }
+        }
+        sorter.take(header);
+    })?;
+    if let Some((inodes, pending)) = waiting {
+        sorter.inodes = inodes.recv().ok().flatten();
+        for header in pending {
+            sorter.take(header);
+        }
+    }
+    let RowSorter { rows, left_out, .. } = sorter;
+    Ok(TCP_TABLES
+        .into_iter()
+        .zip(rows.into_iter().zip(left_out))
+        .map(|(name, (rows, left_out))| {
+            let left_out = if sifting {
+                left_out
+            } else {
+                Default::default()
+            };
+            (name, Ok(Table::Dumped { rows, left_out }))
+        })
+        .collect())
+}
+
+/// Puts each socket of a dump with its table, or among those left out.
+struct RowSorter {
+    /// The process's socket inodes (`None`: unknown, keep every socket).
+    inodes: Option<FxHashSet<u64>>,
+    rows: [Vec<InetDiagMsg>; 2],
+    left_out: [FxHashSet<u64>; 2],
+}
+
+impl RowSorter {
+    fn take(&mut self, header: InetDiagMsg) {
+        let table = header.table();
+        let index = usize::from(table != TCP_TABLES[0]);
+        if let Some(inodes) = &self.inodes {
+            if let Some(fingerprint) = left_out(table, u64::from(header.inode), inodes) {
+                self.left_out[index].insert(fingerprint);
+                return;
+            }
+        }
+        self.rows[index].push(header);
+    }
+}
+
+/// Reads the `net/` tables of `reads`, one thread each; those to sift are
+/// streamed through one sifting thread, which starts once the process's
+/// socket inodes arrive on `inodes`.
+fn read_tables<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    source: &'scope ProcSource,
+    process: &'scope Process,
+    reads: &'scope [TableRead],
+    inodes: InodesLater,
+) -> Tables {
+    let (sender, blocks) = mpsc::channel::<(usize, Block)>();
+    let sifter = reads.iter().any(|t| t.sifted).then(|| {
+        scope.spawn(move || {
+            defer_to_readers();
+            let inodes = inodes.recv().ok().flatten();
+            let mut kept = vec![String::new(); reads.len()];
+            let mut dropped = vec![FxHashSet::default(); reads.len()];
+            for (index, block) in blocks {
+                match &inodes {
+                    Some(inodes) => sift_block(
+                        reads[index].name,
+                        &block.text,
+                        block.first,
+                        inodes,
+                        &mut kept[index],
+                        &mut dropped[index],
+                    ),
+                    // Without the listing nothing can be told apart: keep all.
+                    None => kept[index].push_str(&block.text),
+                }
+            }
+            (kept, dropped)
+        })
+    });
+    let readers: Vec<_> = reads
+        .iter()
+        .enumerate()
+        .map(|(index, read)| {
+            let path = source.net_path(process, read.name);
+            if read.sifted {
+                let sender = sender.clone();
+                scope.spawn(move || {
+                    source
+                        .stream_text(&path, |block| {
+                            // The sifter only stops early by panicking.
+                            let _ = sender.send((index, block));
+                        })
+                        .map(|()| None)
+                })
+            } else {
+                scope.spawn(move || source.read_text(&path).map(Some))
+            }
+        })
+        .collect();
+    drop(sender);
+    let results: Vec<_> = readers
+        .into_iter()
+        .zip(reads)
+        .map(|(reader, read)| joined(reader, &source.net_path(process, read.name)))
+        .collect();
+    // The sifter only sorts lines and cannot fail; should it, the tables
+    // it sifted are reported unreadable rather than empty.
+    let mut sifted = sifter.and_then(|sifter| sifter.join().ok());
+    results
+        .into_iter()
+        .zip(reads)
+        .enumerate()
+        .map(|(index, (result, read))| {
+            let table = result.and_then(|whole| match (whole, sifted.as_mut()) {
+                (Some(whole), _) => Ok(Table::Text(whole)),
+                (None, Some((kept, dropped))) => Ok(Table::Sifted {
+                    text: std::mem::take(&mut kept[index]),
+                    left_out: std::mem::take(&mut dropped[index]),
+                }),
+                (None, None) => Err(ReadError::new(
+                    source.net_path(process, read.name),
+                    io::Error::other("the sifting thread failed"),
+                )),
+            });
+            (read.name, table)
+        })
+        .collect()
+}
+
+/// `net/<name>` for each of `names`, whole, one thread each.
+fn read_whole(source: &ProcSource, process: &Process, names: &[&'static str]) -> Tables {
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = names
+            .iter()
+            .map(|&name| {
+                let path = source.net_path(process, name);
+                (name, scope.spawn(move || source.read_text(&path)))
+            })
+            .collect();
+        readers
+            .into_iter()
+            .map(|(name, reader)| {
+                let path = source.net_path(process, name);
+                (name, joined(reader, &path).map(Table::Text))
+            })
+            .collect()
+    })
+}
+
+/// The result of a reader thread; a thread that panicked (it cannot: the
+/// readers only do I/O) is reported as an error of that path.
+fn joined<T>(
+    reader: std::thread::ScopedJoinHandle<'_, Result<T, ReadError>>,
+    path: &Path,
+) -> Result<T, ReadError> {
+    reader.join().unwrap_or_else(|_| {
+        Err(ReadError::new(
+            path,
+            io::Error::other("the reading thread failed"),
+        ))
+    })
+}
+
+/// Lowers the calling thread's priority (nice 10), so that when there are
+/// fewer cores than threads, the threads reading tables — whose read is
+/// what a tick waits for — keep a core to themselves. Lowering one's own
+/// priority is always allowed; it lasts as long as the thread.
+fn defer_to_readers() {
+    let tid = nix::unistd::gettid().as_raw();
+    // SAFETY: setpriority takes three integers and reads no memory of ours.
+    // Should it fail, the thread simply keeps its priority.
+    unsafe {
+        nix::libc::setpriority(nix::libc::PRIO_PROCESS, tid as nix::libc::id_t, 10);
+    }
+}
