@@ -445,3 +445,312 @@ fn defer_to_readers() {
         nix::libc::setpriority(nix::libc::PRIO_PROCESS, tid as nix::libc::id_t, 10);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::plan::{Origin, plan};
+    use crate::snapshot::{DumpPlace, TcpFlow};
+    use crate::vocab::{Scope, Tab, TcpSource};
+
+    /// A kernel that answers from a script and remembers what it was asked.
+    #[derive(Default)]
+    struct FakeKernel {
+        sockets: Vec<InetDiagMsg>,
+        connections: Vec<TcpFlow>,
+        refuse: bool,
+        refuse_lookups: bool,
+        asked: Mutex<Vec<&'static str>>,
+    }
+
+    impl FakeKernel {
+        fn asked(&self) -> Vec<&'static str> {
+            self.asked.lock().unwrap().clone()
+        }
+
+        fn refusal(&self) -> Result<(), DiagError> {
+            if self.refuse {
+                Err(DiagError::Netlink(io::Error::from_raw_os_error(
+                    nix::libc::EACCES,
+                )))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    impl SockDiag for FakeKernel {
+        fn connections(
+            &self,
+            _: &Path,
+            only: Option<&FxHashSet<u64>>,
+        ) -> Result<(FlowDump, usize), DiagError> {
+            self.asked.lock().unwrap().push("connections");
+            self.refusal()?;
+            let flows = self
+                .connections
+                .iter()
+                .filter(|f| only.is_none_or(|only| only.contains(&f.inode)))
+                .cloned()
+                .collect();
+            let dump = FlowDump {
+                flows,
+                place: DumpPlace::SameNamespace,
+                own: None,
+            };
+            Ok((dump, self.connections.len()))
+        }
+
+        fn look_up(&self, _: &Path, flows: &[&TcpFlow]) -> Result<FlowDump, DiagError> {
+            self.asked.lock().unwrap().push("look_up");
+            self.refusal()?;
+            if self.refuse_lookups {
+                return Err(DiagError::netlink("no answer"));
+            }
+            let flows = flows
+                .iter()
+                .filter_map(|wanted| self.connections.iter().find(|f| f.cookie == wanted.cookie))
+                .cloned()
+                .collect();
+            Ok(FlowDump {
+                flows,
+                place: DumpPlace::SameNamespace,
+                own: None,
+            })
+        }
+
+        fn sockets(
+            &self,
+            _: &Path,
+            on_socket: &mut (dyn FnMut(InetDiagMsg) + Send),
+        ) -> Result<DumpPlace, DiagError> {
+            self.asked.lock().unwrap().push("sockets");
+            self.refusal()?;
+            for header in &self.sockets {
+                on_socket(*header);
+            }
+            Ok(DumpPlace::SameNamespace)
+        }
+    }
+
+    /// The captured tree of a process holding TCP sockets 22851 … 22872
+    /// (its fd/ links are symlinks in the fixture).
+    fn captured() -> (ProcSource, Process) {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/proc/tcp-live");
+        let source = ProcSource::new(root);
+        let process = source.open_process(15837).expect("the fixture process");
+        (source, process)
+    }
+
+    fn header(inode: u32, local: &str, remote: &str, state: u8) -> InetDiagMsg {
+        let local: std::net::SocketAddr = local.parse().unwrap();
+        InetDiagMsg {
+            family: if local.is_ipv4() { 2 } else { 10 },
+            state,
+            timer: 0,
+            retransmits: 0,
+            local,
+            remote: remote.parse().unwrap(),
+            interface: 0,
+            cookie: u64::from(inode).to_le_bytes(),
+            expires_ms: 0,
+            rx_queue: 0,
+            tx_queue: 0,
+            uid: 0,
+            inode,
+        }
+    }
+
+    fn flow(inode: u64, sent: u64) -> TcpFlow {
+        TcpFlow {
+            inode,
+            uid: 0,
+            local: "127.0.0.1:6000".parse().unwrap(),
+            peer: format!("127.0.0.1:{}", 40000 + inode % 1000)
+                .parse()
+                .unwrap(),
+            interface: 0,
+            cookie: inode.to_le_bytes(),
+            state: 1,
+            bytes_acked: sent,
+            bytes_received: 0,
+            bytes_sent: sent,
+            bytes_retrans: 0,
+            rtt_us: 0,
+            rttvar_us: 0,
+            snd_cwnd: 10,
+            retrans: 0,
+            total_retrans: 0,
+            delivery_rate: 0,
+        }
+    }
+
+    fn live_plan(tab: Tab, scope: Scope, earlier: Option<&FlowDump>) -> Plan<'_> {
+        plan(&crate::plan::TickInputs {
+            tab,
+            scope,
+            origin: Origin::Live,
+            tcp_source: TcpSource::Netlink,
+            with_rate: true,
+            earlier,
+        })
+    }
+
+    #[test]
+    fn the_tcp_tab_keeps_the_processs_dumped_sockets_and_counts_the_others() {
+        let (source, process) = captured();
+        let kernel = FakeKernel {
+            sockets: vec![
+                header(22851, "127.0.0.1:5555", "0.0.0.0:0", 10),
+                header(99, "127.0.0.1:7000", "0.0.0.0:0", 10),
+                header(99_999, "[::1]:5502", "[::]:0", 10),
+                header(0, "127.0.0.1:5555", "127.0.0.1:40000", 6),
+            ],
+            ..FakeKernel::default()
+        };
+        let snapshot = execute(
+            &source,
+            &kernel,
+            &process,
+            &live_plan(Tab::Tcp, Scope::Own, None),
+        );
+        let tcp = snapshot.table("tcp").unwrap().unwrap();
+        let kept: Vec<u32> = tcp.dumped().unwrap().iter().map(|h| h.inode).collect();
+        // The process's listener and the inode-less TIME_WAIT stay; the
+        // neighbour's listener is only counted.
+        assert_eq!(kept, [22851, 0]);
+        assert_eq!(tcp.left_out().map(|set| set.len()), Some(1));
+        let tcp6 = snapshot.table("tcp6").unwrap().unwrap();
+        assert!(tcp6.dumped().unwrap().is_empty());
+        assert_eq!(tcp6.left_out().map(|set| set.len()), Some(1));
+        assert!(snapshot.fd.as_ref().unwrap().is_ok());
+        assert_eq!(
+            kernel.asked().iter().filter(|a| **a == "sockets").count(),
+            1
+        );
+        // In scope all nothing is left out.
+        let all = execute(
+            &source,
+            &kernel,
+            &process,
+            &live_plan(Tab::Tcp, Scope::All, None),
+        );
+        let tcp = all.table("tcp").unwrap().unwrap();
+        assert_eq!(tcp.dumped().unwrap().len(), 3);
+        assert!(tcp.left_out().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_refused_dump_reads_the_files_and_says_why() {
+        let (source, process) = captured();
+        let kernel = FakeKernel {
+            refuse: true,
+            ..FakeKernel::default()
+        };
+        let snapshot = execute(
+            &source,
+            &kernel,
+            &process,
+            &live_plan(Tab::Tcp, Scope::Own, None),
+        );
+        for name in TCP_TABLES {
+            match snapshot.table(name) {
+                Some(Ok(Table::TextAfterFailedDump { text, why })) => {
+                    assert!(text.contains(" 22851 ") || name == "tcp6", "{name}: {text}");
+                    assert!(why.to_string().contains("permission denied"), "{why}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert!(snapshot.failed_dump().is_some());
+        // The connections for the status box were asked for, and failed.
+        assert!(matches!(snapshot.flows, Some(Err(_))));
+    }
+
+    #[test]
+    fn own_connections_are_dumped_then_looked_up_and_dumped_again_when_a_lookup_fails() {
+        let (source, process) = captured();
+        // 22870 is one of the process's sockets; 5 is a neighbour's.
+        let kernel = FakeKernel {
+            connections: vec![flow(22870, 100), flow(5, 7)],
+            ..FakeKernel::default()
+        };
+        let first = execute(
+            &source,
+            &kernel,
+            &process,
+            &live_plan(Tab::Arp, Scope::Own, None),
+        );
+        let dump = first.flows.unwrap().unwrap();
+        assert_eq!(
+            dump.flows.iter().map(|f| f.inode).collect::<Vec<_>>(),
+            [22870]
+        );
+        let known = dump.own.clone().expect("what the next tick needs");
+        assert_eq!(known.in_namespace, 2);
+        assert!(
+            known.others.contains(&22851),
+            "its listener is no connection"
+        );
+        assert_eq!(kernel.asked(), ["connections"]);
+
+        // Every socket explained: looked up, not dumped.
+        let second = execute(
+            &source,
+            &kernel,
+            &process,
+            &live_plan(Tab::Arp, Scope::Own, Some(&dump)),
+        );
+        assert_eq!(kernel.asked(), ["connections", "look_up"]);
+        assert_eq!(second.flows.unwrap().unwrap().flows.len(), 1);
+
+        // A lookup that fails falls back to a dump.
+        let failing = FakeKernel {
+            connections: vec![flow(22870, 100)],
+            refuse_lookups: true,
+            ..FakeKernel::default()
+        };
+        let third = execute(
+            &source,
+            &failing,
+            &process,
+            &live_plan(Tab::Arp, Scope::Own, Some(&dump)),
+        );
+        assert_eq!(failing.asked(), ["look_up", "connections"]);
+        assert_eq!(third.flows.unwrap().unwrap().flows.len(), 1);
+    }
+
+    #[test]
+    fn the_flows_tab_in_scope_all_dumps_every_connection_and_a_capture_asks_nothing() {
+        let (source, process) = captured();
+        let kernel = FakeKernel {
+            connections: vec![flow(22870, 100), flow(5, 7)],
+            ..FakeKernel::default()
+        };
+        let all = execute(
+            &source,
+            &kernel,
+            &process,
+            &live_plan(Tab::Flows, Scope::All, None),
+        );
+        assert_eq!(all.flows.unwrap().unwrap().flows.len(), 2);
+        let captured_plan = plan(&crate::plan::TickInputs {
+            tab: Tab::Tcp,
+            scope: Scope::Own,
+            origin: Origin::Captured,
+            tcp_source: TcpSource::Netlink,
+            with_rate: true,
+            earlier: None,
+        });
+        let quiet = FakeKernel::default();
+        let snapshot = execute(&source, &quiet, &process, &captured_plan);
+        assert!(quiet.asked().is_empty(), "{:?}", quiet.asked());
+        assert!(snapshot.flows.is_none());
+        assert!(matches!(
+            snapshot.table("tcp"),
+            Some(Ok(Table::Sifted { .. }))
+        ));
+    }
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""What a refresh of a tcp-tab session costs, next to one cold print.
+
+Run as root from the repository root, after `cargo build --release`:
+
+    python3 bench/session_cost.py [--sockets 100000] [--own 20000]
+        [--runs 5] [--prints 7] [--binary target/release/netmonitor]
+        [--binary OTHER ...]
+
+It builds the namespace of bench/compare.py (about SOCKETS TCP sockets,
+OWN of them held by the target) and, for each binary given, in one run:
+
+  cold      netmonitor --once --tab tcp PID, RUNS times: median CPU
+            (user + system of the process and its threads) and peak RSS
+  session   netmonitor --interval 2 --tab tcp PID with stdin a pipe held
+            open until PRINTS screens are out (piped: every row printed,
+            like a session redirected to a file): CPU of the whole session
+            divided by the screens, and its peak RSS
+
+and prints the ratio session-per-refresh / cold. Output goes to a file
+that is then dropped. Everything is torn down at the end, even on error.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import needs_root_and, socket_namespace  # noqa: E402
+
+HEADLINE = b"tcp \xc2\xb7 pid "
+
+
+def cpu_and_peak(child):
+    """Waits for `child`; returns (CPU seconds, peak RSS KiB, status)."""
+    _, status, usage = os.wait4(child.pid, 0)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def cold(enter, binary, pid, runs):
+    cpus, peak = [], 0
+    for _ in range(runs):
+        child = subprocess.Popen(enter + [binary, "--once", "--tab", "tcp", str(pid)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu, rss, status = cpu_and_peak(child)
+        if status != 0:
+            raise SystemExit(f"{binary} --once failed ({status})")
+        cpus.append(cpu)
+        peak = max(peak, rss)
+    return statistics.median(cpus), peak
+
+
+def session(enter, binary, pid, prints):
+    with tempfile.TemporaryFile() as out:
+        child = subprocess.Popen(enter + [binary, "--interval", "2", "--tab", "tcp", str(pid)],
+                                 stdin=subprocess.PIPE, stdout=out, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 2.5 * prints + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            out.seek(0)
+            if out.read().count(HEADLINE) >= prints:
+                break
+        child.stdin.close()
+        cpu, rss, status = cpu_and_peak(child)
+        out.seek(0)
+        shown = out.read().count(HEADLINE)
+    if status != 0 or shown < prints:
+        raise SystemExit(f"{binary} session failed ({status}, {shown} screens)")
+    return cpu / shown, rss, shown
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sockets", type=int, default=100_000)
+    ap.add_argument("--own", type=int, default=20_000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--prints", type=int, default=7)
+    ap.add_argument("--binary", action="append")
+    args = ap.parse_args()
+    binaries = args.binary or ["target/release/netmonitor"]
+    needs_root_and("nsenter", "ip")
+    with socket_namespace(args.sockets, args.own) as (enter, pid):
+        print(f"machine: {os.cpu_count()} CPUs, kernel {os.uname().release}, "
+              f"{time.strftime('%Y-%m-%d')}; cold: median of {args.runs}; "
+              f"session: {args.prints} screens at --interval 2, piped\n")
+        print(f"{'binary':40} {'cold CPU':>10} {'cold RSS':>9} {'CPU/refresh':>12} "
+              f"{'session RSS':>12} {'ratio':>6}")
+        for binary in binaries:
+            cold_cpu, cold_rss = cold(enter, binary, pid, args.runs)
+            per_refresh, session_rss, _ = session(enter, binary, pid, args.prints)
+            print(f"{binary:40} {cold_cpu * 1000:7.0f} ms {cold_rss / 1024:5.1f} MiB "
+                  f"{per_refresh * 1000:9.0f} ms {session_rss / 1024:8.1f} MiB "
+                  f"{per_refresh / cold_cpu:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
