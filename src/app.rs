@@ -5,10 +5,8 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
-
 use crate::capture::{Capture, read_manifest};
-use crate::cli::{Cli, PidProblem, pid_problem};
+use crate::cli::{PidProblem, pid_problem};
 use crate::parse::Endian;
 use crate::parse::process::parse_passwd;
 use crate::render::sanitize;
@@ -41,7 +39,7 @@ fn keep_big_allocations_mapped() {
 
 fn run() -> i32 {
     let start = Session::new(crate::vocab::Interval::DEFAULT);
-    let cli = match Cli::try_parse() {
+    let cli = match crate::cli::parse() {
         Ok(cli) => cli,
         Err(error) => {
             let (event, message) = match pid_problem(&error) {
@@ -72,12 +70,12 @@ fn run() -> i32 {
     };
     if let Some(shell) = cli.generate_completions {
         let mut out = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "netmonitor", &mut out);
+        clap_complete::generate(shell, &mut crate::cli::command(), "netmonitor", &mut out);
         return write_out(&out);
     }
     if cli.generate_man {
         let mut out = Vec::new();
-        return match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+        return match clap_mangen::Man::new(crate::cli::command()).render(&mut out) {
             Ok(()) => write_out(&out),
             Err(e) => {
                 eprintln!("netmonitor: cannot render the man page: {e}");

@@ -11,25 +11,23 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::command::parse_interval_arg;
-use crate::tabs::{Scope, Tab};
 use crate::vocab::{Interval, TcpSource};
+use crate::vocab::{Scope, Tab};
 
 /// The largest pid any Linux kernel hands out (`PID_MAX_LIMIT` on 64-bit).
 pub const PID_MAX_LIMIT: u32 = 4_194_304;
 
-const AFTER_HELP: &str = "\
-At the prompt: a tab name shows that tab and refreshes it; `set SECONDS` changes the interval; \
-`scope own|all|tree` chooses whose sockets the socket tabs show; `filter TEXT` keeps rows \
-containing TEXT (`filter` alone clears it); `zeros` and `changed` filter the counters of stats \
-and analysis; `help` lists commands; Ctrl+D (or end of piped input) ends the session.
-
-Tabs: tcp, flows, udp, raw, icmp (the process's sockets); arp, traffic, routing, stats, \
-analysis (its network namespace).
-
+/// What `--help` says after the options: the prompt's tabs and commands
+/// (from the one table in [`crate::vocab`]), scripts, exit statuses.
+pub(crate) fn after_help() -> String {
+    format!(
+        "At the prompt (Ctrl+D or the end of piped input ends the session):\n{}\n{}",
+        crate::vocab::help_text(),
+        "\
 Scripts: --json or --format openmetrics print one tick and exit (or --count N ticks, one \
 document each, --interval apart); --capture DIR saves what was read for --proc-root DIR.
 
@@ -37,7 +35,20 @@ Exit status:
   0  the session ended (Ctrl+D, end of input, quit, or the process exited)
   1  the process does not exist or cannot be monitored, no process has the --name, or output \
 (or the capture) failed
-  2  usage error (missing or malformed PID or option; --name matching several processes)";
+  2  usage error (missing or malformed PID or option; --name matching several processes)"
+    )
+}
+
+/// The command line's definition, with [`after_help`].
+pub(crate) fn command() -> clap::Command {
+    Cli::command().after_help(after_help())
+}
+
+/// The process's arguments, parsed.
+pub(crate) fn parse() -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
 
 /// What a run prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,7 +67,6 @@ pub enum Format {
     name = "netmonitor",
     version,
     about,
-    after_help = AFTER_HELP,
     override_usage = "netmonitor [OPTIONS] <PID>\n       netmonitor [OPTIONS] --name <NAME>"
 )]
 pub struct Cli {
@@ -273,7 +283,7 @@ mod tests {
     fn help_names_every_tab() {
         for tab in Tab::ALL {
             assert!(
-                AFTER_HELP.contains(&format!(" {}", tab.name())),
+                after_help().contains(&format!(" {}", tab.name())),
                 "--help does not list {}",
                 tab.name()
             );

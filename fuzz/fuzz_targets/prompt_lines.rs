@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use netmonitor::command::{Command, Interval};
+use netmonitor::command::Command;
+use netmonitor::vocab::Interval;
 use netmonitor::render::sanitize;
 use netmonitor::session::{Event, Session, step};
 

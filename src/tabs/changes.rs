@@ -321,6 +321,7 @@ impl TableKey {
 /// zero counters hidden unless `zeros` is on, and with `changed` on only
 /// counters that moved. Notes under the table say how many were hidden and
 /// which command shows them.
+#[cfg(test)]
 pub fn counter_table(
     title: String,
     lines: Vec<CounterLine>,

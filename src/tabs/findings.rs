@@ -105,6 +105,7 @@ pub enum Rule {
 }
 
 impl Rule {
+    #[cfg(test)]
     pub const ALL: [Rule; 12] = [
         Rule::TcpRetransmissions,
         Rule::ListenOverflows,

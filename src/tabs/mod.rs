@@ -8,21 +8,21 @@
 //! prompt (counter display; the socket tabs' scope and filter) are defined
 //! here too, because views read them and the session only stores them.
 
-pub mod analysis;
-pub mod arp;
-pub mod changes;
-pub mod findings;
-pub mod flows;
-pub mod icmp;
-pub mod raw;
-pub mod routing;
-pub mod sockets;
-pub mod stats;
-pub mod tcp;
+pub(crate) mod analysis;
+pub(crate) mod arp;
+pub(crate) mod changes;
+pub(crate) mod findings;
+pub(crate) mod flows;
+pub(crate) mod icmp;
+pub(crate) mod raw;
+pub(crate) mod routing;
+pub(crate) mod sockets;
+pub(crate) mod stats;
+pub(crate) mod tcp;
 #[cfg(test)]
 pub(crate) mod testing;
-pub mod traffic;
-pub mod udp;
+pub(crate) mod traffic;
+pub(crate) mod udp;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -279,10 +279,10 @@ pub fn view_with(
     let previous = before.map(|b| b.snapshot);
     let kept = |(screen, set): (Screen, SocketSet)| (screen, Some(set));
     let (mut screen, sockets) = match tab {
-        Tab::Tcp => kept(tcp::view_with(ctx, now, before)),
-        Tab::Udp => kept(udp::view_with(ctx, now, before)),
-        Tab::Raw => kept(raw::view_with(ctx, now, before)),
-        Tab::Icmp => kept(icmp::view_with(ctx, now, before)),
+        Tab::Tcp => kept(tcp::view(ctx, now, before)),
+        Tab::Udp => kept(udp::view(ctx, now, before)),
+        Tab::Raw => kept(raw::view(ctx, now, before)),
+        Tab::Icmp => kept(icmp::view(ctx, now, before)),
         Tab::Arp => (arp::view(ctx, now, previous), None),
         Tab::Traffic => (traffic::view(ctx, now, previous), None),
         Tab::Routing => (routing::view(ctx, now, previous), None),

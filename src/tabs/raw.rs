@@ -42,13 +42,9 @@ const SPEC: SocketTab = SocketTab {
     legend: &[],
 };
 
-pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
-    view_with(ctx, now, previous.map(Before::of)).0
-}
-
-/// [`view`], given the earlier tick as the last view left it; also
-/// returns this tick's socket set for the next one.
-pub fn view_with(
+/// The tab's screen from this tick and the one before (as its view left
+/// it); also returns this tick's socket set for the next one.
+pub fn view(
     ctx: &ViewContext<'_>,
     now: &Snapshot,
     previous: Option<Before<'_>>,

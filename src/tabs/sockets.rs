@@ -36,11 +36,6 @@ use crate::render::{
 };
 use crate::snapshot::{FdSockets, ProcessScan, Snapshot};
 
-/// Every table of IP sockets under `net/`.
-pub const INET_TABLES: [&str; 10] = [
-    "tcp", "tcp6", "udp", "udp6", "udplite", "udplite6", "raw", "raw6", "icmp", "icmp6",
-];
-
 /// The files a socket tab reads each tick: every IP socket table plus the
 /// tables used only to name the process's other sockets.
 pub const SOCKET_FILES: [&str; 13] = [

@@ -47,13 +47,9 @@ const SPEC: SocketTab = SocketTab {
     legend: &[],
 };
 
-pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
-    view_with(ctx, now, previous.map(Before::of)).0
-}
-
-/// [`view`], given the earlier tick as the last view left it; also
-/// returns this tick's socket set for the next one.
-pub fn view_with(
+/// The tab's screen from this tick and the one before (as its view left
+/// it); also returns this tick's socket set for the next one.
+pub fn view(
     ctx: &ViewContext<'_>,
     now: &Snapshot,
     previous: Option<Before<'_>>,
@@ -231,7 +227,7 @@ mod tests {
     #[test]
     fn tcp_tab_rendered_at_a_fixed_width() {
         use crate::render::{RenderOptions, render};
-        let screen = with_captured_process(|ctx| view(ctx, &captured_snapshot(), None));
+        let screen = with_captured_process(|ctx| view(ctx, &captured_snapshot(), None).0);
         let options = RenderOptions {
             width: Some(110),
             colour: false,
@@ -248,7 +244,12 @@ mod tests {
         let options = RenderOptions::plain();
         // One tick, and two ticks (changes between them).
         let shown = |now: Snapshot, before: Option<Snapshot>| {
-            with_captured_process(|ctx| render(&view(ctx, &now, before.as_ref()), &options))
+            with_captured_process(|ctx| {
+                render(
+                    &view(ctx, &now, before.as_ref().map(Before::of)).0,
+                    &options,
+                )
+            })
         };
         let full = shown(captured_snapshot(), None);
         assert_eq!(shown(reduced(), None), full);

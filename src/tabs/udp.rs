@@ -45,13 +45,9 @@ const SPEC: SocketTab = SocketTab {
 /// Said under the table, because the numbers invite the wrong reading.
 pub const QUEUE_NOTE: &str = "Recv-Q/Send-Q: memory charged to the socket in bytes (with per-datagram overhead), not payload";
 
-pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
-    view_with(ctx, now, previous.map(Before::of)).0
-}
-
-/// [`view`], given the earlier tick as the last view left it; also
-/// returns this tick's socket set for the next one.
-pub fn view_with(
+/// The tab's screen from this tick and the one before (as its view left
+/// it); also returns this tick's socket set for the next one.
+pub fn view(
     ctx: &ViewContext<'_>,
     now: &Snapshot,
     previous: Option<Before<'_>>,
