@@ -7,7 +7,7 @@
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::support::{LiveSession, Netns, root_or_skip, table_rows};
+use crate::support::{LiveSession, Netns, root_or_skip, table_rows, tools_or_skip};
 
 const QUICK: Duration = Duration::from_secs(15);
 
@@ -220,9 +220,8 @@ fn flows_count_the_bytes_streamed_exactly_and_measure_their_pace() {
 }
 
 /// Runs netmonitor as `nobody` (uid 65534), optionally inside `ns`.
-fn as_nobody(ns: Option<&Netns>, args: &[&str]) -> Option<Output> {
-    if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("skipping: setpriv (util-linux) is not installed");
+fn as_nobody(test: &str, ns: Option<&Netns>, args: &[&str]) -> Option<Output> {
+    if !tools_or_skip(test, &[["setpriv", "--version"]], "util-linux") {
         return None;
     }
     let mut command = match ns {
@@ -253,7 +252,11 @@ fn unprivileged_in_the_same_namespace_reads_the_namespace_and_says_why() {
     // The stream is done once its accepted end has read everything.
     let mut output = None;
     for _ in 0..50 {
-        let Some(out) = as_nobody(Some(&ns), &["--once", "--tab", "flows", &pid]) else {
+        let Some(out) = as_nobody(
+            "unprivileged_in_the_same_namespace_reads_the_namespace_and_says_why",
+            Some(&ns),
+            &["--once", "--tab", "flows", &pid],
+        ) else {
             return;
         };
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -308,7 +311,11 @@ fn unprivileged_outside_the_namespace_says_what_would_allow_it() {
     let ns = Netns::new("flowso");
     let (child, _) = streamer(&ns, 1000, 1_000_000.0, 0.0);
     let pid = child.pid().to_string();
-    let Some(out) = as_nobody(None, &["--once", "--tab", "flows", &pid]) else {
+    let Some(out) = as_nobody(
+        "unprivileged_outside_the_namespace_says_what_would_allow_it",
+        None,
+        &["--once", "--tab", "flows", &pid],
+    ) else {
         return;
     };
     let text = String::from_utf8_lossy(&out.stdout);

@@ -6,6 +6,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::tools_or_skip;
+
 static NEXT_SERVER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A private tmux server, killed when dropped.
@@ -93,8 +95,11 @@ impl Drop for Tmux {
 
 #[test]
 fn interactive_session_refreshes_keeps_typing_and_restores_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipping: tmux is not installed");
+    if !tools_or_skip(
+        "interactive_session_refreshes_keeps_typing_and_restores_the_terminal",
+        &[["tmux", "-V"]],
+        "tmux",
+    ) {
         return;
     }
     // Watch this test process itself: it is alive for the whole test.
@@ -144,8 +149,11 @@ fn interactive_session_refreshes_keeps_typing_and_restores_the_terminal() {
 
 #[test]
 fn colour_on_a_terminal_unless_no_color() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipping: tmux is not installed");
+    if !tools_or_skip(
+        "colour_on_a_terminal_unless_no_color",
+        &[["tmux", "-V"]],
+        "tmux",
+    ) {
         return;
     }
     let run = |env: &str| {
@@ -182,8 +190,11 @@ fn colour_on_a_terminal_unless_no_color() {
 
 #[test]
 fn the_process_exiting_ends_a_terminal_session_and_restores_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipping: tmux is not installed");
+    if !tools_or_skip(
+        "the_process_exiting_ends_a_terminal_session_and_restores_the_terminal",
+        &[["tmux", "-V"]],
+        "tmux",
+    ) {
         return;
     }
     // The watched process lives 4 s; a half-typed line is pending (the
