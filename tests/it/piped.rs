@@ -132,8 +132,23 @@ fn garbage_input_is_answered_line_by_line_and_the_session_goes_on() {
     let err = stderr_of(&out);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 7, "{err}");
-    assert!(lines[1].contains("did you mean 'tcp'"), "{err}");
-    assert!(lines[2].contains("0.5 to 3600") && lines[3].contains("0.5 to 3600"));
+    assert!(lines.iter().all(|l| l.starts_with("error: ")), "{err}");
+    // Invalid UTF-8 shown as replacement characters, the NUL escaped.
+    assert!(
+        lines[0].starts_with("error: unknown command '\u{fffd}\u{fffd}\\x00'"),
+        "{err}"
+    );
+    assert!(
+        lines[1].contains("unknown command 'tpc' (did you mean 'tcp'?)"),
+        "{err}"
+    );
+    for (line, value) in [(2, "abc"), (3, "1e20"), (4, "18446744073709551615")] {
+        assert!(
+            lines[line].contains(&format!("invalid interval '{value}'"))
+                && lines[line].contains("0.5 to 3600"),
+            "{err}"
+        );
+    }
     assert!(lines[5].contains("line of 100000 bytes ignored"), "{err}");
     assert!(lines[6].contains("\\x1b[2J"), "escaped: {err}");
     assert!(!err.contains('\u{1b}'));
