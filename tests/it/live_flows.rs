@@ -209,12 +209,21 @@ fn flows_count_the_bytes_streamed_exactly_and_measure_their_pace() {
         measured.len() >= 2,
         "too few refreshes inside the stream ({measured:?}):\n{output}"
     );
+    // On a loaded machine a starved pacer falls behind for a moment and
+    // catches up in a burst (its deadlines are absolute), so one interval
+    // may read far off; over the run the pace holds. Each interval is only
+    // bounded (no interval counts bytes four times over), the mean tightly.
     for value in &measured {
         assert!(
-            (value - STREAM_RATE).abs() <= STREAM_RATE * 0.2,
+            (0.0..=STREAM_RATE * 4.0).contains(value),
             "measured {value} B/s, sent at {STREAM_RATE} B/s ({measured:?}):\n{output}"
         );
     }
+    let mean = measured.iter().sum::<f64>() / measured.len() as f64;
+    assert!(
+        (mean - STREAM_RATE).abs() <= STREAM_RATE * 0.1,
+        "measured {mean} B/s on average, sent at {STREAM_RATE} B/s ({measured:?}):\n{output}"
+    );
     let (code, _, errors) = session.finish(QUICK);
     assert_eq!(code, Some(0), "{errors}");
 }

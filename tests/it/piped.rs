@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::support::{LiveSession, copy_tree, run, stderr_of, stdout_of, table_rows, testdata};
+use crate::support::{
+    LiveSession, copy_tree, replace_file, run, stderr_of, stdout_of, table_rows, testdata,
+};
 
 const PID: &str = "15837";
 const QUICK: Duration = Duration::from_secs(10);
@@ -212,7 +214,7 @@ fn the_session_ends_when_the_pid_is_reused() {
     let start_time = fields[19];
     let replaced = stat.replacen(&format!(" {start_time} "), " 1 ", 1);
     assert_ne!(stat, replaced);
-    std::fs::write(&stat_path, replaced).unwrap();
+    replace_file(&stat_path, replaced);
     let (code, out, _) = session.wait_exit(QUICK);
     assert_eq!(code, Some(0));
     assert!(

@@ -440,6 +440,16 @@ pub fn terminal_hazard(bytes: &[u8]) -> Option<String> {
 
 /// Copies a fixture tree into a temporary directory (symlinks kept as
 /// symlinks) so a test can change it while netmonitor reads it.
+/// Replaces the file at `path` with `contents` at once: written beside it,
+/// then renamed over it, so a reader sees the old file or the new one,
+/// never a truncated or half-written one.
+pub fn replace_file(path: &std::path::Path, contents: impl AsRef<[u8]>) {
+    let mut new = path.as_os_str().to_owned();
+    new.push(".new");
+    std::fs::write(&new, contents).expect("write the new file");
+    std::fs::rename(&new, path).expect("rename it into place");
+}
+
 pub fn copy_tree(relative: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let status = Command::new("cp")

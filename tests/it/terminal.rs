@@ -197,10 +197,10 @@ fn the_process_exiting_ends_a_terminal_session_and_restores_the_terminal() {
     ) {
         return;
     }
-    // The watched process lives 4 s; a half-typed line is pending (the
-    // prompt in raw mode) when it exits.
+    // The watched process lives until the test has seen a half-typed line
+    // at the prompt (raw mode), then it is ended.
     let command = format!(
-        "sleep 4 & P=$!; echo PID:$P; {} -i 0.5 $P; echo EXITED:$?; stty -a; sleep 30",
+        "sleep 120 & P=$!; echo PID:$P; {} -i 0.5 $P; echo EXITED:$?; stty -a; sleep 30",
         env!("CARGO_BIN_EXE_netmonitor"),
     );
     let tmux = Tmux::start(&command);
@@ -213,7 +213,26 @@ fn the_process_exiting_ends_a_terminal_session_and_restores_the_terminal() {
         .to_string();
     tmux.keys(&["tcp", "Enter"]);
     tmux.wait_for("the tab", |s| s.contains("tcp · pid"));
+    let refreshes = |s: &str| s.matches("tcp · pid").count();
+    let prompt_holds_sco = |s: &str| {
+        s.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(str::trim_end)
+            == Some("netmonitor> sco")
+    };
     tmux.keys(&["sco"]);
+    let seen = tmux.wait_for("the half-typed line", prompt_holds_sco);
+    // It is still there below the next refresh.
+    let before = refreshes(&seen);
+    tmux.wait_for("the half-typed line after a refresh", |s| {
+        refreshes(s) > before && prompt_holds_sco(s)
+    });
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
     let screen = tmux.wait_for("the exit and stty", |s| {
         s.contains("EXITED:") && s.contains("icanon")
     });
