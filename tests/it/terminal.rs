@@ -198,9 +198,13 @@ fn the_process_exiting_ends_a_terminal_session_and_restores_the_terminal() {
         return;
     }
     // The watched process lives until the test has seen a half-typed line
-    // at the prompt (raw mode), then it is ended.
+    // at the prompt (raw mode), then it is ended. netmonitor starts once
+    // the shell's child has become `sleep` (before, it is named after the
+    // shell).
     let command = format!(
-        "sleep 120 & P=$!; echo PID:$P; {} -i 0.5 $P; echo EXITED:$?; stty -a; sleep 30",
+        "sleep 120 & P=$!; \
+         until [ \"$(cat /proc/$P/comm)\" = sleep ]; do sleep 0.01; done; \
+         echo PID:$P; {} -i 0.5 $P; echo EXITED:$?; stty -a; sleep 30",
         env!("CARGO_BIN_EXE_netmonitor"),
     );
     let tmux = Tmux::start(&command);
