@@ -345,10 +345,16 @@ mod tests {
         let mut cap = capture(&dir);
         cap.merge(Recorded::Dir("7/fd".into(), vec![]));
         cap.merge(Recorded::File("../escape".into(), b"x".to_vec()));
-        cap.merge(Recorded::File("/abs".into(), b"x".to_vec()));
+        // Joined to the capture directory, an absolute path replaces it.
+        let absolute = tmp.path().join("absolute");
+        cap.merge(Recorded::File(absolute.clone(), b"x".to_vec()));
+        cap.merge(Recorded::Link("7/fd/../../up".into(), "socket:[1]".into()));
         cap.sync().unwrap();
         assert!(dir.join("7/fd").is_dir());
         assert!(!tmp.path().join("escape").exists());
+        assert!(!absolute.exists());
+        assert!(fs::symlink_metadata(tmp.path().join("up")).is_err());
+        assert!(fs::symlink_metadata(dir.join("up")).is_err());
     }
 
     #[test]
@@ -368,5 +374,57 @@ mod tests {
         assert_eq!(read_manifest(tmp.path()), Ok(None));
         fs::write(tmp.path().join(MANIFEST), "{").unwrap();
         assert!(read_manifest(tmp.path()).is_err());
+
+        // A capture of a big-endian machine at 250 ticks per second, whose
+        // kernel version is read (and recorded) through the source.
+        let proc_root = tmp.path().join("proc");
+        fs::create_dir_all(proc_root.join("sys/kernel")).unwrap();
+        fs::write(proc_root.join("sys/kernel/osrelease"), "6.18.0-test\n").unwrap();
+        let dir = tmp.path().join("cap");
+        let mut cap = Capture::create(&dir, Endian::Big, 250).unwrap();
+        let source = ProcSource::new(&proc_root).recording(cap.recorder());
+        let process = Process {
+            pid: 77,
+            name: "srv".into(),
+            cmdline: "srv --flag".into(),
+            start_time: 1,
+            parent: 1,
+            netns: None,
+            netns_error: None,
+            via_thread: None,
+        };
+        cap.write_tick(&source, &process).unwrap();
+        let first = read_manifest(&dir).unwrap().expect("a manifest");
+        assert_eq!(first.format, "netmonitor-capture");
+        assert_eq!(first.version, 1);
+        assert_eq!(first.netmonitor, env!("CARGO_PKG_VERSION"));
+        assert_eq!(first.kernel.as_deref(), Some("6.18.0-test"));
+        assert_eq!((first.pid, first.name.as_str()), (77, "srv"));
+        assert_eq!(first.endian(), Some(Endian::Big));
+        assert_eq!(first.clock_ticks, 250);
+        assert_eq!(first.source_root, proc_root.display().to_string());
+        assert_eq!(first.ticks, 1);
+        assert_eq!(first.first_tick, first.last_tick);
+        assert_eq!(
+            fs::read(dir.join("sys/kernel/osrelease")).unwrap(),
+            b"6.18.0-test\n"
+        );
+
+        cap.write_tick(&source, &process).unwrap();
+        let second = read_manifest(&dir).unwrap().expect("a manifest");
+        assert_eq!(second.ticks, 2);
+        assert_eq!(second.first_tick, first.first_tick);
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(&second.last_tick).unwrap()
+                >= chrono::DateTime::parse_from_rfc3339(&first.first_tick).unwrap()
+        );
+        assert_eq!(
+            Manifest {
+                ticks: 1,
+                last_tick: first.last_tick.clone(),
+                ..second
+            },
+            first
+        );
     }
 }

@@ -455,6 +455,7 @@ fn sum_rows(rows: &[NeighCacheCounters]) -> NeighCacheCounters {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::table_text::{check_table, garbage, join, lines};
     use proptest::prelude::*;
 
     const ARP_618: &str = include_str!("../../testdata/files/arp-6.18");
@@ -705,8 +706,14 @@ mod tests {
 
     proptest! {
         #[test]
-        fn arbitrary_text_never_panics(text in "\\PC*") {
-            let _ = parse_arp_table(&text);
+        fn tables_of_kernel_lines_and_garbage_parse_line_by_line(
+            header in garbage(),
+            body in lines(entry().prop_map(|e| { let l = kernel_line(&e); (e, l) }), 40),
+            crlf in any::<bool>(),
+            last_end in any::<bool>(),
+        ) {
+            let text = join(&[header], &body, crlf, last_end);
+            check_table(&parse_arp_table(&text), 1, &body, parse_arp_line)?;
             let _ = parse_neigh_cache_stats(&text);
         }
 

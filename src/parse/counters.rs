@@ -408,6 +408,7 @@ fn snmp6_line(input: &str) -> PResult<'_, (String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::table_text::{check_table, garbage, join, lines};
     use proptest::prelude::*;
 
     const SNMP_618: &str = include_str!("../../testdata/files/snmp-6.18");
@@ -675,13 +676,107 @@ mod tests {
         text
     }
 
+    /// The sections a file of `sections` holds: merged by prefix, in order.
+    #[allow(clippy::type_complexity)]
+    fn merged(
+        sections: &[(String, Vec<(String, u64)>)],
+    ) -> Vec<(String, Vec<(String, CounterValue)>)> {
+        let mut expected: Vec<(String, Vec<(String, CounterValue)>)> = Vec::new();
+        for (prefix, counters) in sections {
+            let counters = counters
+                .iter()
+                .map(|(n, v)| (n.clone(), CounterValue::Unsigned(*v)));
+            match expected.iter_mut().find(|(p, _)| p == prefix) {
+                Some((_, c)) => c.extend(counters),
+                None => expected.push((prefix.clone(), counters.collect())),
+            }
+        }
+        expected
+    }
+
     proptest! {
         #[test]
-        fn any_text_never_panics(text in "\\PC*", bytes in ".*") {
-            parse_pairs(&text);
-            parse_snmp6(&text);
-            parse_pairs(&bytes);
-            parse_snmp6(&bytes);
+        fn pairs_with_garbage_between_them_keep_every_pair(
+            sections in proptest::collection::vec(
+                (
+                    "[A-Z][A-Za-z0-9]{0,8}",
+                    proptest::collection::vec(("[A-Za-z][A-Za-z0-9]{0,12}", any::<u64>()), 1..20),
+                ),
+                0..6,
+            ),
+            // Lines no pair can be made of: no colon, or nothing before it.
+            between in proptest::collection::vec(
+                proptest::collection::vec(
+                    prop_oneof!["[^:\\pC]{0,80}", garbage().prop_map(|g| format!(":{g}"))],
+                    0..3,
+                ),
+                7,
+            ),
+            crlf in any::<bool>(),
+            last_end in any::<bool>(),
+        ) {
+            let mut lines: Vec<String> = Vec::new();
+            let mut bad = Vec::new();
+            let mut add_between = |lines: &mut Vec<String>, i: usize| {
+                for g in &between[i] {
+                    lines.push(g.clone());
+                    if !g.trim().is_empty() {
+                        bad.push(lines.len());
+                    }
+                }
+            };
+            for (i, (prefix, counters)) in sections.iter().enumerate() {
+                add_between(&mut lines, i);
+                let names: String = counters.iter().map(|(n, _)| format!(" {n}")).collect();
+                let values: String = counters.iter().map(|(_, v)| format!(" {v}")).collect();
+                lines.push(format!("{prefix}:{names}"));
+                lines.push(format!("{prefix}:{values}"));
+            }
+            add_between(&mut lines, 6);
+            let end = if crlf { "\r\n" } else { "\n" };
+            let mut text = lines.join(end);
+            if last_end {
+                text.push_str(end);
+            }
+            let f = parse_pairs(&text);
+            prop_assert_eq!(f.bad_lines.iter().map(|b| b.line).collect::<Vec<_>>(), bad);
+            let got: Vec<(String, Vec<(String, CounterValue)>)> = f
+                .sections
+                .into_iter()
+                .map(|s| (s.kind.as_str().to_string(), s.counters))
+                .collect();
+            prop_assert_eq!(got, merged(&sections));
+        }
+
+        #[test]
+        fn any_pair_text_never_panics(
+            body in lines(
+                ("[A-Z][A-Za-z0-9]{0,8}", proptest::collection::vec("[A-Za-z0-9-]{1,12}", 0..20))
+                    .prop_map(|(prefix, words)| ((), format!("{prefix}: {}", words.join(" ")))),
+                40,
+            ),
+        ) {
+            let text = join(&[], &body, false, true);
+            let f = parse_pairs(&text);
+            let mut numbers: Vec<usize> = f.bad_lines.iter().map(|b| b.line).collect();
+            prop_assert!(numbers.iter().all(|&n| (1..=body.len()).contains(&n)));
+            numbers.dedup();
+            prop_assert!(numbers.is_sorted());
+        }
+
+        #[test]
+        fn snmp6_files_of_kernel_lines_and_garbage_parse_line_by_line(
+            body in lines(
+                ("[A-Za-z][A-Za-z0-9]{0,40}", any::<u64>())
+                    .prop_map(|(name, value)| { let l = format!("{name:<32}\t{value}"); ((name, value), l) }),
+                40,
+            ),
+            crlf in any::<bool>(),
+            last_end in any::<bool>(),
+        ) {
+            let f = parse_snmp6(&join(&[], &body, crlf, last_end));
+            let parsed = Parsed { rows: f.counters, bad_lines: f.bad_lines };
+            check_table(&parsed, 0, &body, |l| parse_line(snmp6_line, l))?;
         }
 
         #[test]
@@ -696,15 +791,7 @@ mod tests {
         ) {
             let f = parse_pairs(&kernel_pairs(&sections));
             prop_assert_eq!(&f.bad_lines, &vec![]);
-            // Merge the expected sections by prefix the same way.
-            let mut expected: Vec<(String, Vec<(String, CounterValue)>)> = Vec::new();
-            for (prefix, counters) in &sections {
-                let counters = counters.iter().map(|(n, v)| (n.clone(), CounterValue::Unsigned(*v)));
-                match expected.iter_mut().find(|(p, _)| p == prefix) {
-                    Some((_, c)) => c.extend(counters),
-                    None => expected.push((prefix.clone(), counters.collect())),
-                }
-            }
+            let expected = merged(&sections);
             let got: Vec<(String, Vec<(String, CounterValue)>)> = f
                 .sections
                 .into_iter()

@@ -111,6 +111,7 @@ fn dev_line(input: &str) -> PResult<'_, DevCounters> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::table_text::{check_table, garbage, join, lines};
     use proptest::prelude::*;
 
     const DEV_618: &str = include_str!("../../testdata/files/dev-6.18");
@@ -263,10 +264,20 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_text_never_panics(text in "\\PC*", bytes in ".*") {
-            parse_dev(&text);
-            parse_dev(&bytes);
-            let _ = parse_dev_line(&text);
+        fn tables_of_kernel_lines_and_garbage_parse_line_by_line(
+            header in proptest::collection::vec(garbage(), 2),
+            body in lines(
+                (any_dev(), any::<bool>()).prop_map(|(d, old)| {
+                    let l = if old { old_kernel_line(&d) } else { kernel_line(&d) };
+                    (d, l)
+                }),
+                40,
+            ),
+            crlf in any::<bool>(),
+            last_end in any::<bool>(),
+        ) {
+            let text = join(&header, &body, crlf, last_end);
+            check_table(&parse_dev(&text), 2, &body, parse_dev_line)?;
         }
 
         #[test]

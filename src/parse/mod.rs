@@ -24,6 +24,8 @@ pub mod route;
 pub mod sockets;
 pub mod sockstat;
 pub mod softnet;
+#[cfg(test)]
+mod table_text;
 
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while_m_n, take_while1};

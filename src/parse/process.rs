@@ -236,23 +236,46 @@ mod tests {
 
         proptest! {
             #[test]
-            fn any_text_never_panics(text in "\\PC*") {
+            fn any_text_never_panics(text in "(?s).{0,400}", point in "\\PC{0,20}") {
                 let _ = parse_stat(&text);
                 let _ = socket_inode(&text);
                 let _ = parse_passwd(&text);
                 let _ = format_cmdline(&text);
+                let _ = proc_hidepid(&text, &point);
+            }
+
+            #[test]
+            fn passwd_files_with_garbage_name_every_uid_once(
+                lines in proptest::collection::vec(
+                    prop_oneof![
+                        ("[a-z_][a-z0-9_-]{0,31}", 0u32..2000, any::<u32>(), "[^:\\pC]{0,20}")
+                            .prop_map(|(name, uid, gid, gecos)| (Some((uid, name.clone())), format!("{name}:x:{uid}:{gid}:{gecos}:/home/{name}:/bin/sh"))),
+                        // No colon: not a passwd line.
+                        "[^:\\pC]{0,80}".prop_map(|g| (None, g)),
+                    ],
+                    0..40,
+                ),
+                crlf in any::<bool>(),
+            ) {
+                let text = lines.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join(if crlf { "\r\n" } else { "\n" });
+                let mut expected = HashMap::new();
+                for (uid, name) in lines.iter().filter_map(|(user, _)| user.clone()) {
+                    expected.entry(uid).or_insert(name);
+                }
+                prop_assert_eq!(parse_passwd(&text), expected);
             }
 
             #[test]
             fn stat_round_trips_any_comm(
-                comm in "[^\\n]{0,15}",
+                // A name may hold any character, newlines and ')' too.
+                comm in "(?s).{0,15}",
                 state in "[RSDZTtXI]",
                 ppid in 0i64..4_194_304,
                 flags in any::<u32>(),
                 start in any::<u64>(),
             ) {
                 let line = format!(
-                    "42 ({comm}) {state} {ppid} 1 1 0 -1 {flags} 0 0 0 0 0 0 0 0 20 0 1 0 {start} 0 0 1 2 3"
+                    "42 ({comm}) {state} {ppid} 1 1 0 -1 {flags} 0 0 0 0 0 0 0 0 20 0 1 0 {start} 0 0 1 2 3\n"
                 );
                 let stat = parse_stat(&line).unwrap();
                 prop_assert_eq!(stat.comm, comm);

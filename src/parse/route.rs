@@ -491,6 +491,7 @@ fn prefix_len_hex(input: &str) -> PResult<'_, u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::table_text::{check_table, garbage, join, lines};
     use proptest::prelude::*;
 
     const ROUTE_618: &str = include_str!("../../testdata/files/route-6.18");
@@ -820,10 +821,30 @@ mod tests {
 
     proptest! {
         #[test]
-        fn arbitrary_text_never_panics(text in "\\PC*") {
-            let _ = parse_route_table(&text, Endian::Little);
-            let _ = parse_route_table(&text, Endian::Big);
-            let _ = parse_ipv6_route_table(&text);
+        fn v4_tables_of_kernel_lines_and_garbage_parse_line_by_line(
+            header in garbage(),
+            (big, body) in any::<bool>().prop_flat_map(|big| {
+                let endian = if big { Endian::Big } else { Endian::Little };
+                let kernel = (v4_route(), any::<bool>())
+                    .prop_map(move |(r, signed)| { let l = kernel_v4_line(&r, endian, signed); (r, l) });
+                (Just(big), lines(kernel, 40))
+            }),
+            crlf in any::<bool>(),
+            last_end in any::<bool>(),
+        ) {
+            let endian = if big { Endian::Big } else { Endian::Little };
+            let text = join(&[header], &body, crlf, last_end);
+            check_table(&parse_route_table(&text, endian), 1, &body, |l| parse_route_line(l, endian))?;
+        }
+
+        #[test]
+        fn v6_tables_of_kernel_lines_and_garbage_parse_line_by_line(
+            body in lines(v6_route().prop_map(|r| { let l = kernel_v6_line(&r); (r, l) }), 40),
+            crlf in any::<bool>(),
+            last_end in any::<bool>(),
+        ) {
+            let text = join(&[], &body, crlf, last_end);
+            check_table(&parse_ipv6_route_table(&text), 0, &body, parse_ipv6_route_line)?;
         }
 
         #[test]

@@ -494,6 +494,7 @@ mod tests {
 
     mod properties {
         use super::super::*;
+        use crate::parse::table_text::{check_table, garbage, join, lines};
         use proptest::prelude::*;
 
         /// Formats an entry exactly as `tcp4_seq_show` / `udp4_format_sock`
@@ -624,8 +625,23 @@ mod tests {
             }
 
             #[test]
-            fn any_text_never_panics(text in "\\PC*", near in "[0-9A-Fa-f: -]{0,200}") {
-                let _ = parse_socket_table(&text, Endian::Little);
+            fn tables_of_kernel_lines_and_garbage_parse_line_by_line(
+                header in garbage(),
+                (big, body) in any::<bool>().prop_flat_map(|big| {
+                    let endian = if big { Endian::Big } else { Endian::Little };
+                    let kernel = (any_entry(), "[0-9a-f]{8}|[0-9a-f]{16}")
+                        .prop_map(move |(e, p)| { let l = kernel_line(&e, endian, &p); (e, l) });
+                    (Just(big), lines(kernel, 30))
+                }),
+                crlf in any::<bool>(),
+                last_end in any::<bool>(),
+                near in "[0-9A-Fa-f: -]{0,200}",
+            ) {
+                let endian = if big { Endian::Big } else { Endian::Little };
+                let text = join(&[header], &body, crlf, last_end);
+                check_table(&parse_socket_table(&text, endian), 1, &body, |l| parse_socket_line(l, endian))?;
+                let inodes = parse_socket_inodes(&text);
+                prop_assert!(inodes.rows.len() + inodes.bad_lines.len() <= body.len());
                 let _ = parse_socket_line(&near, Endian::Big);
             }
         }

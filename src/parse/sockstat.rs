@@ -77,6 +77,7 @@ fn sockstat_line(input: &str) -> PResult<'_, SockstatLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::table_text::{check_table, join, lines};
     use proptest::prelude::*;
 
     const SOCKSTAT_618: &str = include_str!("../../testdata/files/sockstat-6.18");
@@ -121,9 +122,25 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_text_never_panics(text in "\\PC*", bytes in ".*") {
-            parse_sockstat(&text);
-            parse_sockstat(&bytes);
+        fn files_of_kernel_lines_and_garbage_parse_line_by_line(
+            body in lines(
+                (
+                    "[A-Za-z0-9]{1,10}",
+                    proptest::collection::vec(("[a-z]{1,8}", any::<u64>()), 0..6),
+                )
+                    .prop_map(|(protocol, values)| {
+                        let pairs: String = values.iter().map(|(k, v)| format!(" {k} {v}")).collect();
+                        let l = format!("{protocol}:{pairs}");
+                        (SockstatLine { protocol, values }, l)
+                    }),
+                30,
+            ),
+            crlf in any::<bool>(),
+            last_end in any::<bool>(),
+        ) {
+            let s = parse_sockstat(&join(&[], &body, crlf, last_end));
+            let parsed = Parsed { rows: s.protocols, bad_lines: s.bad_lines };
+            check_table(&parsed, 0, &body, |l| parse_line(sockstat_line, l))?;
         }
 
         #[test]

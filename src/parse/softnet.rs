@@ -112,6 +112,7 @@ fn softnet_line(input: &str, row: usize) -> PResult<'_, SoftnetRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::table_text::{Line, check_table, join, lines};
     use proptest::prelude::*;
 
     const S_618: &str = include_str!("../../testdata/files/softnet_stat-6.18-15col");
@@ -259,10 +260,35 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_text_never_panics(text in "\\PC*", bytes in ".*", row in any::<usize>()) {
-            parse_softnet(&text);
-            parse_softnet(&bytes);
-            let _ = parse_softnet_line(&text, row).map(|r| r.cpu_id());
+        fn files_of_kernel_rows_and_garbage_parse_line_by_line(
+            body in lines(any_row().prop_map(|(r, n)| { let l = kernel_line(&r, n); (r, l) }), 40),
+            crlf in any::<bool>(),
+            last_end in any::<bool>(),
+        ) {
+            // A row's number is its place among the non-blank lines, bad ones
+            // included.
+            let mut row = 0;
+            let body: Vec<Line<SoftnetRow>> = body
+                .into_iter()
+                .map(|line| {
+                    let blank = line.text().trim().is_empty();
+                    let line = match line {
+                        Line::Kernel(r, l) => Line::Kernel(SoftnetRow { row, ..r }, l),
+                        other => other,
+                    };
+                    row += usize::from(!blank);
+                    line
+                })
+                .collect();
+            let parsed = parse_softnet(&join(&[], &body, crlf, last_end));
+            for r in &parsed.rows {
+                let _ = r.cpu_id();
+            }
+            let mut row = 0;
+            check_table(&parsed, 0, &body, |l| {
+                row += 1;
+                parse_softnet_line(l, row - 1)
+            })?;
         }
 
         #[test]

@@ -177,12 +177,30 @@ mod tests {
         let (before, now) = pair();
         let text = show(Tab::Stats, CHANGED, &now, Some(&before));
         insta::assert_snapshot!(text);
-        assert!(text.contains("ListenOverflows"), "{text}");
-        assert!(!text.contains("TCPPureAcks ┆ 6 "), "{text}");
-        assert!(
-            !text.contains("│ TW "),
+        assert_eq!(
+            counter_row(&text, "ListenOverflows"),
+            Some(vec!["ListenOverflows", "2", "+2"]),
+            "{text}"
+        );
+        // The value now (6 before, 4 more), not the value before.
+        assert_eq!(
+            counter_row(&text, "TCPPureAcks"),
+            Some(vec!["TCPPureAcks", "10", "+4"]),
+            "{text}"
+        );
+        assert_eq!(
+            counter_row(&text, "TW"),
+            None,
             "an unchanged non-zero counter: {text}"
         );
+    }
+
+    /// The cells of the table row whose first cell is `name`, trimmed.
+    fn counter_row<'a>(text: &'a str, name: &str) -> Option<Vec<&'a str>> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix('│')?.strip_suffix('│'))
+            .map(|l| l.split('┆').map(str::trim).collect::<Vec<_>>())
+            .find(|cells| cells.first() == Some(&name))
     }
 
     #[test]

@@ -546,11 +546,43 @@ mod tests {
 
     #[test]
     fn huge_counters_never_overflow_the_total() {
-        let max = [u64::MAX; 16];
-        let before = snapshot(0, vec![ok(DEV, &dev_text(&[("a", max), ("b", max)]))]);
-        let now = snapshot(1, vec![ok(DEV, &dev_text(&[("a", max), ("b", max)]))]);
+        // Sums a wrapping addition would print differently: 2^64 - 1 + 2^63
+        // bytes wraps to 8.0 EiB, 2^64 - 1 + 5 packets to 4, two changes of
+        // 2^63 to 0.
+        const HALF: u64 = 1 << 63;
+        let before = snapshot(
+            0,
+            vec![ok(
+                DEV,
+                &dev_text(&[
+                    ("a", counters(u64::MAX - HALF, 0, u64::MAX, u64::MAX)),
+                    ("b", counters(0, 0, 0, 0)),
+                ]),
+            )],
+        );
+        let now = snapshot(
+            1,
+            vec![ok(
+                DEV,
+                &dev_text(&[
+                    ("a", counters(u64::MAX, 0, u64::MAX, u64::MAX)),
+                    ("b", counters(HALF, 0, HALF, 5)),
+                ]),
+            )],
+        );
         let text = traffic(&now, Some(&before));
-        assert!(text.contains("16.0 EiB"), "{text}");
-        assert!(text.contains("0 B/s"), "{text}");
+        let total = text
+            .lines()
+            .filter_map(|l| l.strip_prefix('│')?.strip_suffix('│'))
+            .map(|l| l.split('┆').map(str::trim).collect::<Vec<_>>())
+            .find(|cells| cells.first() == Some(&"total"))
+            .expect("a total row");
+        // Interface, RX bytes, RX rate, RX packets, RX pkt/s, TX bytes,
+        // TX rate, TX packets, TX pkt/s.
+        assert_eq!(total[1], "16.0 EiB", "{text}");
+        assert_eq!(total[2], "16.0 EiB/s", "{text}");
+        assert_eq!(total[5], "16.0 EiB", "{text}");
+        assert_eq!(total[6], "8.0 EiB/s", "{text}");
+        assert_eq!(total[7], u64::MAX.to_string(), "{text}");
     }
 }

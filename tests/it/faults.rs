@@ -10,7 +10,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    LiveSession, Netns, copy_tree, root_or_skip, run, screens, stderr_of, stdout_of, table_rows,
+    LiveSession, Netns, copy_tree, replace_file, root_or_skip, run, screens, stderr_of, stdout_of,
+    table_rows,
 };
 
 const PID: &str = "15837";
@@ -81,8 +82,10 @@ fn sockets_closing_between_ticks_become_closed_lines() {
         .filter(|l| !l.contains(" 22851 ") && !l.contains(" 22852 "))
         .collect();
     assert_eq!(kept.len() + 2, text.lines().count(), "both rows are in tcp");
-    std::fs::write(&tcp, kept.join("\n") + "\n").expect("rewrite tcp");
+    // Links first, then the table in one step: a tick in between sees the
+    // old table with the new links (14 sockets), never 12 without them.
     add_vanished_sockets(tree.path());
+    replace_file(&tcp, kept.join("\n") + "\n");
     session.wait_for("a screen after the change", QUICK, |out| {
         out.contains("12 TCP sockets")
     });

@@ -7,7 +7,7 @@
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::support::{LiveSession, Netns, root_or_skip, table_rows};
+use crate::support::{LiveSession, Netns, root_or_skip, table_rows, tools_or_skip};
 
 const QUICK: Duration = Duration::from_secs(15);
 
@@ -209,20 +209,28 @@ fn flows_count_the_bytes_streamed_exactly_and_measure_their_pace() {
         measured.len() >= 2,
         "too few refreshes inside the stream ({measured:?}):\n{output}"
     );
+    // On a loaded machine a starved pacer falls behind for a moment and
+    // catches up in a burst (its deadlines are absolute), so one interval
+    // may read far off; over the run the pace holds. Each interval is only
+    // bounded (no interval counts bytes four times over), the mean tightly.
     for value in &measured {
         assert!(
-            (value - STREAM_RATE).abs() <= STREAM_RATE * 0.2,
+            (0.0..=STREAM_RATE * 4.0).contains(value),
             "measured {value} B/s, sent at {STREAM_RATE} B/s ({measured:?}):\n{output}"
         );
     }
+    let mean = measured.iter().sum::<f64>() / measured.len() as f64;
+    assert!(
+        (mean - STREAM_RATE).abs() <= STREAM_RATE * 0.1,
+        "measured {mean} B/s on average, sent at {STREAM_RATE} B/s ({measured:?}):\n{output}"
+    );
     let (code, _, errors) = session.finish(QUICK);
     assert_eq!(code, Some(0), "{errors}");
 }
 
 /// Runs netmonitor as `nobody` (uid 65534), optionally inside `ns`.
-fn as_nobody(ns: Option<&Netns>, args: &[&str]) -> Option<Output> {
-    if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("skipping: setpriv (util-linux) is not installed");
+fn as_nobody(test: &str, ns: Option<&Netns>, args: &[&str]) -> Option<Output> {
+    if !tools_or_skip(test, &[["setpriv", "--version"]], "util-linux") {
         return None;
     }
     let mut command = match ns {
@@ -253,7 +261,11 @@ fn unprivileged_in_the_same_namespace_reads_the_namespace_and_says_why() {
     // The stream is done once its accepted end has read everything.
     let mut output = None;
     for _ in 0..50 {
-        let Some(out) = as_nobody(Some(&ns), &["--once", "--tab", "flows", &pid]) else {
+        let Some(out) = as_nobody(
+            "unprivileged_in_the_same_namespace_reads_the_namespace_and_says_why",
+            Some(&ns),
+            &["--once", "--tab", "flows", &pid],
+        ) else {
             return;
         };
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -308,7 +320,11 @@ fn unprivileged_outside_the_namespace_says_what_would_allow_it() {
     let ns = Netns::new("flowso");
     let (child, _) = streamer(&ns, 1000, 1_000_000.0, 0.0);
     let pid = child.pid().to_string();
-    let Some(out) = as_nobody(None, &["--once", "--tab", "flows", &pid]) else {
+    let Some(out) = as_nobody(
+        "unprivileged_outside_the_namespace_says_what_would_allow_it",
+        None,
+        &["--once", "--tab", "flows", &pid],
+    ) else {
         return;
     };
     let text = String::from_utf8_lossy(&out.stdout);
@@ -333,42 +349,84 @@ fn unprivileged_outside_the_namespace_says_what_would_allow_it() {
     assert!(table_rows(&text).is_empty(), "no table expected: {text}");
 }
 
-/// The flows tab in `--json --count`: exact byte totals as numbers, rates
-/// from the second tick, and the process's TCP rate in the status.
+/// The flows tab in `--json --count`: exact byte totals as numbers, no rate
+/// on the first tick, then each row's rates equal to what its counters grew
+/// by over the tick's `elapsed_seconds`, and the process's TCP rate in the
+/// status equal to the sum of its rows'.
 #[test]
 fn flows_in_json_carry_exact_totals_and_rates() {
     if !root_or_skip("flows_in_json_carry_exact_totals_and_rates") {
         return;
     }
     let ns = Netns::new("flowjson");
-    // 200 000 bytes at 400 000 B/s, starting at once: done within a second.
-    let (child, _) = streamer(&ns, 200_000, 400_000.0, 0.0);
-    std::thread::sleep(Duration::from_millis(1500));
+    // 400 000 bytes at 200 000 B/s, starting at once: about 2 s of the
+    // 5.5 s the ticks span.
+    let (child, _) = streamer(&ns, 400_000, 200_000.0, 0.0);
     let pid = child.pid().to_string();
     let docs = json_ticks(&[
-        "--json", "--count", "2", "-i", "0.5", "--tab", "flows", &pid,
+        "--json", "--count", "12", "-i", "0.5", "--tab", "flows", &pid,
     ]);
-    assert_eq!(docs.len(), 2, "{docs:?}");
-    let second = &docs[1];
-    let rows = second["tables"]["connections"]["rows"]
-        .as_array()
-        .expect("a connections table");
-    assert_eq!(rows.len(), 2, "{second}");
-    let mut sent: Vec<u64> = rows
+    assert_eq!(docs.len(), 12, "{docs:?}");
+    let rows = |doc: &serde_json::Value| -> Vec<serde_json::Value> {
+        doc["tables"]["connections"]["rows"]
+            .as_array()
+            .expect("a connections table")
+            .clone()
+    };
+    let key = |row: &serde_json::Value| {
+        assert!(row["local_address"].is_string(), "{row}");
+        (row["local_address"].clone(), row["peer_address"].clone())
+    };
+    let number = |row: &serde_json::Value, key: &str| {
+        row[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} is a number: {row}"))
+    };
+    for row in rows(&docs[0]) {
+        assert!(row["sent_bytes_per_second"].is_null(), "{row}");
+    }
+    let mut moving = 0;
+    for pair in docs.windows(2) {
+        let (before, now) = (&pair[0], &pair[1]);
+        let elapsed = number(now, "elapsed_seconds");
+        let mut sum = 0.0;
+        for row in rows(now) {
+            let old = rows(before)
+                .into_iter()
+                .find(|r| key(r) == key(&row))
+                .unwrap_or_else(|| panic!("{row} was in the previous tick: {before}"));
+            for (count, rate) in [
+                ("sent_bytes", "sent_bytes_per_second"),
+                ("received_bytes", "received_bytes_per_second"),
+            ] {
+                let grew = number(&row, count) - number(&old, count);
+                let expected = grew / elapsed;
+                let got = number(&row, rate);
+                assert!(
+                    (got - expected).abs() <= 1e-6 * expected.max(1.0),
+                    "{rate} {got}, expected {grew} bytes / {elapsed} s: {now}"
+                );
+            }
+            sum += number(&row, "sent_bytes_per_second");
+            moving += usize::from(number(&row, "sent_bytes_per_second") > 0.0);
+        }
+        let status = number(&now["status"], "tcp_sent_bytes_per_second");
+        assert!((status - sum).abs() <= 1e-6 * sum.max(1.0), "{now}");
+    }
+    assert!(moving > 0, "no tick saw the stream move: {docs:?}");
+
+    let last = &docs[11];
+    let mut sent: Vec<u64> = rows(last)
         .iter()
         .map(|r| r["sent_bytes"].as_u64().expect("sent_bytes is a number"))
         .collect();
     sent.sort_unstable();
-    assert_eq!(sent, vec![0, 200_000], "{second}");
-    for row in rows {
-        assert!(row["sent_bytes_per_second"].is_number(), "{row}");
-        assert!(row["local_address"].is_string(), "{row}");
-    }
+    assert_eq!(sent, vec![0, 400_000], "{last}");
     // The stream has ended: the process's rate over the last tick is 0.
     assert_eq!(
-        second["status"]["tcp_sent_bytes_per_second"].as_f64(),
+        last["status"]["tcp_sent_bytes_per_second"].as_f64(),
         Some(0.0),
-        "{second}"
+        "{last}"
     );
 }
 

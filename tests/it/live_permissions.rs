@@ -11,7 +11,7 @@ use std::process::Command;
 
 use netmonitor::tabs::Tab;
 
-use crate::support::{Netns, root_or_skip, table_rows};
+use crate::support::{Netns, root_or_skip, table_rows, tools_or_skip};
 
 /// A root process with TCP (a listener and one connection: 3 sockets),
 /// UDP, raw and ping sockets.
@@ -40,8 +40,11 @@ fn as_nobody_every_tab_works_or_says_what_it_cannot_read() {
     if !root_or_skip("as_nobody_every_tab_works_or_says_what_it_cannot_read") {
         return;
     }
-    if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("skipping: setpriv (util-linux) is not installed");
+    if !tools_or_skip(
+        "as_nobody_every_tab_works_or_says_what_it_cannot_read",
+        &[["setpriv", "--version"]],
+        "util-linux",
+    ) {
         return;
     }
     let ns = Netns::new("nobody");

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{LiveSession, Netns, root_or_skip, run, stderr_of, stdout_of, table_rows};
+use crate::support::{
+    LiveSession, Netns, root_or_skip, run, stderr_of, stdout_of, table_rows, tools_or_skip,
+};
 
 const QUICK: Duration = Duration::from_secs(15);
 
@@ -190,8 +192,11 @@ fn another_users_process_shows_the_namespace_and_says_why() {
     if !root_or_skip("another_users_process_shows_the_namespace_and_says_why") {
         return;
     }
-    if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("skipping: setpriv (util-linux) is not installed");
+    if !tools_or_skip(
+        "another_users_process_shows_the_namespace_and_says_why",
+        &[["setpriv", "--version"]],
+        "util-linux",
+    ) {
         return;
     }
     let ns = Netns::new("perm");
@@ -225,10 +230,11 @@ fn hidepid_says_not_found_or_hidden() {
     if !root_or_skip("hidepid_says_not_found_or_hidden") {
         return;
     }
-    if Command::new("setpriv").arg("--version").output().is_err()
-        || Command::new("unshare").arg("--version").output().is_err()
-    {
-        eprintln!("skipping: setpriv or unshare (util-linux) is not installed");
+    if !tools_or_skip(
+        "hidepid_says_not_found_or_hidden",
+        &[["setpriv", "--version"], ["unshare", "--version"]],
+        "util-linux",
+    ) {
         return;
     }
     let mut target = Command::new("sleep")

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::support::{LiveSession, copy_tree, run, stderr_of, stdout_of, table_rows, testdata};
+use crate::support::{
+    LiveSession, copy_tree, replace_file, run, stderr_of, stdout_of, table_rows, testdata,
+};
 
 const PID: &str = "15837";
 const QUICK: Duration = Duration::from_secs(10);
@@ -132,8 +134,23 @@ fn garbage_input_is_answered_line_by_line_and_the_session_goes_on() {
     let err = stderr_of(&out);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 7, "{err}");
-    assert!(lines[1].contains("did you mean 'tcp'"), "{err}");
-    assert!(lines[2].contains("0.5 to 3600") && lines[3].contains("0.5 to 3600"));
+    assert!(lines.iter().all(|l| l.starts_with("error: ")), "{err}");
+    // Invalid UTF-8 shown as replacement characters, the NUL escaped.
+    assert!(
+        lines[0].starts_with("error: unknown command '\u{fffd}\u{fffd}\\x00'"),
+        "{err}"
+    );
+    assert!(
+        lines[1].contains("unknown command 'tpc' (did you mean 'tcp'?)"),
+        "{err}"
+    );
+    for (line, value) in [(2, "abc"), (3, "1e20"), (4, "18446744073709551615")] {
+        assert!(
+            lines[line].contains(&format!("invalid interval '{value}'"))
+                && lines[line].contains("0.5 to 3600"),
+            "{err}"
+        );
+    }
     assert!(lines[5].contains("line of 100000 bytes ignored"), "{err}");
     assert!(lines[6].contains("\\x1b[2J"), "escaped: {err}");
     assert!(!err.contains('\u{1b}'));
@@ -197,7 +214,7 @@ fn the_session_ends_when_the_pid_is_reused() {
     let start_time = fields[19];
     let replaced = stat.replacen(&format!(" {start_time} "), " 1 ", 1);
     assert_ne!(stat, replaced);
-    std::fs::write(&stat_path, replaced).unwrap();
+    replace_file(&stat_path, replaced);
     let (code, out, _) = session.wait_exit(QUICK);
     assert_eq!(code, Some(0));
     assert!(

@@ -34,14 +34,52 @@ pub fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// True when running as root. Live tests need root for `ip netns`; they
-/// print why they skip otherwise (CI runs as root, so there they run).
+/// Set (to anything but `0` or empty) when every live test must run:
+/// `.ci/run` sets it, so a skip there is a failure, not a silent "ok".
+pub const REQUIRE_LIVE: &str = "NETMONITOR_REQUIRE_LIVE";
+
+fn live_required() -> bool {
+    std::env::var_os(REQUIRE_LIVE).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Says that `test` does not run and why. The line goes straight to the
+/// terminal: libtest hides what a passing test prints with `eprintln!`, so
+/// a skip would otherwise look like any "ok". With
+/// [`REQUIRE_LIVE`] set, a skip fails the test.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    assert!(
+        !live_required(),
+        "{test} cannot run ({why}) and {REQUIRE_LIVE} is set"
+    );
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// True when running as root. Live tests need root for `ip netns`;
+/// otherwise they [`skip`].
 pub fn root_or_skip(test: &str) -> bool {
     let root = nix::unistd::geteuid().is_root();
     if !root {
-        eprintln!("skipping {test}: needs root to create network namespaces");
+        skip(test, "needs root to create network namespaces");
     }
     root
+}
+
+/// True when every program of `tools` runs (`--version` or `-V`, as
+/// given); otherwise `test` [`skip`]s, naming `package`.
+pub fn tools_or_skip(test: &str, tools: &[[&str; 2]], package: &str) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|[tool, flag]| Command::new(tool).arg(flag).output().is_err())
+        .map(|[tool, _]| *tool)
+        .collect();
+    if !missing.is_empty() {
+        skip(
+            test,
+            &format!("{} ({package}) is not installed", missing.join(", ")),
+        );
+    }
+    missing.is_empty()
 }
 
 /// A private network namespace with `lo` up, deleted (with every process
@@ -402,6 +440,16 @@ pub fn terminal_hazard(bytes: &[u8]) -> Option<String> {
 
 /// Copies a fixture tree into a temporary directory (symlinks kept as
 /// symlinks) so a test can change it while netmonitor reads it.
+/// Replaces the file at `path` with `contents` at once: written beside it,
+/// then renamed over it, so a reader sees the old file or the new one,
+/// never a truncated or half-written one.
+pub fn replace_file(path: &std::path::Path, contents: impl AsRef<[u8]>) {
+    let mut new = path.as_os_str().to_owned();
+    new.push(".new");
+    std::fs::write(&new, contents).expect("write the new file");
+    std::fs::rename(&new, path).expect("rename it into place");
+}
+
 pub fn copy_tree(relative: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let status = Command::new("cp")

@@ -6,6 +6,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::tools_or_skip;
+
 static NEXT_SERVER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A private tmux server, killed when dropped.
@@ -93,8 +95,11 @@ impl Drop for Tmux {
 
 #[test]
 fn interactive_session_refreshes_keeps_typing_and_restores_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipping: tmux is not installed");
+    if !tools_or_skip(
+        "interactive_session_refreshes_keeps_typing_and_restores_the_terminal",
+        &[["tmux", "-V"]],
+        "tmux",
+    ) {
         return;
     }
     // Watch this test process itself: it is alive for the whole test.
@@ -144,8 +149,11 @@ fn interactive_session_refreshes_keeps_typing_and_restores_the_terminal() {
 
 #[test]
 fn colour_on_a_terminal_unless_no_color() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipping: tmux is not installed");
+    if !tools_or_skip(
+        "colour_on_a_terminal_unless_no_color",
+        &[["tmux", "-V"]],
+        "tmux",
+    ) {
         return;
     }
     let run = |env: &str| {
@@ -182,14 +190,21 @@ fn colour_on_a_terminal_unless_no_color() {
 
 #[test]
 fn the_process_exiting_ends_a_terminal_session_and_restores_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipping: tmux is not installed");
+    if !tools_or_skip(
+        "the_process_exiting_ends_a_terminal_session_and_restores_the_terminal",
+        &[["tmux", "-V"]],
+        "tmux",
+    ) {
         return;
     }
-    // The watched process lives 4 s; a half-typed line is pending (the
-    // prompt in raw mode) when it exits.
+    // The watched process lives until the test has seen a half-typed line
+    // at the prompt (raw mode), then it is ended. netmonitor starts once
+    // the shell's child has become `sleep` (before, it is named after the
+    // shell).
     let command = format!(
-        "sleep 4 & P=$!; echo PID:$P; {} -i 0.5 $P; echo EXITED:$?; stty -a; sleep 30",
+        "sleep 120 & P=$!; \
+         until [ \"$(cat /proc/$P/comm)\" = sleep ]; do sleep 0.01; done; \
+         echo PID:$P; {} -i 0.5 $P; echo EXITED:$?; stty -a; sleep 30",
         env!("CARGO_BIN_EXE_netmonitor"),
     );
     let tmux = Tmux::start(&command);
@@ -202,7 +217,26 @@ fn the_process_exiting_ends_a_terminal_session_and_restores_the_terminal() {
         .to_string();
     tmux.keys(&["tcp", "Enter"]);
     tmux.wait_for("the tab", |s| s.contains("tcp · pid"));
+    let refreshes = |s: &str| s.matches("tcp · pid").count();
+    let prompt_holds_sco = |s: &str| {
+        s.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(str::trim_end)
+            == Some("netmonitor> sco")
+    };
     tmux.keys(&["sco"]);
+    let seen = tmux.wait_for("the half-typed line", prompt_holds_sco);
+    // It is still there below the next refresh.
+    let before = refreshes(&seen);
+    tmux.wait_for("the half-typed line after a refresh", |s| {
+        refreshes(s) > before && prompt_holds_sco(s)
+    });
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
     let screen = tmux.wait_for("the exit and stty", |s| {
         s.contains("EXITED:") && s.contains("icanon")
     });
