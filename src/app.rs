@@ -24,10 +24,9 @@ pub fn main() -> ExitCode {
 
 /// Fixes glibc's threshold above which an allocation gets its own mapping
 /// at its starting 128 KiB. Left to itself glibc raises the threshold to
-/// the size of each big block freed, so after a tick frees its 10 MB of
-/// dumped sockets the next tick's big vectors come from the heaps, which
-/// hold on to them: a tick on a namespace of 100 000 sockets then peaks at
-/// 41 MiB instead of 34 (docs/performance.md).
+/// the size of each big block freed, so after a tick frees its dumped
+/// sockets the next tick's big vectors come from the heaps, which hold on
+/// to them (measured in docs/performance.md).
 fn keep_big_allocations_mapped() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; called before any

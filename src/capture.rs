@@ -1,22 +1,10 @@
 //! `--capture DIR`: writes what a session read into DIR as a tree shaped
-//! like `/proc`, so that `netmonitor --proc-root DIR <PID>` replays it.
+//! like `/proc` (files, `fd/N` and `ns/net` links, directories) with a
+//! manifest, so that `netmonitor --proc-root DIR <PID>` replays it.
 //!
-//! This is the one module besides [`crate::source`] that touches the
-//! filesystem, and it only writes, below DIR. It is kept apart because
-//! reading and writing answer to different people: `source` must read
-//! exactly what a tab needs and nothing else, while a capture must hold
-//! exactly what was read. So `source` only *reports* its reads to a
-//! [`Recorder`] (bytes of files, targets of links, names in directories)
-//! and this module turns them into files, symbolic links (`fd/N` →
-//! `socket:[INODE]`, `ns/net` → `net:[…]`) and directories.
-//!
-//! A capture grows over a session: each tick adds what it read and
-//! replaces what it read again, so switching tabs collects every tab's
-//! files. A directory that was listed again is made to hold only what it
-//! held then (a closed descriptor's link disappears). Next to the tree,
-//! `netmonitor-capture.json` (the [`Manifest`]) says where and when it was
-//! made, and the byte order and clock tick rate needed to read it
-//! elsewhere.
+//! It only writes, below DIR: [`crate::source`] reports each read to a
+//! [`Recorder`], so a capture holds exactly what was read and nothing else.
+//! How a capture grows over a session: docs/design.md.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

@@ -1,24 +1,10 @@
-//! The session as a pure state machine.
-//!
-//! States are the ones of the product spec:
-//!
-//! ```text
-//! START ──no pid──▶ NO_PID ──────▶ FAIL_EXIT        (decided in main)
-//! START ──bad pid─▶ INVALID_PID ─▶ FAIL_EXIT
-//! START ──pid ok──▶ NO_SELECTION ──tab typed──────▶ TAB_SELECTED ──Ctrl+D──▶ TERMINATED
-//!                   NO_SELECTION ──interval passed─▶ REFRESHING (default tab)
-//!                                                   REFRESHING ──tab typed──▶ TAB_SELECTED
-//! ```
-//!
-//! Ending the session (Ctrl+D, end of piped input, `quit`, the process
-//! exiting) is allowed from every running state, not only TAB_SELECTED.
-//! [`step`] has no I/O: it returns the next state and the [`Effect`]s the
-//! driver (`repl`) performs — print a tab, print a line, exit.
-//!
-//! Besides its state, a session holds the settings the user changes at the
-//! prompt: the refresh interval, the counter display (`zeros`, `changed`)
-//! and the [`ViewSettings`] of the socket tabs (scope and filter). Changing
-//! a setting keeps the state and reprints the tab on screen at once.
+//! The session as a pure state machine: the spec's states (START, NO_PID,
+//! INVALID_PID, FAIL_EXIT, NO_SELECTION, REFRESHING, TAB_SELECTED,
+//! TERMINATED), the events that move between them, and [`step`], which has
+//! no I/O and returns the next state with the [`Effect`]s the driver
+//! (`repl`) performs. A session also holds what the user changes at the
+//! prompt (interval, counter display, scope and filter). The diagram and the
+//! transitions beyond the spec's are in docs/design.md.
 
 use crate::command::{Command, CommandError};
 use crate::vocab::{CounterDisplay, Tab, ViewSettings};

@@ -1,21 +1,9 @@
-//! The protocol statistics files: `snmp` and `netstat` (pairs of a name line
-//! and a value line per section), `snmp6` and `dev_snmp6/<if>` (one
-//! `name value` per line), and the functions that turn two readings of a
-//! counter into a change: [`counter_delta`] for 64-bit counters (a decrease
-//! is a reset) and [`wrapping_delta_u32`] for the 32-bit `softnet_stat`
-//! counters (a decrease is a wrap).
-//!
-//! What is tricky about the pair format:
-//! * columns come and go between kernel versions (some were inserted
-//!   mid-row), so counters are kept **by name**, never by position;
-//! * `IcmpMsg` lists only the ICMP types seen so far: the section is absent
-//!   on a quiet host, and with more than 16 types the kernel prints several
-//!   consecutive `IcmpMsg:` pairs, which are merged here into one section;
-//! * `Tcp MaxConn` is signed and printed as `-1`, while other counters use the
-//!   whole `u64` range — hence [`CounterValue`];
-//! * one broken pair (different prefixes, different token counts, a line
-//!   missing because the read was cut short) is reported and skipped; the
-//!   pairing then resynchronises so the other sections survive.
+//! The protocol statistics files — `snmp` and `netstat` (pairs of a name
+//! line and a value line), `snmp6` and `dev_snmp6/<if>` (`name value`
+//! lines) — and the two ways a counter's change is taken: [`counter_delta`]
+//! (64-bit: a decrease is a reset) and [`wrapping_delta_u32`] (the 32-bit
+//! `softnet_stat` counters wrap). Counters are kept by name, never by
+//! position; what varies between kernels is in docs/parsers.md.
 
 use std::fmt;
 

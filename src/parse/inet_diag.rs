@@ -1,21 +1,10 @@
-//! `struct inet_diag_msg`: the fixed 72-byte header the kernel's socket
-//! diagnostics (sock_diag, what `ss` reads) send for every TCP socket of a
-//! dump, and how it maps to the row `net/tcp` or `net/tcp6` prints for the
-//! same socket.
-//!
-//! Why a hand-written parser beside `netlink-packet-sock-diag`, which
-//! decodes this header too: the crate folds the timer fields into an enum
-//! that drops what `net/tcp` shows — the time left on a TIME_WAIT timer and
-//! the probe count of keepalive and zero-window timers — and the tcp tab
-//! must show the same row whichever way it was read. The layout is fixed
-//! (`include/uapi/linux/inet_diag.h`): family, state, timer, retransmits
-//! (one byte each), the socket id (ports and addresses in network order,
-//! interface and cookie in host order), then expiry in milliseconds,
-//! receive queue, send queue, uid and inode, all host-order `u32`.
-//!
-//! Like the text parsers, this is a pure function over bytes: it reads only
-//! the header (the attributes after it are not needed for a row) and turns
-//! a short or odd buffer into an error, never a panic.
+//! `struct inet_diag_msg`: the fixed header sock_diag sends for every TCP
+//! socket of a dump, and the row `net/tcp` or `net/tcp6` prints for the same
+//! socket. Hand-written beside `netlink-packet-sock-diag` because the crate
+//! drops what `net/tcp` shows of the timers (the TIME_WAIT time left, probe
+//! counts), and the tcp tab must show one row whichever way it was read.
+//! A pure function over bytes; a short or odd buffer is an error, never a
+//! panic. Layout and reasons: docs/parsers.md.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 

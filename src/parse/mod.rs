@@ -1,18 +1,9 @@
-//! Pure parsers for the text files under `/proc/<pid>/net` (and the few
-//! per-process files netmonitor needs).
-//!
-//! Nothing here touches the filesystem: every parser takes the whole text of
-//! one file as `&str` and returns typed records. This module holds the pieces
-//! every format shares — the error type that names what was expected, hex and
-//! decimal numbers, the line loop that keeps a table alive when one line is
-//! odd — so that each file family's module only describes its own columns.
-//!
-//! Conventions (see `docs/design.md` and the format reference):
-//! * split on runs of blanks (space or TAB), never on byte offsets;
-//! * trim the end of every line (several files pad lines with spaces);
-//! * accept upper- and lower-case hex everywhere;
-//! * a malformed line is reported in [`Parsed::bad_lines`] and skipped; the
-//!   rest of the table is still returned.
+//! Pure parsers for the text files under `/proc/<pid>/net` and the few
+//! per-process files netmonitor needs: each takes the whole text of one file
+//! as `&str` and returns typed records. This module holds what every format
+//! shares — the error that names what was expected, numbers, and the line
+//! loop that reports a malformed line in [`Parsed::bad_lines`] and keeps the
+//! rest of the table. Conventions: docs/parsers.md.
 
 pub mod arp;
 pub mod counters;

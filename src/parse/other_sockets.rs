@@ -1,19 +1,7 @@
-//! The inode column of `net/unix`, `net/netlink` and `net/packet`.
-//!
-//! The socket tabs show TCP, UDP, raw and ping sockets; a process usually
-//! holds others too (unix, netlink, packet). To say what those are rather
-//! than drop them silently, netmonitor only needs to know which inodes each
-//! of these files lists, so this module reads that one column and nothing
-//! else.
-//!
-//! The column is found by its header name (`Inode`), not by position, and
-//! data lines may carry extra trailing columns (a pending kernel patch adds
-//! `Drops` to `packet`). `unix` needs care: a socket path may contain a
-//! newline, which splits one record over several physical lines. A line
-//! that does not start like a record (`<hex>: <8 hex digits> `) is taken as
-//! the continuation of the previous path and skipped. A crafted path can
-//! still imitate a record; the worst outcome is a socket of the process
-//! labelled `unix` that is not, since only the inode set is used.
+//! The inode column of `net/unix`, `net/netlink` and `net/packet`: enough
+//! to say what kind of socket a process holds besides the ones the socket
+//! tabs show. The column is found by its header name; a unix path holding a
+//! newline continues on the next line, which is skipped (docs/parsers.md).
 
 use nom::Parser;
 use nom::bytes::complete::take_while_m_n;

@@ -479,8 +479,7 @@ pub fn held_sockets(
 /// that have no inode (they belong to no process and are told apart by
 /// their addresses); other rows leave an empty line, so line numbers stay
 /// true, and the fingerprints of their keys go to `dropped`, so totals and
-/// changes still count them. A table of 100 000 sockets is 15 MB of text;
-/// this way it is never held.
+/// changes still count them. A big namespace's table is never held whole.
 pub(crate) fn sift_block(
     table: &'static str,
     block: &str,
@@ -871,7 +870,7 @@ pub fn socket_screen(
     let cells_of = |set: &SocketSet, socket: &Socket| {
         let mut cells = (spec.cells)(ctx, socket);
         if with_owner {
-            // Exact growth: 20 000 rows of doubled vectors would be 13 MB.
+            // Exact growth: a doubled vector per row adds up on big tables.
             cells.reserve_exact(1);
             cells.push(set.owner_cell(socket));
         }
