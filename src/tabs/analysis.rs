@@ -56,7 +56,9 @@ struct SoftnetCounter {
 /// before them, the backlog gauge after).
 static SOFTNET_COUNTERS: [SoftnetCounter; 6] = [
     SoftnetCounter {
-        column: Column::new("Processed", "processed").numeric(),
+        column: Column::new("Processed", "processed")
+            .numeric()
+            .importance(6),
         family: Family {
             name: "netmonitor_softnet_processed_packets",
             kind: MetricKind::Counter,
@@ -68,7 +70,7 @@ static SOFTNET_COUNTERS: [SoftnetCounter; 6] = [
         trouble: false,
     },
     SoftnetCounter {
-        column: Column::new("Dropped", "dropped").numeric(),
+        column: Column::new("Dropped", "dropped").numeric().importance(8),
         family: Family {
             name: "netmonitor_softnet_dropped_packets",
             kind: MetricKind::Counter,
@@ -80,7 +82,9 @@ static SOFTNET_COUNTERS: [SoftnetCounter; 6] = [
         trouble: true,
     },
     SoftnetCounter {
-        column: Column::new("Time squeezes", "time_squeezes").numeric(),
+        column: Column::new("Time squeezes", "time_squeezes")
+            .numeric()
+            .importance(7),
         family: Family {
             name: "netmonitor_softnet_time_squeezes",
             kind: MetricKind::Counter,
@@ -92,7 +96,9 @@ static SOFTNET_COUNTERS: [SoftnetCounter; 6] = [
         trouble: true,
     },
     SoftnetCounter {
-        column: Column::new("CPU collisions", "cpu_collisions").numeric(),
+        column: Column::new("CPU collisions", "cpu_collisions")
+            .numeric()
+            .importance(1),
         family: Family {
             name: "netmonitor_softnet_cpu_collisions",
             kind: MetricKind::Counter,
@@ -104,7 +110,9 @@ static SOFTNET_COUNTERS: [SoftnetCounter; 6] = [
         trouble: false,
     },
     SoftnetCounter {
-        column: Column::new("Received RPS", "received_rps").numeric(),
+        column: Column::new("Received RPS", "received_rps")
+            .numeric()
+            .importance(3),
         family: Family {
             name: "netmonitor_softnet_received_rps",
             kind: MetricKind::Counter,
@@ -116,7 +124,9 @@ static SOFTNET_COUNTERS: [SoftnetCounter; 6] = [
         trouble: false,
     },
     SoftnetCounter {
-        column: Column::new("Flow limit", "flow_limit_count").numeric(),
+        column: Column::new("Flow limit", "flow_limit_count")
+            .numeric()
+            .importance(5),
         family: Family {
             name: "netmonitor_softnet_flow_limit_count",
             kind: MetricKind::Counter,
@@ -361,7 +371,7 @@ fn softnet_table(rows: &[SoftnetRow], before: Earlier<&[SoftnetRow]>) -> TableBl
     let mut columns = vec![Column::new("CPU", "cpu").label("cpu")];
     columns.extend(shown.iter().map(|c| c.column.clone()));
     if backlog {
-        columns.push(Column::new("Backlog", "backlog").numeric());
+        columns.push(Column::new("Backlog", "backlog").numeric().importance(4));
     }
 
     let mut notes = vec!["counted for the whole machine, not per namespace".to_string()];

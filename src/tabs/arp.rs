@@ -51,10 +51,10 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
 
 const NEIGHBOUR_COLUMNS: [Column; 6] = [
     Column::new("IP address", "ip"),
-    Column::new("HW type", "hw_type"),
+    Column::new("HW type", "hw_type").importance(2),
     Column::new("Flags", "flags"),
-    Column::new("HW address", "hw_address"),
-    Column::new("Mask", "mask"),
+    Column::new("HW address", "hw_address").importance(5),
+    Column::new("Mask", "mask").importance(0),
     Column::new("Device", "device"),
 ];
 
@@ -325,8 +325,8 @@ fn cache_statistics(now: &Snapshot, previous: Option<&Snapshot>) -> Block {
         columns: vec![
             Column::new("Counter", "counter").label("counter"),
             Column::new("Value", "value").numeric(),
-            Column::new("Change", "change").numeric(),
-            Column::new("Meaning", "meaning"),
+            Column::new("Change", "change").numeric().importance(5),
+            Column::new("Meaning", "meaning").shortens(),
         ],
         rows,
         notes,

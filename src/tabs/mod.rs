@@ -14,6 +14,8 @@ pub mod changes;
 pub mod findings;
 pub mod flows;
 pub mod icmp;
+#[cfg(test)]
+mod narrow;
 pub mod raw;
 pub mod routing;
 pub mod sockets;
