@@ -508,7 +508,7 @@ pub fn help_text() -> String {
         text.push_str(&format!("  {:<9} {}\n", tab.name(), tab.summary()));
     }
     text.push_str(
-        "Commands:\n  set SECONDS  refresh interval, 0.5 to 3600\n  scope own    socket tabs show the process's own sockets (default)\n  scope all    every socket of the network namespace, with owners (--all)\n  scope tree   the process's and its descendants' sockets, with owners (--children)\n  filter TEXT  keep socket rows containing TEXT (any column, any case)\n  filter       clear the filter\n  zeros        show or hide zero counters (stats, analysis)\n  changed      show only counters that changed in the last tick, or all\n  help         this list\n  quit         end (also Ctrl+D; Ctrl+C on an empty line)\n  (empty line) reprint now\n",
+        "Commands:\n  set SECONDS  refresh interval, 0.5 to 3600\n  scope own    socket tabs show the process's own sockets (default)\n  scope all    every socket of the network namespace, with owners (--all)\n  scope tree   the process's and its descendants' sockets, with owners (--children)\n  filter TEXT  keep rows containing TEXT, any case: sockets (any column); interfaces, neighbours, routes, counters\n  filter       clear the filter\n  zeros        show or hide zero counters (stats, analysis)\n  changed      show only counters that changed in the last tick, or all\n  help         this list\n  quit         end (also Ctrl+D; Ctrl+C on an empty line)\n  (empty line) reprint now\n",
     );
     text
 }

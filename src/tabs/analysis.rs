@@ -144,7 +144,14 @@ static SOFTNET_BACKLOG: Family = Family {
     help: "Packets waiting in the CPU's backlog queue (net/softnet_stat)",
 };
 
+/// The tab's screen, narrowed by the `filter` (see [`super::name_filter`]).
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    let mut screen = unfiltered(ctx, now, previous);
+    super::name_filter::apply(&mut screen, ctx.view.filter.as_ref(), &[]);
+    screen
+}
+
+fn unfiltered(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Analysis, now);
     status.push(changes_line(now, previous));
     let readings = Readings::of(now);

@@ -39,7 +39,18 @@ static CACHE_ENTRIES: Family = Family {
     help: "Neighbour entries in the host's ARP table (net/stat/arp_cache)",
 };
 
+/// The tab's screen, narrowed by the `filter` (see [`super::name_filter`]).
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    let mut screen = unfiltered(ctx, now, previous);
+    super::name_filter::apply(
+        &mut screen,
+        ctx.view.filter.as_ref(),
+        &[("neighbours", "neighbours")],
+    );
+    screen
+}
+
+fn unfiltered(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Arp, now);
     status.push(changes_line(now, previous));
     Screen {

@@ -14,6 +14,7 @@ pub mod changes;
 pub mod findings;
 pub mod flows;
 pub mod icmp;
+mod name_filter;
 #[cfg(test)]
 mod narrow;
 pub mod raw;

@@ -18,7 +18,18 @@ use crate::source::Snapshot;
 const ROUTE: &str = "route";
 const IPV6_ROUTE: &str = "ipv6_route";
 
-pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, _previous: Option<&Snapshot>) -> Screen {
+/// The tab's screen, narrowed by the `filter` (see [`super::name_filter`]).
+pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    let mut screen = unfiltered(ctx, now, previous);
+    super::name_filter::apply(
+        &mut screen,
+        ctx.view.filter.as_ref(),
+        &[("ipv4_routes", "routes"), ("ipv6_routes", "routes")],
+    );
+    screen
+}
+
+fn unfiltered(ctx: &ViewContext<'_>, now: &Snapshot, _previous: Option<&Snapshot>) -> Screen {
     Screen {
         status: ctx.namespace_status(Tab::Routing, now),
         blocks: vec![ipv4(now, ctx.endian), ipv6(now)],

@@ -253,7 +253,14 @@ static OTHER: [Counter; 12] = [
 
 const INTERFACE: Column = Column::new("Interface", "interface").label("interface");
 
+/// The tab's screen, narrowed by the `filter` (see [`super::name_filter`]).
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    let mut screen = unfiltered(ctx, now, previous);
+    super::name_filter::apply(&mut screen, ctx.view.filter.as_ref(), &[]);
+    screen
+}
+
+fn unfiltered(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Traffic, now);
     status.push(changes_line(now, previous));
     let text = match file_text(now, DEV).or_explain(None, "this namespace has no net/dev file") {
