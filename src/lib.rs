@@ -24,3 +24,4 @@ pub mod report;
 pub mod session;
 pub mod source;
 pub mod tabs;
+pub mod users;

@@ -10,12 +10,12 @@ use clap::{CommandFactory, Parser};
 use netmonitor::capture::{Capture, read_manifest};
 use netmonitor::cli::{Cli, PidProblem, pid_problem};
 use netmonitor::parse::Endian;
-use netmonitor::parse::process::parse_passwd;
 use netmonitor::render::sanitize;
 use netmonitor::repl::{self, Settings};
 use netmonitor::session::{Event, Session, exit, step};
-use netmonitor::source::{ProcSource, read_passwd};
+use netmonitor::source::ProcSource;
 use netmonitor::tabs::Tab;
+use netmonitor::users::{NameService, UserNames};
 
 fn main() -> ExitCode {
     keep_big_allocations_mapped();
@@ -105,7 +105,7 @@ fn run() -> i32 {
         numeric: cli.numeric,
         endian,
         clock_ticks,
-        users: read_passwd().map(|t| parse_passwd(&t)).unwrap_or_default(),
+        users: NameService::default(),
         tcp_source: cli.tcp_source,
     };
 
@@ -186,11 +186,9 @@ fn pick_by_name(source: &ProcSource, name: &str, settings: &Settings) -> Result<
             text.push_str(&format!("{:>8}  {:<12}  COMMAND\n", "PID", "USER"));
             for p in several {
                 let user = match p.uid {
-                    Some(uid) if !settings.numeric => settings
-                        .users
-                        .get(&uid)
-                        .cloned()
-                        .unwrap_or_else(|| uid.to_string()),
+                    Some(uid) if !settings.numeric => {
+                        settings.users.name(uid).unwrap_or_else(|| uid.to_string())
+                    }
                     Some(uid) => uid.to_string(),
                     None => "?".into(),
                 };

@@ -14,7 +14,6 @@
 //!   typing: non-UTF-8 bytes, `\r\n`, a last line without newline and
 //!   over-long lines are all handled, and end of input ends the session.
 
-use std::collections::HashMap;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread;
@@ -51,7 +50,7 @@ pub struct Settings {
     pub numeric: bool,
     pub endian: Endian,
     pub clock_ticks: u64,
-    pub users: HashMap<u32, String>,
+    pub users: crate::users::NameService,
     pub tcp_source: TcpSource,
 }
 

@@ -27,7 +27,6 @@ pub(crate) mod testing;
 pub mod traffic;
 pub mod udp;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use compact_str::{CompactString, ToCompactString};
@@ -281,8 +280,9 @@ impl CounterDisplay {
 pub struct ViewContext<'a> {
     pub process: &'a Process,
     pub interval: Duration,
-    /// uid → user name; unknown uids are shown as numbers.
-    pub users: &'a HashMap<u32, String>,
+    /// uid → user name (the system's name service, cached); unknown
+    /// uids are shown as numbers.
+    pub users: &'a dyn crate::users::UserNames,
     /// Show uids instead of names.
     pub numeric: bool,
     /// Byte order of the host that produced the files.
@@ -364,9 +364,10 @@ impl ViewContext<'_> {
 
     /// A uid as the User column shows it.
     pub fn user(&self, uid: u32) -> CompactString {
-        match (self.numeric, self.users.get(&uid)) {
-            (false, Some(name)) => CompactString::from(name.as_str()),
-            _ => uid.to_compact_string(),
+        // With `-n` the name service is not asked at all.
+        match (!self.numeric).then(|| self.users.name(uid)).flatten() {
+            Some(name) => CompactString::from(name),
+            None => uid.to_compact_string(),
         }
     }
 }

@@ -206,7 +206,8 @@ mod tests {
             netns_error: None,
             via_thread: None,
         };
-        let users = [(0, "root".to_string())].into_iter().collect();
+        let users: std::collections::HashMap<u32, String> =
+            [(0, "root".to_string())].into_iter().collect();
         let ctx = ViewContext {
             process: &process,
             interval: std::time::Duration::from_secs(2),

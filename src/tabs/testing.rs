@@ -81,7 +81,7 @@ pub fn context(counters: CounterDisplay) -> ViewContext<'static> {
     ViewContext {
         process: &PROCESS,
         interval: Duration::from_secs(2),
-        users: &USERS,
+        users: &*USERS,
         numeric: false,
         endian: Endian::Little,
         clock_ticks: 100,

@@ -15,6 +15,7 @@ mod live_permissions;
 mod live_sockets;
 mod live_tcp;
 mod live_tcp_source;
+mod live_users;
 mod narrow_terminal;
 mod piped;
 mod scripts;
