@@ -4,6 +4,7 @@
 
 mod cli;
 mod datagram_fixtures;
+mod docs_claims;
 mod faults;
 mod fixtures;
 mod hostile_input;
