@@ -17,6 +17,7 @@ pub mod cli;
 pub mod command;
 pub mod diag;
 pub mod error;
+pub mod neighbours;
 pub mod parse;
 pub mod render;
 pub mod repl;

@@ -191,6 +191,14 @@ pub(crate) fn take_snapshot(
             tcp_over_netlink: settings.tcp_source == TcpSource::Netlink,
         },
     );
+    // PROVISIONAL (to re-home with the snapshot plan): the arp tab's
+    // neighbours over rtnetlink, live only, as one text entry.
+    if tab == Tab::Arp && source.root() == std::path::Path::new("/proc") {
+        let view_dir = source.view_dir(process);
+        snapshot
+            .files
+            .push(crate::neighbours::snapshot_entry(&view_dir));
+    }
     if let Some(displayed) = displayed {
         if crate::tabs::sockets::needs_other_tables(&snapshot, displayed) {
             source.read_more(

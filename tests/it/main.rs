@@ -12,6 +12,7 @@ mod live_big;
 mod live_flows;
 mod live_hostile;
 mod live_namespace;
+mod live_neighbours;
 mod live_permissions;
 mod live_sockets;
 mod live_tcp;
