@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use crate::capture::{Capture, read_manifest};
 use crate::cli::{PidProblem, pid_problem};
 use crate::parse::Endian;
-use crate::parse::process::parse_passwd;
 use crate::render::sanitize;
 use crate::repl;
 use crate::session::{Event, Session, exit, step};
-use crate::source::{ProcSource, read_passwd};
+use crate::source::ProcSource;
 use crate::tabs::Settings;
+use crate::users::{NameService, UserNames};
 use crate::vocab::Tab;
 
 /// Runs netmonitor with the process's arguments.
@@ -104,7 +104,7 @@ fn run() -> i32 {
         numeric: cli.numeric,
         endian,
         clock_ticks,
-        users: read_passwd().map(|t| parse_passwd(&t)).unwrap_or_default(),
+        users: NameService::default(),
         tcp_source: cli.tcp_source,
     };
 
@@ -185,11 +185,9 @@ fn pick_by_name(source: &ProcSource, name: &str, settings: &Settings) -> Result<
             text.push_str(&format!("{:>8}  {:<12}  COMMAND\n", "PID", "USER"));
             for p in several {
                 let user = match p.uid {
-                    Some(uid) if !settings.numeric => settings
-                        .users
-                        .get(&uid)
-                        .cloned()
-                        .unwrap_or_else(|| uid.to_string()),
+                    Some(uid) if !settings.numeric => {
+                        settings.users.name(uid).unwrap_or_else(|| uid.to_string())
+                    }
                     Some(uid) => uid.to_string(),
                     None => "?".into(),
                 };

@@ -31,6 +31,9 @@ pub(crate) fn after_help() -> String {
 Scripts: --json or --format openmetrics print one tick and exit (or --count N ticks, one \
 document each, --interval apart); --capture DIR saves what was read for --proc-root DIR.
 
+Shell completions: --generate-completions SHELL (bash, zsh, fish, elvish, powershell) prints \
+the script; --generate-man prints the man page (roff).
+
 Exit status:
   0  the session ended (Ctrl+D, end of input, quit, or the process exited)
   1  the process does not exist or cannot be monitored, no process has the --name, or output \

@@ -31,7 +31,7 @@ use netlink_packet_sock_diag::inet::{
     ExtensionFlags, InetRequest, InetResponse, InetResponseHeader, SocketId, StateFlags,
 };
 use netlink_packet_sock_diag::{SOCK_DIAG_BY_FAMILY, SockDiagMessage};
-use netlink_sys::protocols::NETLINK_SOCK_DIAG;
+use netlink_sys::protocols::{NETLINK_ROUTE, NETLINK_SOCK_DIAG};
 use netlink_sys::{Socket, SocketAddr as NetlinkAddr};
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, setns};
@@ -41,6 +41,7 @@ use nix::sys::time::TimeVal;
 use rustc_hash::FxHashSet;
 
 use crate::error::DiagError;
+use crate::neighbours::Neighbour;
 use crate::parse::inet_diag::{InetDiagMsg, parse_inet_diag_msg};
 use crate::snapshot::{DumpPlace, FlowDump, TcpFlow};
 
@@ -63,6 +64,10 @@ pub trait SockDiag: Sync {
     /// meanwhile (or whose 4-tuple a new socket took: the cookie differs)
     /// is left out.
     fn look_up(&self, view_dir: &Path, flows: &[&TcpFlow]) -> Result<FlowDump, DiagError>;
+
+    /// The neighbours of both families, as `ip neigh` lists them (over
+    /// rtnetlink: no `/proc` file has the IPv6 ones).
+    fn neighbours(&self, view_dir: &Path) -> Result<Vec<Neighbour>, DiagError>;
 
     /// Every TCP socket's fixed header — listeners, connections,
     /// TIME_WAIT and request sockets, what `net/tcp` and `net/tcp6` list —
@@ -100,6 +105,14 @@ impl SockDiag for Netlink {
             place,
             own: None,
         })
+    }
+
+    fn neighbours(&self, view_dir: &Path) -> Result<Vec<Neighbour>, DiagError> {
+        let (neighbours, _) = in_namespace_with(view_dir, NETLINK_ROUTE, |socket| {
+            crate::neighbours::dump(socket)
+                .map_err(|e| DiagError::Netlink(io::Error::other(e.to_string())))
+        })?;
+        Ok(neighbours)
     }
 
     fn sockets(
@@ -141,13 +154,22 @@ pub(crate) fn in_namespace_of<T: Send>(
     view_dir: &Path,
     ask: impl FnOnce(&Socket) -> Result<T, DiagError> + Send,
 ) -> Result<(T, DumpPlace), DiagError> {
+    in_namespace_with(view_dir, NETLINK_SOCK_DIAG, ask)
+}
+
+/// [`in_namespace_of`] with a netlink socket of `protocol`.
+fn in_namespace_with<T: Send>(
+    view_dir: &Path,
+    protocol: isize,
+    ask: impl FnOnce(&Socket) -> Result<T, DiagError> + Send,
+) -> Result<(T, DumpPlace), DiagError> {
     let target_ns = view_dir.join("ns/net");
     let target_ns = target_ns.as_path();
     let target = match File::open(target_ns) {
         Ok(file) => file,
         Err(e) if matches!(e.kind(), io::ErrorKind::PermissionDenied) => {
             let why = crate::error::ReadError::new(target_ns, e).to_string();
-            let socket = open_diag_socket()?;
+            let socket = open_socket(protocol)?;
             if !listed_in(&view_dir.join("net/netlink"), &socket)? {
                 return Err(DiagError::OtherNamespace { why });
             }
@@ -165,7 +187,7 @@ pub(crate) fn in_namespace_of<T: Send>(
         _ => false,
     };
     if same {
-        return Ok((ask(&open_diag_socket()?)?, DumpPlace::SameNamespace));
+        return Ok((ask(&open_socket(protocol)?)?, DumpPlace::SameNamespace));
     }
     let answer = std::thread::scope(|scope| {
         scope
@@ -179,7 +201,7 @@ pub(crate) fn in_namespace_of<T: Send>(
                         DiagError::Namespace { path, source }
                     }
                 })?;
-                ask(&open_diag_socket()?)
+                ask(&open_socket(protocol)?)
             })
             .join()
             .unwrap_or_else(|_| Err(DiagError::netlink("the helper thread failed")))
@@ -207,9 +229,10 @@ fn lists_inode(table: &str, inode: u64) -> bool {
         .any(|listed| listed == inode)
 }
 
-/// A sock_diag socket of the calling thread's network namespace.
-fn open_diag_socket() -> Result<Socket, DiagError> {
-    let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
+/// A netlink socket of `protocol` in the calling thread's network
+/// namespace.
+fn open_socket(protocol: isize) -> Result<Socket, DiagError> {
+    let mut socket = Socket::new(protocol)?;
     socket.bind_auto()?;
     socket.connect(&NetlinkAddr::new(0, 0))?;
     Ok(socket)

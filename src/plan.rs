@@ -53,6 +53,8 @@ pub(crate) struct Plan<'a> {
     /// Scan every process's `fd/` for socket owners.
     pub owners: bool,
     pub connections: Connections<'a>,
+    /// Ask for the neighbours over rtnetlink (the arp tab, live).
+    pub neighbours: bool,
     /// The socket tables the tab displays (none for other tabs).
     pub displayed: &'static [&'static str],
     /// Socket tables read afterwards, whole, only when a socket held in
@@ -120,6 +122,7 @@ pub(crate) fn plan<'a>(inputs: &TickInputs<'a>) -> Plan<'a> {
         fd,
         owners: own_sockets && inputs.scope.needs_owners(),
         connections,
+        neighbours: tab == Tab::Arp && live,
         displayed,
         if_unexplained: if displayed.is_empty() {
             Vec::new()
@@ -243,6 +246,11 @@ mod tests {
                         if origin == Origin::Captured {
                             assert_eq!(plan.connections, Connections::Skip, "{case}");
                         }
+                        assert_eq!(
+                            plan.neighbours,
+                            tab == Tab::Arp && origin != Origin::Captured,
+                            "{case}"
+                        );
                         for table in &plan.tables {
                             // sock_diag rows only for tcp/tcp6, live, unrecorded,
                             // and when asked for.
@@ -335,6 +343,7 @@ mod tests {
                 fd: false,
                 owners: false,
                 connections: Connections::Skip,
+                neighbours: false,
                 displayed: &[],
                 if_unexplained: Vec::new(),
             }

@@ -83,6 +83,14 @@ pub struct Column {
     /// When set, this column's text is a label of the row's metrics
     /// (`interface`, `cpu`, `counter`).
     pub label: Option<&'static str>,
+    /// How much the column matters when a table is wider than the
+    /// terminal: `None` is never left out; otherwise columns of lower
+    /// importance are left out first (of equal importance, the one further
+    /// right). See [`Column::importance`].
+    pub importance: Option<u8>,
+    /// Free text (an explanation) that may be cut short with `…` to fit a
+    /// narrow terminal; addresses, numbers, states and names never are.
+    pub shortens: bool,
 }
 
 impl Column {
@@ -92,7 +100,24 @@ impl Column {
             key: Cow::Borrowed(key),
             numeric: false,
             label: None,
+            importance: None,
+            shortens: false,
         }
+    }
+
+    /// The same column, left out of a table too wide for the terminal
+    /// before any column of higher importance (and before any column
+    /// without one, which always stays).
+    pub const fn importance(mut self, importance: u8) -> Column {
+        self.importance = Some(importance);
+        self
+    }
+
+    /// The same column, cut short with `…` when a table is still too wide
+    /// once every column that may go has gone.
+    pub const fn shortens(mut self) -> Column {
+        self.shortens = true;
+        self
     }
 
     /// The same column, right-aligned.
@@ -400,17 +425,17 @@ pub fn render(screen: &Screen, options: &RenderOptions) -> String {
         match block {
             Block::Text(lines) => {
                 for line in lines {
-                    let _ = writeln!(out, "{}", sanitize(line));
+                    write_line(&mut out, "", &sanitize(line), options.width);
                 }
             }
             Block::Table(table) => render_table(&mut out, table, options),
             Block::List(list) => {
-                let _ = writeln!(out, "{}", sanitize(&list.title));
+                write_line(&mut out, "", &sanitize(&list.title), options.width);
                 for item in &list.items {
-                    let _ = writeln!(out, "{}{}", list.marker, sanitize(&item.text));
+                    write_line(&mut out, list.marker, &sanitize(&item.text), options.width);
                 }
                 for line in &list.notes {
-                    let _ = writeln!(out, "{}", sanitize(line));
+                    write_line(&mut out, "", &sanitize(line), options.width);
                 }
             }
         }
@@ -446,13 +471,19 @@ const PIECE_ROWS: usize = 1000;
 
 fn render_table(out: &mut String, block: &TableBlock, options: &RenderOptions) {
     if let Some(title) = &block.title {
-        let _ = writeln!(out, "{}", sanitize(title));
+        write_line(out, "", &sanitize(title), options.width);
     }
     let shown = options
         .max_rows
         .map_or(block.rows.len(), |cap| cap.min(block.rows.len()));
     let rows = &block.rows[..shown];
-    if rows.len() <= PIECE_ROWS || options.width.is_some() {
+    let fitted = options
+        .width
+        .and_then(|width| Fitted::of(block, rows, width));
+    if let Some(fitted) = &fitted {
+        let table = fitted_table(block, rows, options, fitted);
+        let _ = writeln!(out, "{table}");
+    } else if rows.len() <= PIECE_ROWS || options.width.is_some() {
         let table = comfy_table(block, rows, true, options, None);
         let _ = writeln!(out, "{table}");
     } else {
@@ -501,9 +532,280 @@ fn render_table(out: &mut String, block: &TableBlock, options: &RenderOptions) {
             plural(hidden, "row", "rows")
         );
     }
-    for note in &block.notes {
-        let _ = writeln!(out, "{}", sanitize(note));
+    if let Some(fitted) = fitted.filter(|f| !f.left_out.is_empty()) {
+        let names: Vec<Cow<'_, str>> = fitted
+            .left_out
+            .iter()
+            .map(|&index| {
+                let column = &block.columns[index];
+                sanitize(if column.title.is_empty() {
+                    &column.key
+                } else {
+                    &column.title
+                })
+            })
+            .collect();
+        let line = format!(
+            "left out to fit {} columns: {} (a wider terminal, or --once into a file, shows them)",
+            options.width.unwrap_or_default(),
+            names.join(", ")
+        );
+        write_line(out, "", &line, options.width);
     }
+    for note in &block.notes {
+        write_line(out, "", &sanitize(note), options.width);
+    }
+}
+
+/// Writes `text` after `marker`, broken at spaces into lines of at most
+/// `width` columns when a width is given (continuation lines indented
+/// like the text); a word longer than a line is never broken.
+fn write_line(out: &mut String, marker: &str, text: &str, width: Option<u16>) {
+    let limit = width.map_or(usize::MAX, usize::from);
+    let indent = display_width(marker);
+    let lead = text.len() - text.trim_start_matches(' ').len();
+    if indent + display_width(text) <= limit {
+        let _ = writeln!(out, "{marker}{text}");
+        return;
+    }
+    out.push_str(marker);
+    let mut used = indent;
+    let mut first = true;
+    for word in text.split(' ') {
+        let w = display_width(word);
+        if !first && used + 1 + w > limit {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent + lead));
+            used = indent + lead;
+            first = true;
+        }
+        if !first {
+            out.push(' ');
+            used += 1;
+        }
+        out.push_str(word);
+        used += w;
+        first = false;
+    }
+    out.push('\n');
+}
+
+/// The display width of `text` (already escaped), as comfy-table measures it.
+fn display_width(text: &str) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    // Printable ASCII is one column a byte.
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.width()
+    }
+}
+
+/// The display width of `title`'s longest word: the narrowest its header
+/// can be when its words go on lines of their own.
+fn longest_word(title: &str) -> usize {
+    sanitize(title)
+        .split(' ')
+        .map(display_width)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The width of a table whose columns hold `widths` of text: each column
+/// has a blank on either side and a border after it, plus the left border.
+fn table_width(widths: impl Iterator<Item = usize>) -> usize {
+    widths.map(|w| w + 3).sum::<usize>() + 1
+}
+
+/// Below this width a column of free text is not shortened further.
+const SHORTEST: usize = 12;
+
+/// How a table too wide for the terminal is made to fit: which columns it
+/// keeps, at what width, and which it leaves out. Cells are never broken
+/// over lines: a column is as wide as its widest cell (a header may take
+/// several lines, one word each), so what does not fit is left out in
+/// order of importance, then free text is cut short with `…`. When even
+/// that is not enough (two long IPv6 addresses at 60 columns), the table
+/// is wider than the terminal rather than breaking an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fitted {
+    /// Kept columns, in order, with the width of their text.
+    kept: Vec<(usize, usize)>,
+    /// Indices of the columns left out, in table order.
+    left_out: Vec<usize>,
+}
+
+impl Fitted {
+    /// `None` when the table fits `width` as it is (it is then laid out as
+    /// on a wide terminal).
+    fn of(block: &TableBlock, rows: &[Row], width: u16) -> Option<Fitted> {
+        let width = usize::from(width);
+        let count = block.columns.len();
+        if count == 0 {
+            return None;
+        }
+        let mut cells = cell_widths(count, rows);
+        if rows.is_empty() {
+            cells[0] = cells[0].max("(none)".len());
+        }
+        let whole = block
+            .columns
+            .iter()
+            .zip(&cells)
+            .map(|(c, &w)| w.max(display_width(&sanitize(&c.title))));
+        if table_width(whole) <= width {
+            return None;
+        }
+        let mut widths: Vec<usize> = block
+            .columns
+            .iter()
+            .zip(&cells)
+            .map(|(c, &w)| w.max(longest_word(&c.title)))
+            .collect();
+        let mut kept = vec![true; count];
+        let total = |kept: &[bool], widths: &[usize]| {
+            table_width(
+                widths
+                    .iter()
+                    .zip(kept)
+                    .filter(|(_, k)| **k)
+                    .map(|(w, _)| *w),
+            )
+        };
+        // Least important first; of equal importance, rightmost first.
+        let mut candidates: Vec<(u8, usize)> = block
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(index, c)| c.importance.map(|i| (i, index)))
+            .collect();
+        candidates.sort_by_key(|&(importance, index)| (importance, std::cmp::Reverse(index)));
+        for (_, index) in candidates {
+            if total(&kept, &widths) <= width {
+                break;
+            }
+            kept[index] = false;
+        }
+        let mut excess = total(&kept, &widths).saturating_sub(width);
+        for index in (0..count).rev() {
+            let column = &block.columns[index];
+            if excess == 0 || !kept[index] || !column.shortens {
+                continue;
+            }
+            let floor = SHORTEST.max(longest_word(&column.title));
+            let cut = excess.min(widths[index].saturating_sub(floor));
+            widths[index] -= cut;
+            excess -= cut;
+        }
+        Some(Fitted {
+            kept: (0..count)
+                .filter(|&i| kept[i])
+                .map(|i| (i, widths[i]))
+                .collect(),
+            left_out: (0..count).filter(|&i| !kept[i]).collect(),
+        })
+    }
+}
+
+/// The widest cell of each of the first `count` columns.
+fn cell_widths(count: usize, rows: &[Row]) -> Vec<usize> {
+    let mut widest = vec![0usize; count];
+    for row in rows {
+        for (w, cell) in widest.iter_mut().zip(&row.cells) {
+            *w = (*w).max(display_width(&sanitize(&cell.text)));
+        }
+    }
+    widest
+}
+
+/// `title`'s words on lines of at most `width` columns.
+fn wrap_title(title: &str, width: usize) -> String {
+    let mut out = String::new();
+    write_line(&mut out, "", title, u16::try_from(width).ok());
+    out.truncate(out.trim_end_matches('\n').len());
+    out
+}
+
+/// `text` cut to `width` columns, ending in `…` when cut.
+fn shorten(text: &str, width: usize) -> Cow<'_, str> {
+    use unicode_width::UnicodeWidthChar;
+    if display_width(text) <= width {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(width + 3);
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    Cow::Owned(out)
+}
+
+/// A comfy-table of the kept columns of `fitted`, laid out as given: no
+/// cell is wrapped (headers are, between words).
+fn fitted_table(
+    block: &TableBlock,
+    rows: &[Row],
+    options: &RenderOptions,
+    fitted: &Fitted,
+) -> Table {
+    let mut table = new_table(&RenderOptions {
+        width: None,
+        ..*options
+    });
+    let header: Vec<TableCell> = fitted
+        .kept
+        .iter()
+        .map(|&(index, width)| {
+            let cell = TableCell::new(wrap_title(&sanitize(&block.columns[index].title), width));
+            if options.colour {
+                cell.add_attribute(Attribute::Bold)
+            } else {
+                cell
+            }
+        })
+        .collect();
+    table.set_header(header);
+    for row in rows {
+        let cells: Vec<TableCell> = fitted
+            .kept
+            .iter()
+            .map(|&(index, width)| {
+                let column = &block.columns[index];
+                let text = row.cells.get(index).map_or("", |c| c.text.as_str());
+                let text = sanitize(text);
+                let text = if column.shortens {
+                    shorten(&text, width).into_owned()
+                } else {
+                    text.into_owned()
+                };
+                let mut cell = TableCell::new(text);
+                if column.numeric {
+                    cell = cell.set_alignment(CellAlignment::Right);
+                }
+                if options.colour {
+                    cell = match row.emphasis {
+                        Emphasis::None => cell,
+                        Emphasis::Highlight => cell.fg(Color::Green),
+                        Emphasis::Dim => cell.fg(Color::DarkGrey),
+                    };
+                }
+                cell
+            })
+            .collect();
+        table.add_row(cells);
+    }
+    if rows.is_empty() {
+        let mut cells = vec![TableCell::new("(none)")];
+        cells.extend((1..fitted.kept.len()).map(|_| TableCell::new("")));
+        table.add_row(cells);
+    }
+    table
 }
 
 /// The display width of the widest cell of each column (header included),
@@ -853,6 +1155,83 @@ mod tests {
         whole.push_str("end\n");
         assert_eq!(in_pieces, whole);
         assert_eq!(in_pieces.lines().count(), 2_345 + 6);
+    }
+
+    /// A table of `widths` wide cells under columns `A`… with the given
+    /// importances.
+    fn ranked(importances: &[Option<u8>], cell: &str) -> TableBlock {
+        const TITLES: [&str; 5] = ["A", "B", "C", "D", "E"];
+        TableBlock {
+            columns: importances
+                .iter()
+                .enumerate()
+                .map(|(i, rank)| {
+                    let column = Column::new(TITLES[i], TITLES[i]);
+                    match rank {
+                        Some(rank) => column.importance(*rank),
+                        None => column,
+                    }
+                })
+                .collect(),
+            rows: vec![Row::new(
+                (0..importances.len())
+                    .map(|i| Cell::text(format!("{i}{cell}")))
+                    .collect(),
+            )],
+            ..TableBlock::default()
+        }
+    }
+
+    fn at(block: &TableBlock, width: u16) -> String {
+        let mut out = String::new();
+        let options = RenderOptions {
+            width: Some(width),
+            ..RenderOptions::plain()
+        };
+        render_table(&mut out, block, &options);
+        out
+    }
+
+    #[test]
+    fn columns_go_least_important_first_and_the_rightmost_of_equals() {
+        // Each column is 14 wide with its borders: five are 71.
+        let block = ranked(&[None, Some(2), Some(1), None, Some(1)], "-123456789");
+        assert!(!at(&block, 71).contains("left out"));
+        let text = at(&block, 70);
+        assert!(text.contains("left out to fit 70 columns: E ("), "{text}");
+        let text = at(&block, 40);
+        assert!(
+            text.contains("left out to fit 40 columns: B, C, E ("),
+            "{text}"
+        );
+        assert!(text.contains("│ 0-123456789 ┆ 3-123456789 │"), "{text}");
+        // Essential columns stay even when they do not fit: the table is
+        // wider than asked rather than a value broken.
+        let text = at(&block, 20);
+        assert!(text.contains("│ 0-123456789 ┆ 3-123456789 │"), "{text}");
+    }
+
+    #[test]
+    fn headers_wrap_between_words_and_free_text_is_cut_short() {
+        let mut block = ranked(&[None, None], "");
+        block.columns[0].title = "Local Address:Port".into();
+        block.columns[1] = Column::new("Meaning", "meaning").shortens();
+        block.rows[0].cells[1] = Cell::text("a long explanation of what this counter counts");
+        let text = at(&block, 31);
+        assert!(text.contains("│ Local        ┆ Meaning      │"), "{text}");
+        assert!(text.contains("│ Address:Port ┆              │"), "{text}");
+        assert!(text.contains("┆ a long expl… │"), "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 31), "{text}");
+    }
+
+    #[test]
+    fn free_text_wraps_between_words_at_the_width() {
+        let mut out = String::new();
+        write_line(&mut out, "  ! ", "one two three four", Some(12));
+        assert_eq!(out, "  ! one two\n    three\n    four\n");
+        let mut out = String::new();
+        write_line(&mut out, "", "an-unbreakable-word x", Some(8));
+        assert_eq!(out, "an-unbreakable-word\nx\n");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::time::Instant;
 use rustc_hash::FxHashSet;
 
 use crate::error::{DiagError, ReadError};
+use crate::neighbours::Neighbour;
 use crate::parse::inet_diag::InetDiagMsg;
 
 /// What one tick read.
@@ -33,6 +34,8 @@ pub struct Snapshot {
     /// TCP connections with their kernel counters; `None` when reading a
     /// captured tree (no kernel to ask) or when the tick did not ask.
     pub flows: Option<Result<FlowDump, DiagError>>,
+    /// The neighbours over rtnetlink (arp tab, live only).
+    pub neighbours: Option<Result<Vec<Neighbour>, DiagError>>,
 }
 
 /// The `net/` tables of a tick, by name.
@@ -102,6 +105,7 @@ impl Snapshot {
             fd: None,
             processes: None,
             flows: None,
+            neighbours: None,
         }
     }
 

@@ -78,52 +78,61 @@ pub(crate) fn execute(
         waiting.push(to_connections);
     }
     let view_dir = view_dir.as_path();
-    let (fd, processes, flows, mut tables, dumped_tables) = std::thread::scope(|scope| {
-        // Not deferred: it does the work of the table readers.
-        let dumper = (!dumped.is_empty()).then(|| {
-            scope.spawn(|| {
-                let inodes = sift_dump.then_some(for_table_dumper);
-                dump_tables(kernel, view_dir, inodes)
-            })
+    let (fd, processes, flows, neighbours, mut tables, dumped_tables) =
+        std::thread::scope(|scope| {
+            // Not deferred: it does the work of the table readers.
+            let dumper = (!dumped.is_empty()).then(|| {
+                scope.spawn(|| {
+                    let inodes = sift_dump.then_some(for_table_dumper);
+                    dump_tables(kernel, view_dir, inodes)
+                })
+            });
+            let fd = plan.fd.then(|| {
+                scope.spawn(move || {
+                    defer_to_readers();
+                    let listed = source.socket_inodes(process);
+                    for thread in waiting {
+                        // A thread that is gone no longer needs them.
+                        let _ = thread.send(listed.as_ref().ok().map(|fd| fd.inodes.clone()));
+                    }
+                    listed
+                })
+            });
+            let processes = plan.owners.then(|| {
+                scope.spawn(|| {
+                    defer_to_readers();
+                    source.scan_processes(process.netns.as_deref())
+                })
+            });
+            let flows = (plan.connections != Connections::Skip).then(|| {
+                scope.spawn(move || {
+                    defer_to_readers();
+                    read_connections(kernel, view_dir, plan.connections, for_connections)
+                })
+            });
+            let neighbours = plan
+                .neighbours
+                .then(|| scope.spawn(|| kernel.neighbours(view_dir)));
+            let tables = read_tables(scope, source, process, &read, for_sifter);
+            let dumped_tables = dumper.map(|dumper| {
+                dumper
+                    .join()
+                    .unwrap_or_else(|_| Err(DiagError::netlink("the dumping thread failed")))
+            });
+            let fd = fd.map(|reader| joined(reader, &view_dir.join("fd")));
+            let processes = processes.map(|reader| joined(reader, source.root()));
+            let flows = flows.map(|reader| {
+                reader
+                    .join()
+                    .unwrap_or_else(|_| Err(DiagError::netlink("the dumping thread failed")))
+            });
+            let neighbours = neighbours.map(|reader| {
+                reader
+                    .join()
+                    .unwrap_or_else(|_| Err(DiagError::netlink("the neighbour thread failed")))
+            });
+            (fd, processes, flows, neighbours, tables, dumped_tables)
         });
-        let fd = plan.fd.then(|| {
-            scope.spawn(move || {
-                defer_to_readers();
-                let listed = source.socket_inodes(process);
-                for thread in waiting {
-                    // A thread that is gone no longer needs them.
-                    let _ = thread.send(listed.as_ref().ok().map(|fd| fd.inodes.clone()));
-                }
-                listed
-            })
-        });
-        let processes = plan.owners.then(|| {
-            scope.spawn(|| {
-                defer_to_readers();
-                source.scan_processes(process.netns.as_deref())
-            })
-        });
-        let flows = (plan.connections != Connections::Skip).then(|| {
-            scope.spawn(move || {
-                defer_to_readers();
-                read_connections(kernel, view_dir, plan.connections, for_connections)
-            })
-        });
-        let tables = read_tables(scope, source, process, &read, for_sifter);
-        let dumped_tables = dumper.map(|dumper| {
-            dumper
-                .join()
-                .unwrap_or_else(|_| Err(DiagError::netlink("the dumping thread failed")))
-        });
-        let fd = fd.map(|reader| joined(reader, &view_dir.join("fd")));
-        let processes = processes.map(|reader| joined(reader, source.root()));
-        let flows = flows.map(|reader| {
-            reader
-                .join()
-                .unwrap_or_else(|_| Err(DiagError::netlink("the dumping thread failed")))
-        });
-        (fd, processes, flows, tables, dumped_tables)
-    });
     match dumped_tables {
         Some(Ok(from_dump)) => tables.extend(from_dump),
         // The text has the same rows: read it whole (the views sort out
@@ -151,6 +160,7 @@ pub(crate) fn execute(
         fd,
         processes,
         flows,
+        neighbours,
     };
     if !plan.if_unexplained.is_empty() && needs_other_tables(&snapshot, plan.displayed) {
         let more = read_whole(source, process, &plan.if_unexplained);
@@ -451,6 +461,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::neighbours::Neighbour;
     use crate::plan::{Origin, plan};
     use crate::snapshot::{DumpPlace, TcpFlow};
     use crate::vocab::{Scope, Tab, TcpSource};
@@ -519,6 +530,12 @@ mod tests {
                 place: DumpPlace::SameNamespace,
                 own: None,
             })
+        }
+
+        fn neighbours(&self, _: &Path) -> Result<Vec<Neighbour>, DiagError> {
+            self.asked.lock().unwrap().push("neighbours");
+            self.refusal()?;
+            Ok(Vec::new())
         }
 
         fn sockets(
@@ -681,7 +698,7 @@ mod tests {
             &source,
             &kernel,
             &process,
-            &live_plan(Tab::Arp, Scope::Own, None),
+            &live_plan(Tab::Stats, Scope::Own, None),
         );
         let dump = first.flows.unwrap().unwrap();
         assert_eq!(
@@ -701,7 +718,7 @@ mod tests {
             &source,
             &kernel,
             &process,
-            &live_plan(Tab::Arp, Scope::Own, Some(&dump)),
+            &live_plan(Tab::Stats, Scope::Own, Some(&dump)),
         );
         assert_eq!(kernel.asked(), ["connections", "look_up"]);
         assert_eq!(second.flows.unwrap().unwrap().flows.len(), 1);
@@ -716,7 +733,7 @@ mod tests {
             &source,
             &failing,
             &process,
-            &live_plan(Tab::Arp, Scope::Own, Some(&dump)),
+            &live_plan(Tab::Stats, Scope::Own, Some(&dump)),
         );
         assert_eq!(failing.asked(), ["look_up", "connections"]);
         assert_eq!(third.flows.unwrap().unwrap().flows.len(), 1);

@@ -354,7 +354,7 @@ pub const COMMANDS: [CommandHelp; 11] = [
     },
     CommandHelp {
         usage: "filter TEXT",
-        summary: "keep socket rows containing TEXT (any column, any case)",
+        summary: "keep rows containing TEXT, any case: sockets (any column); interfaces, neighbours, routes, counters",
         words: &["filter"],
     },
     CommandHelp {

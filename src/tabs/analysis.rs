@@ -39,36 +39,103 @@ static SNMP_VALUES: Family = Family {
     kind: MetricKind::Gauge,
     help: "SNMP gauges and settings of the namespace (net/snmp: Tcp CurrEstab, RtoMin …)",
 };
-static SOFTNET_FAMILIES: [Family; 6] = [
-    Family {
-        name: "netmonitor_softnet_processed_packets",
-        kind: MetricKind::Counter,
-        help: "Packets processed per CPU (net/softnet_stat, whole machine)",
+/// A counter column of the softnet table: its heading, metric, where its
+/// value and change come from.
+struct SoftnetCounter {
+    column: Column,
+    family: Family,
+    value: fn(&SoftnetRow) -> Option<u32>,
+    change: fn(&SoftnetDelta) -> Option<u64>,
+    /// Printed only by some kernels: the column is shown when a row has it.
+    optional: bool,
+    /// A change here is trouble and highlights the row.
+    trouble: bool,
+}
+
+/// The counter columns of the softnet table, in order (the CPU column
+/// before them, the backlog gauge after).
+static SOFTNET_COUNTERS: [SoftnetCounter; 6] = [
+    SoftnetCounter {
+        column: Column::new("Processed", "processed")
+            .numeric()
+            .importance(6),
+        family: Family {
+            name: "netmonitor_softnet_processed_packets",
+            kind: MetricKind::Counter,
+            help: "Packets processed per CPU (net/softnet_stat, whole machine)",
+        },
+        value: |r| Some(r.processed),
+        change: |d| Some(d.processed),
+        optional: false,
+        trouble: false,
     },
-    Family {
-        name: "netmonitor_softnet_dropped_packets",
-        kind: MetricKind::Counter,
-        help: "Packets dropped per CPU because the backlog was full (net/softnet_stat)",
+    SoftnetCounter {
+        column: Column::new("Dropped", "dropped").numeric().importance(8),
+        family: Family {
+            name: "netmonitor_softnet_dropped_packets",
+            kind: MetricKind::Counter,
+            help: "Packets dropped per CPU because the backlog was full (net/softnet_stat)",
+        },
+        value: |r| Some(r.dropped),
+        change: |d| Some(d.dropped),
+        optional: false,
+        trouble: true,
     },
-    Family {
-        name: "netmonitor_softnet_time_squeezes",
-        kind: MetricKind::Counter,
-        help: "Times the packet budget ran out with work left, per CPU (net/softnet_stat)",
+    SoftnetCounter {
+        column: Column::new("Time squeezes", "time_squeezes")
+            .numeric()
+            .importance(7),
+        family: Family {
+            name: "netmonitor_softnet_time_squeezes",
+            kind: MetricKind::Counter,
+            help: "Times the packet budget ran out with work left, per CPU (net/softnet_stat)",
+        },
+        value: |r| Some(r.time_squeeze),
+        change: |d| Some(d.time_squeeze),
+        optional: false,
+        trouble: true,
     },
-    Family {
-        name: "netmonitor_softnet_cpu_collisions",
-        kind: MetricKind::Counter,
-        help: "Transmit lock collisions per CPU (net/softnet_stat)",
+    SoftnetCounter {
+        column: Column::new("CPU collisions", "cpu_collisions")
+            .numeric()
+            .importance(1),
+        family: Family {
+            name: "netmonitor_softnet_cpu_collisions",
+            kind: MetricKind::Counter,
+            help: "Transmit lock collisions per CPU (net/softnet_stat)",
+        },
+        value: |r| Some(r.cpu_collision),
+        change: |d| Some(d.cpu_collision),
+        optional: false,
+        trouble: false,
     },
-    Family {
-        name: "netmonitor_softnet_received_rps",
-        kind: MetricKind::Counter,
-        help: "Packets steered to the CPU by RPS (net/softnet_stat)",
+    SoftnetCounter {
+        column: Column::new("Received RPS", "received_rps")
+            .numeric()
+            .importance(3),
+        family: Family {
+            name: "netmonitor_softnet_received_rps",
+            kind: MetricKind::Counter,
+            help: "Packets steered to the CPU by RPS (net/softnet_stat)",
+        },
+        value: |r| r.received_rps,
+        change: |d| d.received_rps,
+        optional: true,
+        trouble: false,
     },
-    Family {
-        name: "netmonitor_softnet_flow_limit_count",
-        kind: MetricKind::Counter,
-        help: "Packets dropped by the flow limit per CPU (net/softnet_stat)",
+    SoftnetCounter {
+        column: Column::new("Flow limit", "flow_limit_count")
+            .numeric()
+            .importance(5),
+        family: Family {
+            name: "netmonitor_softnet_flow_limit_count",
+            kind: MetricKind::Counter,
+            help: "Packets dropped by the flow limit per CPU (net/softnet_stat)",
+        },
+        value: |r| r.flow_limit_count,
+        change: |d| d.flow_limit_count,
+        optional: true,
+        trouble: true,
     },
 ];
 static SOFTNET_BACKLOG: Family = Family {
@@ -77,7 +144,14 @@ static SOFTNET_BACKLOG: Family = Family {
     help: "Packets waiting in the CPU's backlog queue (net/softnet_stat)",
 };
 
+/// The tab's screen, narrowed by the `filter` (see [`super::name_filter`]).
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    let mut screen = unfiltered(ctx, now, previous);
+    super::name_filter::apply(&mut screen, ctx.view.filter.as_ref(), &[]);
+    screen
+}
+
+fn unfiltered(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Analysis, now);
     status.push(changes_line(now, previous));
     let readings = Readings::of(now);
@@ -88,7 +162,7 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
     match (&readings.snmp, file_text(now, SNMP)) {
         (Some(file), _) => {
             for section in &file.sections {
-                let lines = snmp_lines(section, before.as_ref().map(|b| b.snmp.as_ref()));
+                let lines = snmp_lines(section, Earlier::of(before.as_ref(), |b| b.snmp.as_ref()));
                 blocks.push(counter_block(
                     TableKey::section(section.kind.as_str()),
                     format!("{} (net/{SNMP})", section.kind.as_str()),
@@ -111,9 +185,9 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
 
     blocks.push(match (&readings.softnet, file_text(now, SOFTNET)) {
         (Some(parsed), _) => {
-            let old = before
-                .as_ref()
-                .map(|b| b.softnet.as_ref().map(|p| p.rows.as_slice()));
+            let old = Earlier::of(before.as_ref(), |b| {
+                b.softnet.as_ref().map(|p| p.rows.as_slice())
+            });
             let mut table = softnet_table(&parsed.rows, old);
             table
                 .notes
@@ -140,6 +214,27 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
         blocks,
         problems,
         ..Screen::default()
+    }
+}
+
+/// What the previous tick read of a file a table compares with.
+#[derive(Debug, Clone, Copy)]
+enum Earlier<T> {
+    /// There is no previous tick: no changes yet.
+    FirstReading,
+    /// The previous tick could not read the file: everything is new.
+    Unread,
+    Read(T),
+}
+
+impl<T> Earlier<T> {
+    /// What `before` (the previous tick's readings, if any) had, by `get`.
+    fn of<'r, R>(before: Option<&'r R>, get: impl FnOnce(&'r R) -> Option<T>) -> Earlier<T> {
+        match before.map(get) {
+            None => Earlier::FirstReading,
+            Some(None) => Earlier::Unread,
+            Some(Some(read)) => Earlier::Read(read),
+        }
     }
 }
 
@@ -189,23 +284,25 @@ pub fn snmp_value(prefix: &str, name: &str, value: CounterValue) -> String {
     }
 }
 
-/// The lines of one `snmp` section. `before` is `None` without a previous
-/// tick and `Some(None)` when that tick could not read the file.
-fn snmp_lines(section: &CounterSection, before: Option<Option<&CounterFile>>) -> Vec<CounterLine> {
+/// The lines of one `snmp` section, with changes from `before`.
+fn snmp_lines(section: &CounterSection, before: Earlier<&CounterFile>) -> Vec<CounterLine> {
     let prefix = section.kind.as_str();
     section
         .counters
         .iter()
         .map(|(name, value)| {
-            let old = before.map(|file| {
-                let old = file.and_then(|f| f.get(prefix, name));
+            // `None` without a previous tick, `Some(None)` when that tick
+            // did not have the counter (what `Change` takes).
+            let old = match before {
+                Earlier::FirstReading => None,
+                Earlier::Unread => Some(None),
                 // IcmpMsg lists only types seen so far: a type missing from
                 // a reading that had the file was zero then.
-                match (old, file) {
-                    (None, Some(_)) if prefix == "IcmpMsg" => Some(CounterValue::Unsigned(0)),
-                    _ => old,
-                }
-            });
+                Earlier::Read(file) => Some(
+                    file.get(prefix, name)
+                        .or((prefix == "IcmpMsg").then_some(CounterValue::Unsigned(0))),
+                ),
+            };
             let (change, is_zero) = match kind_of(prefix, name) {
                 Kind::Setting => (
                     Change::setting(old.map(|o| o.map(CounterValue::as_i128)), value.as_i128()),
@@ -245,45 +342,60 @@ fn snmp_lines(section: &CounterSection, before: Option<Option<&CounterFile>>) ->
         .collect()
 }
 
+/// How the rows of softnet_stat compare with the previous reading.
+enum SoftnetChanges {
+    /// No previous tick: change cells are blank.
+    FirstReading,
+    /// The previous tick had no rows to pair with these: every change is
+    /// `new`.
+    Unpaired,
+    /// Each row's change, or `None` for a CPU the previous reading lacked.
+    Paired(Vec<Option<SoftnetDelta>>),
+}
+
+impl SoftnetChanges {
+    /// The change of `counter` on row `index`.
+    fn of(&self, index: usize, counter: &SoftnetCounter) -> Change {
+        match self {
+            SoftnetChanges::FirstReading => Change::FirstReading,
+            SoftnetChanges::Unpaired => Change::New,
+            SoftnetChanges::Paired(list) => match list.get(index).copied().flatten() {
+                Some(delta) => (counter.change)(&delta).map_or(Change::New, Change::By),
+                None => Change::New,
+            },
+        }
+    }
+}
+
 /// "Packet stats per CPU": one row per CPU with changes in parentheses, a
 /// total row, and only the columns this kernel prints.
-fn softnet_table(rows: &[SoftnetRow], before: Option<Option<&[SoftnetRow]>>) -> TableBlock {
-    let has = |get: fn(&SoftnetRow) -> Option<u32>| rows.iter().any(|r| get(r).is_some());
-    let rps = has(|r| r.received_rps);
-    let flow = has(|r| r.flow_limit_count);
-    let backlog = has(|r| r.backlog_len);
-    let mut columns = vec![
-        Column::new("CPU", "cpu").label("cpu"),
-        Column::new("Processed", "processed").numeric(),
-        Column::new("Dropped", "dropped").numeric(),
-        Column::new("Time squeezes", "time_squeezes").numeric(),
-        Column::new("CPU collisions", "cpu_collisions").numeric(),
-    ];
-    if rps {
-        columns.push(Column::new("Received RPS", "received_rps").numeric());
-    }
-    if flow {
-        columns.push(Column::new("Flow limit", "flow_limit_count").numeric());
-    }
+fn softnet_table(rows: &[SoftnetRow], before: Earlier<&[SoftnetRow]>) -> TableBlock {
+    let shown: Vec<&SoftnetCounter> = SOFTNET_COUNTERS
+        .iter()
+        .filter(|c| !c.optional || rows.iter().any(|r| (c.value)(r).is_some()))
+        .collect();
+    let backlog = rows.iter().any(|r| r.backlog_len.is_some());
+    let mut columns = vec![Column::new("CPU", "cpu").label("cpu")];
+    columns.extend(shown.iter().map(|c| c.column.clone()));
     if backlog {
-        columns.push(Column::new("Backlog", "backlog").numeric());
+        columns.push(Column::new("Backlog", "backlog").numeric().importance(4));
     }
 
     let mut notes = vec!["counted for the whole machine, not per namespace".to_string()];
-    let deltas = match before {
-        None => None,
-        Some(None) => Some(None),
-        Some(Some(old)) => {
-            let paired = softnet_deltas(rows, old);
-            if paired.is_none() {
+    let changes = match before {
+        Earlier::FirstReading => SoftnetChanges::FirstReading,
+        Earlier::Unread => SoftnetChanges::Unpaired,
+        Earlier::Read(old) => match softnet_deltas(rows, old) {
+            Some(paired) => SoftnetChanges::Paired(paired),
+            None => {
                 notes.push(
-                    "CPUs went on- or offline since the previous tick: changes start again at the \
-                     next refresh"
+                    "CPUs went on- or offline since the previous tick: changes start again at \
+                     the next refresh"
                         .into(),
                 );
+                SoftnetChanges::Unpaired
             }
-            Some(paired)
-        }
+        },
     };
     if rows.iter().any(|r| r.cpu.is_none()) {
         notes.push(
@@ -293,62 +405,43 @@ fn softnet_table(rows: &[SoftnetRow], before: Option<Option<&[SoftnetRow]>>) -> 
         );
     }
 
-    let change_of = |index: usize, get: &dyn Fn(&SoftnetDelta) -> Option<u64>| match &deltas {
-        None => Change::FirstReading,
-        Some(None) => Change::New,
-        Some(Some(list)) => match list.get(index).copied().flatten() {
-            Some(delta) => get(&delta).map_or(Change::New, Change::By),
-            None => Change::New,
-        },
-    };
-    let mut totals = [0u64; 6];
-    let mut total_changes: [Option<u64>; 6] = [Some(0); 6];
+    /// A shown column's sum over CPUs, and of its changes (`None` once a
+    /// row had no number to add).
+    struct Total {
+        value: u64,
+        change: Option<u64>,
+    }
+    let mut totals: Vec<Total> = shown
+        .iter()
+        .map(|_| Total {
+            value: 0,
+            change: Some(0),
+        })
+        .collect();
     let mut table_rows = Vec::new();
     for (index, row) in rows.iter().enumerate() {
-        let values: [(Option<u32>, Change); 6] = [
-            (
-                Some(row.processed),
-                change_of(index, &|d| Some(d.processed)),
-            ),
-            (Some(row.dropped), change_of(index, &|d| Some(d.dropped))),
-            (
-                Some(row.time_squeeze),
-                change_of(index, &|d| Some(d.time_squeeze)),
-            ),
-            (
-                Some(row.cpu_collision),
-                change_of(index, &|d| Some(d.cpu_collision)),
-            ),
-            (row.received_rps, change_of(index, &|d| d.received_rps)),
-            (
-                row.flow_limit_count,
-                change_of(index, &|d| d.flow_limit_count),
-            ),
-        ];
         let mut cells = vec![Cell::uint(row.cpu_id().into())];
         let mut trouble = false;
-        for (column, (value, change)) in values.iter().enumerate() {
-            let shown = match column {
-                4 => rps,
-                5 => flow,
-                _ => true,
-            };
-            totals[column] = totals[column].saturating_add(u64::from(value.unwrap_or(0)));
-            total_changes[column] = match (total_changes[column], change.amount()) {
+        for counter in &SOFTNET_COUNTERS {
+            let change = changes.of(index, counter);
+            if counter.trouble && change.amount().unwrap_or(0) > 0 {
+                trouble = true;
+            }
+        }
+        for (counter, total) in shown.iter().zip(&mut totals) {
+            let value = (counter.value)(row);
+            let change = changes.of(index, counter);
+            total.value = total.value.saturating_add(u64::from(value.unwrap_or(0)));
+            total.change = match (total.change, change.amount()) {
                 (Some(sum), Some(delta)) => Some(sum.saturating_add(delta)),
                 _ => None,
             };
-            if matches!(column, 1 | 2 | 5) && change.amount().unwrap_or(0) > 0 {
-                trouble = true;
-            }
-            if shown {
-                cells.push(match value {
-                    Some(v) => change
-                        .value_cell(u64::from(*v), "change")
-                        .metric(&SOFTNET_FAMILIES[column]),
-                    None => Cell::null("-").with("change", Value::Null),
-                });
-            }
+            cells.push(match value {
+                Some(v) => change
+                    .value_cell(u64::from(v), "change")
+                    .metric(&counter.family),
+                None => Cell::null("-").with("change", Value::Null),
+            });
         }
         if backlog {
             cells.push(row.backlog_len.map_or_else(
@@ -367,21 +460,13 @@ fn softnet_table(rows: &[SoftnetRow], before: Option<Option<&[SoftnetRow]>>) -> 
         });
     }
     let mut total = vec![Cell::new("all", Value::Null)];
-    for column in 0..6 {
-        let shown = match column {
-            4 => rps,
-            5 => flow,
-            _ => true,
+    for sum in &totals {
+        let change = match (&changes, sum.change) {
+            (SoftnetChanges::FirstReading, _) => Change::FirstReading,
+            (_, Some(delta)) => Change::By(delta),
+            (_, None) => Change::New,
         };
-        if !shown {
-            continue;
-        }
-        let change = match (&deltas, total_changes[column]) {
-            (None, _) => Change::FirstReading,
-            (Some(_), Some(sum)) => Change::By(sum),
-            (Some(_), None) => Change::New,
-        };
-        total.push(change.value_cell(totals[column], "change"));
+        total.push(change.value_cell(sum.value, "change"));
     }
     if backlog {
         let sum = rows
@@ -688,7 +773,7 @@ mod tests {
         // 9 columns: no RPS, flow limit or backlog columns.
         let nine = softnet_text(&[vec![5, 1, 0, 0, 0, 0, 0, 0, 0]]);
         let rows = crate::parse::softnet::parse_softnet(&nine).rows;
-        let table = softnet_table(&rows, None);
+        let table = softnet_table(&rows, Earlier::FirstReading);
         let titles: Vec<&str> = table.columns.iter().map(|c| c.title.as_ref()).collect();
         assert_eq!(
             titles,
@@ -701,6 +786,9 @@ mod tests {
             ]
         );
         let rows15 = crate::parse::softnet::parse_softnet(SOFTNET_618).rows;
-        assert_eq!(softnet_table(&rows15, None).columns.len(), 8);
+        assert_eq!(
+            softnet_table(&rows15, Earlier::FirstReading).columns.len(),
+            8
+        );
     }
 }

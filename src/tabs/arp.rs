@@ -1,6 +1,12 @@
-//! The arp tab: the namespace's IPv4 neighbour table (`net/arp`) and the
-//! ARP cache statistics (`net/stat/arp_cache`) with their change since the
-//! previous tick.
+//! The arp tab: the namespace's IPv4 neighbour table (`net/arp`), its
+//! IPv6 neighbours (what `ip -6 neigh` shows: no `/proc` file has them, so
+//! a live snapshot asks the kernel over rtnetlink, see
+//! [`crate::neighbours`]) and the ARP cache statistics
+//! (`net/stat/arp_cache`) with their change since the previous tick.
+//!
+//! `net/arp` prints `0x0` for incomplete and failed neighbours alike; when
+//! the rtnetlink reading is there, a neighbour the kernel marks FAILED
+//! reads `failed`, as `ip neigh` says.
 //!
 //! The neighbour table answers "does this host know the MAC of its
 //! gateway/peer?"; the cache statistics answer "are resolutions failing or
@@ -10,6 +16,7 @@
 
 use super::changes::{Change, bad_line_notes, changes_line, file_text, text_of};
 use super::{Tab, ViewContext};
+use crate::neighbours::Neighbour;
 use crate::parse::arp::{ArpEntry, NeighCacheCounters, parse_arp_table, parse_neigh_cache_stats};
 use crate::render::{
     Block, Cell, Column, Emphasis, Fact, Family, MetricKind, Problem, Row, Screen, TableBlock,
@@ -39,26 +46,77 @@ static CACHE_ENTRIES: Family = Family {
     help: "Neighbour entries in the host's ARP table (net/stat/arp_cache)",
 };
 
+/// The tab's screen, narrowed by the `filter` (see [`super::name_filter`]).
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    let mut screen = unfiltered(ctx, now, previous);
+    super::name_filter::apply(
+        &mut screen,
+        ctx.view.filter.as_ref(),
+        &[
+            ("neighbours", "neighbours"),
+            ("ipv6_neighbours", "neighbours"),
+        ],
+    );
+    screen
+}
+
+fn unfiltered(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Arp, now);
     status.push(changes_line(now, previous));
+    let netlink = Netlink::of(now);
     Screen {
         status,
-        blocks: vec![neighbours(now), cache_statistics(now, previous)],
+        blocks: vec![
+            neighbours(now, &netlink),
+            ipv6_neighbours(&netlink),
+            cache_statistics(now, previous),
+        ],
         ..Screen::default()
     }
 }
 
 const NEIGHBOUR_COLUMNS: [Column; 6] = [
     Column::new("IP address", "ip"),
-    Column::new("HW type", "hw_type"),
+    Column::new("HW type", "hw_type").importance(2),
     Column::new("Flags", "flags"),
-    Column::new("HW address", "hw_address"),
-    Column::new("Mask", "mask"),
+    Column::new("HW address", "hw_address").importance(5),
+    Column::new("Mask", "mask").importance(0),
     Column::new("Device", "device"),
 ];
 
-fn neighbours(now: &Snapshot) -> Block {
+/// What the snapshot holds of the rtnetlink neighbour dump.
+enum Netlink {
+    /// Not asked: a captured tree has no kernel to ask.
+    NotAsked,
+    Failed(String),
+    Read(Vec<Neighbour>),
+}
+
+impl Netlink {
+    fn of(now: &Snapshot) -> Netlink {
+        match &now.neighbours {
+            None => Netlink::NotAsked,
+            Some(Err(e)) => Netlink::Failed(e.to_string()),
+            Some(Ok(neighbours)) => Netlink::Read(neighbours.clone()),
+        }
+    }
+
+    /// Whether the kernel marks `entry` FAILED.
+    fn failed(&self, entry: &ArpEntry) -> bool {
+        let Netlink::Read(all) = self else {
+            return false;
+        };
+        all.iter().any(|n| {
+            n.address == std::net::IpAddr::V4(entry.ip)
+                && n.device == entry.device
+                && n.state & NUD_FAILED != 0
+        })
+    }
+}
+
+const NUD_FAILED: u16 = 0x20;
+
+fn neighbours(now: &Snapshot, netlink: &Netlink) -> Block {
     let text = match file_text(now, ARP).or_explain(
         Some("Neighbours"),
         "Neighbours: this namespace has no net/arp file",
@@ -74,15 +132,24 @@ fn neighbours(now: &Snapshot) -> Block {
     entries.sort_by(|a, b| {
         (a.flags.is_proxy(), a.ip, &a.device).cmp(&(b.flags.is_proxy(), b.ip, &b.device))
     });
-    let rows = entries.iter().map(neighbour_row).collect();
-    let mut notes = vec![neighbour_summary(&entries)];
+    let failed: Vec<bool> = entries.iter().map(|e| netlink.failed(e)).collect();
+    let rows = entries
+        .iter()
+        .zip(&failed)
+        .map(|(entry, &failed)| neighbour_row(entry, failed))
+        .collect();
+    let mut notes = vec![neighbour_summary(&entries, &failed)];
     notes.extend(bad_line_notes(ARP, &parsed.bad_lines));
     let mut facts = vec![Fact::new("rows", Value::UInt(entries.len() as u64))];
-    facts.extend(neighbour_counts(&entries).into_iter().map(|(n, kind)| {
-        Fact::new("neighbours", Value::UInt(n as u64))
-            .label("state", kind)
-            .metric(&NEIGHBOURS)
-    }));
+    facts.extend(
+        neighbour_counts(&entries, &failed)
+            .into_iter()
+            .map(|(n, kind)| {
+                Fact::new("neighbours", Value::UInt(n as u64))
+                    .label("state", kind)
+                    .metric(&NEIGHBOURS)
+            }),
+    );
     Block::Table(TableBlock {
         key: "neighbours".into(),
         title: Some("Neighbours (net/arp)".into()),
@@ -95,7 +162,9 @@ fn neighbours(now: &Snapshot) -> Block {
     })
 }
 
-fn neighbour_row(entry: &ArpEntry) -> Row {
+/// A row of `net/arp`; `failed` when rtnetlink says the kernel gave up
+/// resolving it (the file prints such an entry as incomplete).
+fn neighbour_row(entry: &ArpEntry, failed: bool) -> Row {
     // A proxy entry without a device has HW type 0, which is not NET/ROM.
     let hw_type = match (entry.device(), entry.hw_type_name()) {
         (None, _) if entry.hw_type == 0 => "-".to_string(),
@@ -118,7 +187,11 @@ fn neighbour_row(entry: &ArpEntry) -> Row {
         cells: vec![
             Cell::text(entry.ip.to_string()),
             text_or_null(hw_type),
-            Cell::text(entry.flags.to_string()),
+            Cell::text(if failed && !entry.flags.is_complete() {
+                entry.flags.to_string().replacen("incomplete", "failed", 1)
+            } else {
+                entry.flags.to_string()
+            }),
             text_or_null(hw_address),
             Cell::text(entry.mask.clone()),
             Cell::text(entry.device.clone()),
@@ -133,8 +206,8 @@ fn neighbour_row(entry: &ArpEntry) -> Row {
 }
 
 /// `9 entries: 2 complete, 3 permanent, 2 incomplete, 2 proxy`.
-fn neighbour_summary(entries: &[ArpEntry]) -> String {
-    let parts: Vec<String> = neighbour_counts(entries)
+fn neighbour_summary(entries: &[ArpEntry], failed: &[bool]) -> String {
+    let parts: Vec<String> = neighbour_counts(entries, failed)
         .iter()
         .filter(|(n, _)| *n > 0)
         .map(|(n, word)| format!("{n} {word}"))
@@ -150,27 +223,108 @@ fn neighbour_summary(entries: &[ArpEntry]) -> String {
     )
 }
 
-/// How many entries of each kind, zeros included.
-fn neighbour_counts(entries: &[ArpEntry]) -> [(usize, &'static str); 4] {
-    let mut counts = [
+/// How many entries of each kind, zeros included (`failed` only when
+/// some entry is: `net/arp` alone cannot tell).
+fn neighbour_counts(entries: &[ArpEntry], failed: &[bool]) -> Vec<(usize, &'static str)> {
+    let mut counts = vec![
         (0usize, "complete"),
         (0, "permanent"),
         (0, "incomplete"),
         (0, "proxy"),
+        (0, "failed"),
     ];
-    for entry in entries {
+    for (entry, &failed) in entries.iter().zip(failed) {
         let kind = if entry.flags.is_proxy() {
             3
         } else if entry.flags.is_permanent() {
             1
         } else if entry.flags.is_complete() {
             0
+        } else if failed {
+            4
         } else {
             2
         };
         counts[kind].0 += 1;
     }
+    if counts[4].0 == 0 {
+        counts.pop();
+    }
     counts
+}
+
+const IPV6_COLUMNS: [Column; 5] = [
+    Column::new("IPv6 address", "ip"),
+    Column::new("HW address", "hw_address").importance(5),
+    Column::new("State", "state"),
+    Column::new("Router", "router").importance(1),
+    Column::new("Device", "device"),
+];
+
+/// The IPv6 neighbours, as `ip -6 neigh` lists them.
+fn ipv6_neighbours(netlink: &Netlink) -> Block {
+    let all = match netlink {
+        Netlink::NotAsked => {
+            return Block::Text(vec![
+                "IPv6 neighbours: read over rtnetlink from a live system only (a captured tree \
+                 has none)"
+                    .into(),
+            ]);
+        }
+        Netlink::Failed(why) => return Block::Text(vec![format!("IPv6 neighbours: {why}")]),
+        Netlink::Read(all) => all,
+    };
+    let mut entries: Vec<&Neighbour> = all.iter().filter(|n| n.address.is_ipv6()).collect();
+    entries.sort_by(|a, b| (a.address, &a.device).cmp(&(b.address, &b.device)));
+    let rows = entries
+        .iter()
+        .map(|n| Row {
+            cells: vec![
+                Cell::text(n.address.to_string()),
+                match n.lladdr_text().as_str() {
+                    "-" => Cell::null("-"),
+                    text => Cell::text(text),
+                },
+                Cell::text(n.state_name()),
+                Cell::new(if n.router { "router" } else { "" }, Value::Bool(n.router)),
+                Cell::text(n.device.clone()),
+            ],
+            emphasis: if n.state & (NUD_FAILED | 0x01) != 0 {
+                Emphasis::Dim
+            } else {
+                Emphasis::None
+            },
+            total: false,
+        })
+        .collect();
+    let mut by_state: Vec<(String, usize)> = Vec::new();
+    for n in &entries {
+        let state = n.state_name();
+        match by_state.iter_mut().find(|(s, _)| *s == state) {
+            Some(entry) => entry.1 += 1,
+            None => by_state.push((state, 1)),
+        }
+    }
+    let total = entries.len();
+    let summary = if total == 0 {
+        "0 entries".to_string()
+    } else {
+        let parts: Vec<String> = by_state.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        format!(
+            "{total} {}: {}",
+            plural(total, "entry", "entries"),
+            parts.join(", ")
+        )
+    };
+    Block::Table(TableBlock {
+        key: "ipv6_neighbours".into(),
+        title: Some("IPv6 neighbours (rtnetlink, as ip -6 neigh)".into()),
+        columns: IPV6_COLUMNS.to_vec(),
+        rows,
+        notes: vec![summary],
+        facts: vec![Fact::new("rows", Value::UInt(total as u64))],
+        ..TableBlock::default()
+    })
 }
 
 /// One counter of the cache statistics: the column name, what it means,
@@ -325,8 +479,8 @@ fn cache_statistics(now: &Snapshot, previous: Option<&Snapshot>) -> Block {
         columns: vec![
             Column::new("Counter", "counter").label("counter"),
             Column::new("Value", "value").numeric(),
-            Column::new("Change", "change").numeric(),
-            Column::new("Meaning", "meaning"),
+            Column::new("Change", "change").numeric().importance(5),
+            Column::new("Meaning", "meaning").shortens(),
         ],
         rows,
         notes,
@@ -449,10 +603,82 @@ mod tests {
     #[test]
     fn summary_counts_each_kind() {
         let entries = parse_arp_table(ARP_618).rows;
+        let none_failed = vec![false; entries.len()];
         assert_eq!(
-            neighbour_summary(&entries),
+            neighbour_summary(&entries, &none_failed),
             "9 entries: 2 complete, 3 permanent, 2 incomplete, 2 proxy"
         );
-        assert_eq!(neighbour_summary(&[]), "0 entries");
+        assert_eq!(neighbour_summary(&[], &[]), "0 entries");
+        // rtnetlink says one of the incomplete ones failed.
+        let first_incomplete = entries
+            .iter()
+            .position(|e| !e.flags.is_complete() && !e.flags.is_proxy())
+            .unwrap();
+        let mut one_failed = none_failed;
+        one_failed[first_incomplete] = true;
+        assert_eq!(
+            neighbour_summary(&entries, &one_failed),
+            "9 entries: 2 complete, 3 permanent, 1 incomplete, 2 proxy, 1 failed"
+        );
+    }
+
+    #[test]
+    fn rtnetlink_neighbours_give_ipv6_rows_and_failed_ipv4_ones() {
+        let entry = |lines: &str| -> Vec<Neighbour> {
+            lines
+                .lines()
+                .filter_map(crate::neighbours::parse_line)
+                .collect()
+        };
+        let arp_text = "IP address       HW type     Flags       HW address            Mask     Device\n\
+                        10.9.0.5         0x1         0x0         00:00:00:00:00:00     *        v0\n\
+                        10.9.0.7         0x1         0x0         00:00:00:00:00:00     *        v0\n";
+        let mut now = snapshot(
+            0,
+            vec![ok(ARP, arp_text), failed(ARP_CACHE, ErrorKind::NotFound)],
+        );
+        now.neighbours = Some(Ok(entry(
+            "10.9.0.5\tv0\t-\t20\t0\n\
+             10.9.0.7\tv0\t-\t1\t0\n\
+             fd00::3\tv0\t-\t20\t0\n\
+             fd00::2\tv0\t02:00:00:00:00:02\t80\t1\n",
+        )));
+        let text = arp(&now, None);
+        let line = |ip: &str| {
+            text.lines()
+                .find(|l| l.contains(&format!(" {ip} ")))
+                .unwrap_or_else(|| panic!("{ip}: {text}"))
+                .to_string()
+        };
+        assert!(line("10.9.0.5").contains(" failed "), "{text}");
+        assert!(line("10.9.0.7").contains(" incomplete "), "{text}");
+        assert!(text.contains("2 entries: 1 incomplete, 1 failed"), "{text}");
+        assert!(
+            text.contains("IPv6 neighbours (rtnetlink, as ip -6 neigh)"),
+            "{text}"
+        );
+        let v6 = line("fd00::2");
+        assert!(
+            v6.contains("02:00:00:00:00:02") && v6.contains("router") && v6.contains("PERMANENT"),
+            "{v6}"
+        );
+        assert!(line("fd00::3").contains("FAILED"), "{text}");
+        assert!(
+            text.contains("2 entries: 1 PERMANENT, 1 FAILED")
+                || text.contains("2 entries: 1 FAILED, 1 PERMANENT"),
+            "{text}"
+        );
+        // Without the entry (a captured tree), the tab says why.
+        let captured = snapshot(0, vec![ok(ARP, arp_text)]);
+        let text = arp(&captured, None);
+        assert!(
+            text.contains("IPv6 neighbours: read over rtnetlink from a live system only"),
+            "{text}"
+        );
+        assert!(line_free(&text, "failed"), "{text}");
+    }
+
+    fn line_free(text: &str, word: &str) -> bool {
+        text.lines().all(|l| !l.contains(&format!(" {word} ")))
     }
 }

@@ -105,7 +105,6 @@ pub enum Rule {
 }
 
 impl Rule {
-    #[cfg(test)]
     pub const ALL: [Rule; 12] = [
         Rule::TcpRetransmissions,
         Rule::ListenOverflows,
@@ -249,292 +248,378 @@ pub struct Evaluation {
 
 /// Runs every rule over the changes from `before` to `now`, `span` apart.
 pub fn evaluate(now: &Readings, before: &Readings, span: Duration, t: &Thresholds) -> Evaluation {
+    let window = Window {
+        now,
+        before,
+        span,
+        seconds: human_seconds(round_centis(span)),
+        t,
+    };
     let mut out = Evaluation::default();
-    let mut unchecked = |rule: Rule| out.unchecked.push(rule);
-    let mut found = Vec::new();
-    let seconds = human_seconds(round_centis(span));
-
-    // TCP retransmission rate.
-    match (
-        now.snmp_delta(before, "Tcp", "RetransSegs"),
-        now.snmp_delta(before, "Tcp", "OutSegs"),
-    ) {
-        (Some(retrans), Some(out_segs)) => {
-            if out_segs >= t.tcp_retrans_min_segments && out_segs > 0 {
-                let percent = retrans as f64 * 100.0 / out_segs as f64;
-                if percent > t.tcp_retrans_percent {
-                    found.push(Finding {
-                        rule: Rule::TcpRetransmissions,
-                        text: format!(
-                            "TCP retransmissions at {percent:.1}% of segments sent (over {}%): \
-                             packet loss or congestion on some path — Tcp RetransSegs +{retrans}, \
-                             OutSegs +{out_segs}",
-                            t.tcp_retrans_percent
-                        ),
-                    });
-                }
-            }
-        }
-        _ => unchecked(Rule::TcpRetransmissions),
-    }
-
-    // Listen queue overflows.
-    match (
-        now.netstat_delta(before, "ListenOverflows"),
-        now.netstat_delta(before, "ListenDrops"),
-    ) {
-        (None, None) => unchecked(Rule::ListenOverflows),
-        (overflows, drops) => {
-            let total = overflows.unwrap_or(0).saturating_add(drops.unwrap_or(0));
-            if total >= t.listen_drops {
-                found.push(Finding {
-                    rule: Rule::ListenOverflows,
-                    text: format!(
-                        "Listen queue overflows: connections dropped because an application did not \
-                         accept() them fast enough — TcpExt {}",
-                        moved_list(&[("ListenOverflows", overflows), ("ListenDrops", drops)])
-                    ),
-                });
-            }
+    for rule in Rule::ALL {
+        match window.check(rule) {
+            Outcome::NotChecked => out.unchecked.push(rule),
+            Outcome::Checked(lines) => out
+                .findings
+                .extend(lines.into_iter().map(|text| Finding { rule, text })),
         }
     }
+    out
+}
 
-    // SYN cookies.
-    match now.netstat_delta(before, "SyncookiesSent") {
-        None => unchecked(Rule::SynCookies),
-        Some(sent) if sent >= t.syncookies_sent => found.push(Finding {
-            rule: Rule::SynCookies,
-            text: format!(
+/// What one rule made of two readings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// A counter it needs is missing from a reading.
+    NotChecked,
+    /// It ran: the lines it found (none when all was quiet).
+    Checked(Vec<String>),
+}
+
+impl Outcome {
+    const QUIET: Outcome = Outcome::Checked(Vec::new());
+
+    /// One line when `fired`, none otherwise.
+    fn fired_if(fired: bool, line: impl FnOnce() -> String) -> Outcome {
+        Outcome::Checked(if fired { vec![line()] } else { Vec::new() })
+    }
+}
+
+/// The two readings the rules compare, how far apart they are, and the
+/// thresholds.
+struct Window<'a> {
+    now: &'a Readings,
+    before: &'a Readings,
+    span: Duration,
+    /// `span` as shown (`2 s`).
+    seconds: String,
+    t: &'a Thresholds,
+}
+
+impl Window<'_> {
+    fn check(&self, rule: Rule) -> Outcome {
+        match rule {
+            Rule::TcpRetransmissions => self.tcp_retransmissions(),
+            Rule::ListenOverflows => self.listen_overflows(),
+            Rule::SynCookies => self.syn_cookies(),
+            Rule::TcpMemoryAborts => self.tcp_memory_aborts(),
+            Rule::UdpBufferErrors => self.udp_buffer_errors(),
+            Rule::UdpClosedPorts => self.udp_closed_ports(),
+            Rule::SoftnetDrops => self.softnet_drops(),
+            Rule::SoftnetTimeSqueezes => self.softnet_time_squeezes(),
+            Rule::IpReassemblyFailures => self.ip_reassembly_failures(),
+            Rule::IcmpUnreachableBurst => self.icmp_unreachable_burst(),
+            Rule::ArpResolutionFailures => self.arp_resolution_failures(),
+            Rule::InterfaceErrors => self.interface_errors(),
+        }
+    }
+
+    fn snmp(&self, prefix: &str, name: &str) -> Option<u64> {
+        self.now.snmp_delta(self.before, prefix, name)
+    }
+
+    fn netstat(&self, name: &str) -> Option<u64> {
+        self.now.netstat_delta(self.before, name)
+    }
+
+    /// `Tcp RetransSegs` as a share of `OutSegs`.
+    fn tcp_retransmissions(&self) -> Outcome {
+        let t = self.t;
+        let (Some(retrans), Some(out_segs)) =
+            (self.snmp("Tcp", "RetransSegs"), self.snmp("Tcp", "OutSegs"))
+        else {
+            return Outcome::NotChecked;
+        };
+        if out_segs < t.tcp_retrans_min_segments || out_segs == 0 {
+            return Outcome::QUIET;
+        }
+        let percent = retrans as f64 * 100.0 / out_segs as f64;
+        Outcome::fired_if(percent > t.tcp_retrans_percent, || {
+            format!(
+                "TCP retransmissions at {percent:.1}% of segments sent (over {}%): \
+                 packet loss or congestion on some path — Tcp RetransSegs +{retrans}, \
+                 OutSegs +{out_segs}",
+                t.tcp_retrans_percent
+            )
+        })
+    }
+
+    /// `TcpExt ListenOverflows` + `ListenDrops`.
+    fn listen_overflows(&self) -> Outcome {
+        let (overflows, drops) = (self.netstat("ListenOverflows"), self.netstat("ListenDrops"));
+        if overflows.is_none() && drops.is_none() {
+            return Outcome::NotChecked;
+        }
+        let total = overflows.unwrap_or(0).saturating_add(drops.unwrap_or(0));
+        Outcome::fired_if(total >= self.t.listen_drops, || {
+            format!(
+                "Listen queue overflows: connections dropped because an application did not \
+                 accept() them fast enough — TcpExt {}",
+                moved_list(&[("ListenOverflows", overflows), ("ListenDrops", drops)])
+            )
+        })
+    }
+
+    /// `TcpExt SyncookiesSent`.
+    fn syn_cookies(&self) -> Outcome {
+        let Some(sent) = self.netstat("SyncookiesSent") else {
+            return Outcome::NotChecked;
+        };
+        Outcome::fired_if(sent >= self.t.syncookies_sent, || {
+            format!(
                 "SYN cookies sent: a listener's SYN queue overflowed (possible SYN flood) — TcpExt \
                  {}",
                 moved_list(&[
                     ("SyncookiesSent", Some(sent)),
-                    (
-                        "SyncookiesRecv",
-                        now.netstat_delta(before, "SyncookiesRecv")
-                    ),
-                    (
-                        "SyncookiesFailed",
-                        now.netstat_delta(before, "SyncookiesFailed")
-                    ),
+                    ("SyncookiesRecv", self.netstat("SyncookiesRecv")),
+                    ("SyncookiesFailed", self.netstat("SyncookiesFailed")),
                 ])
-            ),
-        }),
-        Some(_) => {}
+            )
+        })
     }
 
-    // TCP aborts on memory.
-    match now.netstat_delta(before, "TCPAbortOnMemory") {
-        None => unchecked(Rule::TcpMemoryAborts),
-        Some(n) if n >= t.tcp_abort_on_memory => found.push(Finding {
-            rule: Rule::TcpMemoryAborts,
-            text: format!(
+    /// `TcpExt TCPAbortOnMemory`.
+    fn tcp_memory_aborts(&self) -> Outcome {
+        let Some(n) = self.netstat("TCPAbortOnMemory") else {
+            return Outcome::NotChecked;
+        };
+        Outcome::fired_if(n >= self.t.tcp_abort_on_memory, || {
+            format!(
                 "TCP connections aborted for lack of memory (net.ipv4.tcp_mem exhausted) — TcpExt \
                  TCPAbortOnMemory +{n}"
-            ),
-        }),
-        Some(_) => {}
+            )
+        })
     }
 
-    // UDP buffer errors.
-    match (
-        now.snmp_delta(before, "Udp", "RcvbufErrors"),
-        now.snmp_delta(before, "Udp", "SndbufErrors"),
-    ) {
-        (None, None) => unchecked(Rule::UdpBufferErrors),
-        (rcv, snd) => {
-            let total = rcv.unwrap_or(0).saturating_add(snd.unwrap_or(0));
-            if total >= t.udp_buffer_errors {
-                let which = match (rcv.unwrap_or(0) > 0, snd.unwrap_or(0) > 0) {
-                    (true, true) => "receive and send buffers",
-                    (false, true) => "send buffer",
-                    _ => "receive buffer",
-                };
-                found.push(Finding {
-                    rule: Rule::UdpBufferErrors,
-                    text: format!(
-                        "UDP datagrams dropped: a socket's {which} was full — Udp {}",
-                        moved_list(&[("RcvbufErrors", rcv), ("SndbufErrors", snd)])
-                    ),
-                });
-            }
+    /// `Udp RcvbufErrors` + `SndbufErrors`.
+    fn udp_buffer_errors(&self) -> Outcome {
+        let (rcv, snd) = (
+            self.snmp("Udp", "RcvbufErrors"),
+            self.snmp("Udp", "SndbufErrors"),
+        );
+        if rcv.is_none() && snd.is_none() {
+            return Outcome::NotChecked;
         }
-    }
-
-    // UDP datagrams to closed ports.
-    match now.snmp_delta(before, "Udp", "NoPorts") {
-        None => unchecked(Rule::UdpClosedPorts),
-        Some(n) => {
-            let rate = per_second(n, span);
-            if n >= t.udp_no_ports_min && rate >= t.udp_no_ports_per_second {
-                found.push(Finding {
-                    rule: Rule::UdpClosedPorts,
-                    text: format!(
-                        "UDP datagrams to closed ports: {n} in {seconds} ({rate:.1}/s), answered with \
-                         ICMP port unreachable — Udp NoPorts +{n}"
-                    ),
-                });
-            }
-        }
-    }
-
-    // softnet drops and time squeezes.
-    let deltas = match (&now.softnet, &before.softnet) {
-        (Some(a), Some(b)) => softnet_deltas(&a.rows, &b.rows),
-        _ => None,
-    };
-    match deltas {
-        None => {
-            unchecked(Rule::SoftnetDrops);
-            unchecked(Rule::SoftnetTimeSqueezes);
-        }
-        Some(deltas) => {
-            let deltas: Vec<SoftnetDelta> = deltas.into_iter().flatten().collect();
-            let per_cpu = |get: &dyn Fn(&SoftnetDelta) -> u64| -> (u64, String) {
-                let total = deltas.iter().map(get).fold(0u64, u64::saturating_add);
-                let cpus: Vec<String> = deltas
-                    .iter()
-                    .filter(|d| get(d) > 0)
-                    .map(|d| format!("CPU {} +{}", d.cpu, get(d)))
-                    .collect();
-                (total, cpus.join(", "))
+        let total = rcv.unwrap_or(0).saturating_add(snd.unwrap_or(0));
+        Outcome::fired_if(total >= self.t.udp_buffer_errors, || {
+            let which = match (rcv.unwrap_or(0) > 0, snd.unwrap_or(0) > 0) {
+                (true, true) => "receive and send buffers",
+                (false, true) => "send buffer",
+                _ => "receive buffer",
             };
-            let (dropped, dropped_cpus) = per_cpu(&|d| d.dropped);
-            let (limited, limited_cpus) = per_cpu(&|d| d.flow_limit_count.unwrap_or(0));
-            if dropped.saturating_add(limited) >= t.softnet_drops {
+            format!(
+                "UDP datagrams dropped: a socket's {which} was full — Udp {}",
+                moved_list(&[("RcvbufErrors", rcv), ("SndbufErrors", snd)])
+            )
+        })
+    }
+
+    /// `Udp NoPorts`, as a count and a rate.
+    fn udp_closed_ports(&self) -> Outcome {
+        let Some(n) = self.snmp("Udp", "NoPorts") else {
+            return Outcome::NotChecked;
+        };
+        let rate = per_second(n, self.span);
+        let t = self.t;
+        Outcome::fired_if(
+            n >= t.udp_no_ports_min && rate >= t.udp_no_ports_per_second,
+            || {
+                format!(
+                    "UDP datagrams to closed ports: {n} in {} ({rate:.1}/s), answered with \
+                     ICMP port unreachable — Udp NoPorts +{n}",
+                    self.seconds
+                )
+            },
+        )
+    }
+
+    /// The softnet changes of the CPUs present in both readings; `None`
+    /// when a reading is missing or its rows cannot be paired.
+    fn softnet(&self) -> Option<SoftnetChanges> {
+        let (Some(now), Some(before)) = (&self.now.softnet, &self.before.softnet) else {
+            return None;
+        };
+        let deltas = softnet_deltas(&now.rows, &before.rows)?;
+        Some(SoftnetChanges(deltas.into_iter().flatten().collect()))
+    }
+
+    /// softnet `dropped` + `flow_limit_count`, all CPUs.
+    fn softnet_drops(&self) -> Outcome {
+        let Some(changes) = self.softnet() else {
+            return Outcome::NotChecked;
+        };
+        let dropped = changes.sum(|d| d.dropped);
+        let limited = changes.sum(|d| d.flow_limit_count.unwrap_or(0));
+        Outcome::fired_if(
+            dropped.total.saturating_add(limited.total) >= self.t.softnet_drops,
+            || {
                 let mut text = String::from(
                     "Receive backlog drops: packets dropped before any socket saw them \
-                     (net.core.netdev_max_backlog, flow limit) — softnet_stat",
+                 (net.core.netdev_max_backlog, flow limit) — softnet_stat",
                 );
-                if dropped > 0 {
-                    let _ = write!(text, " dropped +{dropped} ({dropped_cpus})");
+                if dropped.total > 0 {
+                    let _ = write!(text, " dropped +{} ({})", dropped.total, dropped.cpus);
                 }
-                if limited > 0 {
-                    let _ = write!(text, " flow_limit_count +{limited} ({limited_cpus})");
+                if limited.total > 0 {
+                    let _ = write!(
+                        text,
+                        " flow_limit_count +{} ({})",
+                        limited.total, limited.cpus
+                    );
                 }
-                found.push(Finding {
-                    rule: Rule::SoftnetDrops,
-                    text,
-                });
-            }
-            let (squeezed, squeezed_cpus) = per_cpu(&|d| d.time_squeeze);
-            if squeezed >= t.softnet_time_squeezes {
-                found.push(Finding {
-                    rule: Rule::SoftnetTimeSqueezes,
-                    text: format!(
-                        "Receive processing squeezed: the softirq ran out of budget or time with \
-                         packets left (net.core.netdev_budget) — softnet_stat time_squeeze \
-                         +{squeezed} ({squeezed_cpus})"
-                    ),
-                });
-            }
-        }
+                text
+            },
+        )
     }
 
-    // IP reassembly failures.
-    match now.snmp_delta(before, "Ip", "ReasmFails") {
-        None => unchecked(Rule::IpReassemblyFailures),
-        Some(n) if n >= t.ip_reassembly_failures => found.push(Finding {
-            rule: Rule::IpReassemblyFailures,
-            text: format!(
+    /// softnet `time_squeeze`, all CPUs.
+    fn softnet_time_squeezes(&self) -> Outcome {
+        let Some(changes) = self.softnet() else {
+            return Outcome::NotChecked;
+        };
+        let squeezed = changes.sum(|d| d.time_squeeze);
+        Outcome::fired_if(squeezed.total >= self.t.softnet_time_squeezes, || {
+            format!(
+                "Receive processing squeezed: the softirq ran out of budget or time with \
+                 packets left (net.core.netdev_budget) — softnet_stat time_squeeze \
+                 +{} ({})",
+                squeezed.total, squeezed.cpus
+            )
+        })
+    }
+
+    /// `Ip ReasmFails`.
+    fn ip_reassembly_failures(&self) -> Outcome {
+        let Some(n) = self.snmp("Ip", "ReasmFails") else {
+            return Outcome::NotChecked;
+        };
+        Outcome::fired_if(n >= self.t.ip_reassembly_failures, || {
+            format!(
                 "IP reassembly failures: fragmented datagrams could not be rebuilt (fragments lost \
                  or timed out) — Ip {}",
                 moved_list(&[
                     ("ReasmFails", Some(n)),
-                    ("ReasmTimeout", now.snmp_delta(before, "Ip", "ReasmTimeout")),
+                    ("ReasmTimeout", self.snmp("Ip", "ReasmTimeout")),
                 ])
-            ),
-        }),
-        Some(_) => {}
+            )
+        })
     }
 
-    // Bursts of ICMP destination unreachable.
-    let unreachable = now
-        .snmp_delta(before, "Icmp", "InDestUnreachs")
-        .map(|n| (n, "Icmp InDestUnreachs"))
-        .or_else(|| {
-            // A quiet host has no IcmpMsg section yet: a missing InType3
-            // on the earlier reading means zero.
-            let current = now.snmp.as_ref()?.get_u64("IcmpMsg", "InType3")?;
-            let earlier = before.snmp.as_ref()?;
-            let earlier = earlier.get_u64("IcmpMsg", "InType3").unwrap_or(0);
-            counter_delta(earlier, current).map(|n| (n, "IcmpMsg InType3"))
-        });
-    match unreachable {
-        None if now.snmp.is_none() || before.snmp.is_none() => {
-            unchecked(Rule::IcmpUnreachableBurst)
-        }
-        None => {}
-        Some((n, counter)) => {
-            let rate = per_second(n, span);
-            if n >= t.icmp_unreachable_min && rate >= t.icmp_unreachable_per_second {
-                found.push(Finding {
-                    rule: Rule::IcmpUnreachableBurst,
-                    text: format!(
-                        "Burst of ICMP destination unreachable: {n} received in {seconds} \
-                         ({rate:.1}/s): peers refuse or cannot route what is sent — {counter} +{n}"
+    /// `Icmp InDestUnreachs` (`IcmpMsg InType3` when absent), as a count
+    /// and a rate.
+    fn icmp_unreachable_burst(&self) -> Outcome {
+        let (now, before) = (self.now, self.before);
+        let unreachable = self
+            .snmp("Icmp", "InDestUnreachs")
+            .map(|n| (n, "Icmp InDestUnreachs"))
+            .or_else(|| {
+                // A quiet host has no IcmpMsg section yet: a missing InType3
+                // on the earlier reading means zero.
+                let current = now.snmp.as_ref()?.get_u64("IcmpMsg", "InType3")?;
+                let earlier = before.snmp.as_ref()?;
+                let earlier = earlier.get_u64("IcmpMsg", "InType3").unwrap_or(0);
+                counter_delta(earlier, current).map(|n| (n, "IcmpMsg InType3"))
+            });
+        let Some((n, counter)) = unreachable else {
+            return if now.snmp.is_none() || before.snmp.is_none() {
+                Outcome::NotChecked
+            } else {
+                Outcome::QUIET
+            };
+        };
+        let rate = per_second(n, self.span);
+        let t = self.t;
+        Outcome::fired_if(
+            n >= t.icmp_unreachable_min && rate >= t.icmp_unreachable_per_second,
+            || {
+                format!(
+                    "Burst of ICMP destination unreachable: {n} received in {} \
+                     ({rate:.1}/s): peers refuse or cannot route what is sent — {counter} +{n}",
+                    self.seconds
+                )
+            },
+        )
+    }
+
+    /// `stat/arp_cache res_failed`, all namespaces.
+    fn arp_resolution_failures(&self) -> Outcome {
+        let (Some(a), Some(b)) = (&self.now.arp_cache, &self.before.arp_cache) else {
+            return Outcome::NotChecked;
+        };
+        let Some(n) = counter_delta(b.res_failed, a.res_failed) else {
+            return Outcome::QUIET;
+        };
+        Outcome::fired_if(n >= self.t.arp_resolution_failures, || {
+            format!(
+                "ARP resolution failures: neighbours did not answer (all namespaces) — \
+                 stat/arp_cache {}",
+                moved_list(&[
+                    ("res_failed", Some(n)),
+                    (
+                        "unresolved_discards",
+                        counter_delta(b.unresolved_discards, a.unresolved_discards)
                     ),
-                });
+                ])
+            )
+        })
+    }
+
+    /// Per interface, `net/dev` RX/TX errs + drop: one line per interface.
+    fn interface_errors(&self) -> Outcome {
+        let (Some(a), Some(b)) = (&self.now.dev, &self.before.dev) else {
+            return Outcome::NotChecked;
+        };
+        let mut lines = Vec::new();
+        for device in &a.rows {
+            let Some(old) = b.rows.iter().find(|d| d.name == device.name) else {
+                continue;
+            };
+            let counters = [
+                ("rx errs", counter_delta(old.rx_errs, device.rx_errs)),
+                ("rx drop", counter_delta(old.rx_drop, device.rx_drop)),
+                ("tx errs", counter_delta(old.tx_errs, device.tx_errs)),
+                ("tx drop", counter_delta(old.tx_drop, device.tx_drop)),
+            ];
+            let total = counters
+                .iter()
+                .filter_map(|(_, d)| *d)
+                .fold(0u64, u64::saturating_add);
+            if total >= self.t.interface_errors {
+                lines.push(format!(
+                    "Interface {}: errors or drops — dev {}",
+                    device.name,
+                    moved_list(&counters)
+                ));
             }
         }
+        Outcome::Checked(lines)
     }
+}
 
-    // ARP resolution failures.
-    match (&now.arp_cache, &before.arp_cache) {
-        (Some(a), Some(b)) => match counter_delta(b.res_failed, a.res_failed) {
-            Some(n) if n >= t.arp_resolution_failures => found.push(Finding {
-                rule: Rule::ArpResolutionFailures,
-                text: format!(
-                    "ARP resolution failures: neighbours did not answer (all namespaces) — \
-                     stat/arp_cache {}",
-                    moved_list(&[
-                        ("res_failed", Some(n)),
-                        (
-                            "unresolved_discards",
-                            counter_delta(b.unresolved_discards, a.unresolved_discards)
-                        ),
-                    ])
-                ),
-            }),
-            _ => {}
-        },
-        _ => unchecked(Rule::ArpResolutionFailures),
-    }
+/// The softnet changes of every CPU present in both readings.
+struct SoftnetChanges(Vec<SoftnetDelta>);
 
-    // Interface errors and drops.
-    match (&now.dev, &before.dev) {
-        (Some(a), Some(b)) => {
-            for device in &a.rows {
-                let Some(old) = b.rows.iter().find(|d| d.name == device.name) else {
-                    continue;
-                };
-                let counters = [
-                    ("rx errs", counter_delta(old.rx_errs, device.rx_errs)),
-                    ("rx drop", counter_delta(old.rx_drop, device.rx_drop)),
-                    ("tx errs", counter_delta(old.tx_errs, device.tx_errs)),
-                    ("tx drop", counter_delta(old.tx_drop, device.tx_drop)),
-                ];
-                let total = counters
-                    .iter()
-                    .filter_map(|(_, d)| *d)
-                    .fold(0u64, u64::saturating_add);
-                if total >= t.interface_errors {
-                    found.push(Finding {
-                        rule: Rule::InterfaceErrors,
-                        text: format!(
-                            "Interface {}: errors or drops — dev {}",
-                            device.name,
-                            moved_list(&counters)
-                        ),
-                    });
-                }
-            }
+/// One softnet counter summed over CPUs, and the CPUs where it moved.
+struct CpuSum {
+    total: u64,
+    /// `CPU 0 +3, CPU 2 +1`.
+    cpus: String,
+}
+
+impl SoftnetChanges {
+    fn sum(&self, get: impl Fn(&SoftnetDelta) -> u64) -> CpuSum {
+        let total = self.0.iter().map(&get).fold(0u64, u64::saturating_add);
+        let cpus: Vec<String> = self
+            .0
+            .iter()
+            .filter(|d| get(d) > 0)
+            .map(|d| format!("CPU {} +{}", d.cpu, get(d)))
+            .collect();
+        CpuSum {
+            total,
+            cpus: cpus.join(", "),
         }
-        _ => unchecked(Rule::InterfaceErrors),
     }
-
-    out.findings = found;
-    out
 }
 
 /// `A +3, B +1` for the counters that moved (all of them when none did).

@@ -28,14 +28,28 @@ const COLUMNS: [Column; 11] = [
     Column::new("Local Address:Port", "local_address").label("local"),
     Column::new("Peer Address:Port", "peer_address").label("peer"),
     Column::new("State", "state"),
-    Column::new("Sent/s", "sent_bytes_per_second").numeric(),
-    Column::new("Recv/s", "received_bytes_per_second").numeric(),
-    Column::new("Sent (B)", "sent_bytes").numeric(),
-    Column::new("Received (B)", "received_bytes").numeric(),
-    Column::new("RTT ± var (ms)", "rtt_ms").numeric(),
-    Column::new("Cwnd", "cwnd").numeric(),
-    Column::new("Retrans", "retransmits").numeric(),
-    Column::new("Delivery", "delivery_bytes_per_second").numeric(),
+    Column::new("Sent/s", "sent_bytes_per_second")
+        .numeric()
+        .importance(9),
+    Column::new("Recv/s", "received_bytes_per_second")
+        .numeric()
+        .importance(9),
+    Column::new("Sent (B)", "sent_bytes")
+        .numeric()
+        .importance(5),
+    Column::new("Received (B)", "received_bytes")
+        .numeric()
+        .importance(5),
+    Column::new("RTT ± var (ms)", "rtt_ms")
+        .numeric()
+        .importance(7),
+    Column::new("Cwnd", "cwnd").numeric().importance(3),
+    Column::new("Retrans", "retransmits")
+        .numeric()
+        .importance(4),
+    Column::new("Delivery", "delivery_bytes_per_second")
+        .numeric()
+        .importance(2),
 ];
 
 static SENT_BYTES: Family = Family {
@@ -484,6 +498,7 @@ mod tests {
                 place: DumpPlace::SameNamespace,
                 own: None,
             })),
+            neighbours: None,
         }
     }
 
@@ -674,6 +689,8 @@ mod tests {
         let screen = view(&ctx, &after, Some(&before));
         let out = text(&screen);
         insta::assert_snapshot!(out);
+        crate::tabs::narrow::assert_fits(&screen, 80);
+        crate::tabs::narrow::assert_fits(&screen, 60);
         // Sorted by rate: the sender, then the receiver, then the rest by
         // bytes moved.
         let order: Vec<&str> = out

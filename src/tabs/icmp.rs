@@ -43,16 +43,20 @@ const SPEC: SocketTab = SocketTab {
     kind: "ping",
     tables: &TABLES,
     columns: &[
-        Column::new("Proto", "protocol"),
-        Column::new("State", "state"),
-        Column::new("Recv-Q", "recv_q_bytes").numeric(),
-        Column::new("Send-Q", "send_q_bytes").numeric(),
+        Column::new("Proto", "protocol").importance(4),
+        Column::new("State", "state").importance(3),
+        Column::new("Recv-Q", "recv_q_bytes")
+            .numeric()
+            .importance(6),
+        Column::new("Send-Q", "send_q_bytes")
+            .numeric()
+            .importance(5),
         Column::new("Local Address", "local_ip"),
-        Column::new("Echo ID", "echo_id").numeric(),
+        Column::new("Echo ID", "echo_id").numeric().importance(7),
         Column::new("Peer Address", "peer_ip"),
-        Column::new("Drops", "drops").numeric(),
-        Column::new("User", "user"),
-        Column::new("Inode", "inode").numeric(),
+        Column::new("Drops", "drops").numeric().importance(2),
+        Column::new("User", "user").importance(1),
+        Column::new("Inode", "inode").numeric().importance(0),
     ],
     rank: |_| 0,
     cells,

@@ -14,6 +14,9 @@ pub(crate) mod changes;
 pub(crate) mod findings;
 pub(crate) mod flows;
 pub(crate) mod icmp;
+mod name_filter;
+#[cfg(test)]
+mod narrow;
 pub(crate) mod raw;
 pub(crate) mod routing;
 pub(crate) mod sockets;
@@ -24,7 +27,6 @@ pub(crate) mod testing;
 pub(crate) mod traffic;
 pub(crate) mod udp;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use compact_str::{CompactString, ToCompactString};
@@ -81,7 +83,7 @@ pub struct Settings {
     pub numeric: bool,
     pub endian: Endian,
     pub clock_ticks: u64,
-    pub users: HashMap<u32, String>,
+    pub users: crate::users::NameService,
     pub tcp_source: TcpSource,
 }
 
@@ -90,8 +92,9 @@ pub struct Settings {
 pub struct ViewContext<'a> {
     pub process: &'a Process,
     pub interval: Duration,
-    /// uid → user name; unknown uids are shown as numbers.
-    pub users: &'a HashMap<u32, String>,
+    /// uid → user name (the system's name service, cached); unknown
+    /// uids are shown as numbers.
+    pub users: &'a dyn crate::users::UserNames,
     /// Show uids instead of names.
     pub numeric: bool,
     /// Byte order of the host that produced the files.
@@ -173,9 +176,10 @@ impl ViewContext<'_> {
 
     /// A uid as the User column shows it.
     pub fn user(&self, uid: u32) -> CompactString {
-        match (self.numeric, self.users.get(&uid)) {
-            (false, Some(name)) => CompactString::from(name.as_str()),
-            _ => uid.to_compact_string(),
+        // With `-n` the name service is not asked at all.
+        match (!self.numeric).then(|| self.users.name(uid)).flatten() {
+            Some(name) => CompactString::from(name),
+            None => uid.to_compact_string(),
         }
     }
 }

@@ -18,7 +18,18 @@ use crate::snapshot::Snapshot;
 const ROUTE: &str = "route";
 const IPV6_ROUTE: &str = "ipv6_route";
 
-pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, _previous: Option<&Snapshot>) -> Screen {
+/// The tab's screen, narrowed by the `filter` (see [`super::name_filter`]).
+pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    let mut screen = unfiltered(ctx, now, previous);
+    super::name_filter::apply(
+        &mut screen,
+        ctx.view.filter.as_ref(),
+        &[("ipv4_routes", "routes"), ("ipv6_routes", "routes")],
+    );
+    screen
+}
+
+fn unfiltered(ctx: &ViewContext<'_>, now: &Snapshot, _previous: Option<&Snapshot>) -> Screen {
     Screen {
         status: ctx.namespace_status(Tab::Routing, now),
         blocks: vec![ipv4(now, ctx.endian), ipv6(now)],
@@ -50,11 +61,11 @@ fn ipv4(now: &Snapshot, endian: Endian) -> Block {
         columns: vec![
             Column::new("Destination", "destination"),
             Column::new("Gateway", "gateway"),
-            Column::new("Flags", "flags"),
-            Column::new("Metric", "metric").numeric(),
-            Column::new("MTU", "mtu").numeric(),
-            Column::new("Window", "window").numeric(),
-            Column::new("IRTT", "irtt").numeric(),
+            Column::new("Flags", "flags").importance(6),
+            Column::new("Metric", "metric").numeric().importance(5),
+            Column::new("MTU", "mtu").numeric().importance(1),
+            Column::new("Window", "window").numeric().importance(0),
+            Column::new("IRTT", "irtt").numeric().importance(0),
             Column::new("Interface", "interface"),
         ],
         rows: parsed.rows.iter().map(ipv4_row).collect(),
@@ -113,30 +124,57 @@ fn ipv6(now: &Snapshot) -> Block {
         Err(line) => return Block::Text(vec![line]),
     };
     let parsed = parse_ipv6_route_table(text);
+    // The kernel prints its null route once per routing table: show it
+    // once, and say what it is.
+    let null_routes = parsed.rows.iter().filter(|r| is_null_route(r)).count();
+    let mut seen_null = false;
+    let routes: Vec<&Ipv6Route> = parsed
+        .rows
+        .iter()
+        .filter(|r| !is_null_route(r) || !std::mem::replace(&mut seen_null, true))
+        .collect();
     let mut notes = vec![format!(
         "{} {} in all tables (local and multicast routes included)",
-        parsed.rows.len(),
-        plural(parsed.rows.len(), "route", "routes")
+        routes.len(),
+        plural(routes.len(), "route", "routes")
     )];
+    if null_routes > 0 {
+        notes.push(format!(
+            "default … reject lo 4294967295 is the kernel's IPv6 null route: where a lookup ends \
+             when no route matches (it rejects the packet); the file lists it once per routing \
+             table ({null_routes} here), shown once"
+        ));
+    }
     notes.extend(bad_line_notes(IPV6_ROUTE, &parsed.bad_lines));
     Block::Table(TableBlock {
         key: "ipv6_routes".into(),
         title: Some("IPv6 routes (net/ipv6_route)".into()),
         columns: vec![
             Column::new("Destination", "destination"),
-            Column::new("Source", "source"),
+            Column::new("Source", "source").importance(2),
             Column::new("Next hop", "next_hop"),
-            Column::new("Metric", "metric").numeric(),
-            Column::new("Ref", "refcnt").numeric(),
-            Column::new("Use", "use").numeric(),
-            Column::new("Flags", "flags"),
+            Column::new("Metric", "metric").numeric().importance(5),
+            Column::new("Ref", "refcnt").numeric().importance(0),
+            Column::new("Use", "use").numeric().importance(0),
+            Column::new("Flags", "flags").importance(4),
             Column::new("Interface", "interface"),
         ],
-        rows: parsed.rows.iter().map(ipv6_row).collect(),
+        rows: routes.into_iter().map(ipv6_row).collect(),
         notes,
         problems: Problem::lines(IPV6_ROUTE, &parsed.bad_lines),
         ..TableBlock::default()
     })
+}
+
+/// The kernel's null entry (`ip6_null_entry`): `::/0`, no next hop,
+/// reject, metric 0xffffffff, on `lo`.
+fn is_null_route(route: &Ipv6Route) -> bool {
+    route.destination_prefix_len == 0
+        && route.destination.is_unspecified()
+        && route.next_hop.is_unspecified()
+        && route.metric == u32::MAX
+        && route.flags.contains(crate::parse::route::rtf::REJECT)
+        && route.device.as_deref() == Some("lo")
 }
 
 fn ipv6_row(route: &Ipv6Route) -> Row {
@@ -160,7 +198,8 @@ fn ipv6_row(route: &Ipv6Route) -> Row {
     let flags = words.join(",");
     Row {
         cells: vec![
-            Cell::text(route.destination_display()),
+            Cell::text(route.destination_display())
+                .with("null_route", Value::Bool(is_null_route(route))),
             text_or_null(source, "-"),
             text_or_null(next_hop, "-"),
             Cell::uint(route.metric.into()),
@@ -202,6 +241,47 @@ mod tests {
         assert!(text.contains("203.0.113.0/24"), "{text}");
         assert!(text.contains("2001:db8:1::2"), "{text}");
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn the_null_route_is_shown_once_and_explained() {
+        let now = snapshot(0, vec![ok(ROUTE, ROUTE_618), ok(IPV6_ROUTE, IPV6_618)]);
+        let text = routing(&now);
+        let nulls = text
+            .lines()
+            .filter(|l| l.starts_with('│') && l.contains("default") && l.contains("4294967295"))
+            .count();
+        assert_eq!(nulls, 1, "{text}");
+        assert!(
+            text.contains("is the kernel's IPv6 null route")
+                && text.contains("(2 here), shown once"),
+            "{text}"
+        );
+        let screen = super::view(
+            &crate::tabs::testing::context(CounterDisplay::default()),
+            &now,
+            None,
+        );
+        let Some(crate::render::Block::Table(v6)) = screen.blocks.get(1) else {
+            panic!("{:?}", screen.blocks);
+        };
+        let flagged = v6
+            .rows
+            .iter()
+            .filter(|r| {
+                r.cells[0]
+                    .extra
+                    .contains(&("null_route", Value::Bool(true)))
+            })
+            .count();
+        assert_eq!(flagged, 1);
+        // A route to everywhere that rejects on another device is a route.
+        let elsewhere = IPV6_618.replace("00200200       lo", "00200200     eth9");
+        let text = routing(&snapshot(
+            0,
+            vec![ok(ROUTE, ROUTE_618), ok(IPV6_ROUTE, &elsewhere)],
+        ));
+        assert!(!text.contains("null route"), "{text}");
     }
 
     #[test]

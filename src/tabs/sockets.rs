@@ -886,7 +886,7 @@ pub fn socket_screen(
     }
     columns.extend(spec.columns.iter().cloned());
     if with_owner {
-        columns.push(Column::new("Owner", "owners"));
+        columns.push(Column::new("Owner", "owners").importance(4));
     }
 
     // Rows are built on every core, straight into one vector in the order

@@ -23,7 +23,14 @@ pub static NETSTAT_COUNTERS: Family = Family {
     help: "Extended counters of the namespace (net/netstat), by section and counter",
 };
 
+/// The tab's screen, narrowed by the `filter` (see [`super::name_filter`]).
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    let mut screen = unfiltered(ctx, now, previous);
+    super::name_filter::apply(&mut screen, ctx.view.filter.as_ref(), &[]);
+    screen
+}
+
+fn unfiltered(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Stats, now);
     status.push(changes_line(now, previous));
     let text =

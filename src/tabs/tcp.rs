@@ -22,14 +22,16 @@ const SPEC: SocketTab = SocketTab {
     tables: &TABLES,
     columns: &[
         Column::new("State", "state"),
-        Column::new("Recv-Q", "recv_q").numeric(),
-        Column::new("Send-Q", "send_q").numeric(),
+        Column::new("Recv-Q", "recv_q").numeric().importance(6),
+        Column::new("Send-Q", "send_q").numeric().importance(5),
         Column::new("Local Address:Port", "local_address"),
         Column::new("Peer Address:Port", "peer_address"),
-        Column::new("Timer", "timer"),
-        Column::new("Retrans", "retransmits").numeric(),
-        Column::new("User", "user"),
-        Column::new("Inode", "inode").numeric(),
+        Column::new("Timer", "timer").importance(2),
+        Column::new("Retrans", "retransmits")
+            .numeric()
+            .importance(1),
+        Column::new("User", "user").importance(3),
+        Column::new("Inode", "inode").numeric().importance(0),
     ],
     rank: |e| u8::from(TcpState::from_code(e.state) != TcpState::Listen),
     cells,
@@ -193,6 +195,7 @@ mod tests {
             })),
             processes: None,
             flows: None,
+            neighbours: None,
         }
     }
 
@@ -209,7 +212,8 @@ mod tests {
             netns_error: None,
             via_thread: None,
         };
-        let users = [(0, "root".to_string())].into_iter().collect();
+        let users: std::collections::HashMap<u32, String> =
+            [(0, "root".to_string())].into_iter().collect();
         let ctx = ViewContext {
             process: &process,
             interval: std::time::Duration::from_secs(2),

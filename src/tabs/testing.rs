@@ -70,6 +70,7 @@ pub fn snapshot(seconds: u64, files: Vec<(&'static str, Result<String, ReadError
         fd: None,
         processes: None,
         flows: None,
+        neighbours: None,
     }
 }
 
@@ -78,7 +79,7 @@ pub fn context(counters: CounterDisplay) -> ViewContext<'static> {
     ViewContext {
         process: &PROCESS,
         interval: Duration::from_secs(2),
-        users: &USERS,
+        users: &*USERS,
         numeric: false,
         endian: Endian::Little,
         clock_ticks: 100,

@@ -56,6 +56,16 @@ const fn counter(
     }
 }
 
+impl Counter {
+    /// The importance of the value column and of its second column (see
+    /// [`Column::importance`]; the order is in `docs/tabs-namespace.md`).
+    const fn ranked(mut self, value: u8, second: u8) -> Counter {
+        self.column.importance = Some(value);
+        self.second.importance = Some(second);
+        self
+    }
+}
+
 /// The throughput counters, each with its rate column.
 static THROUGHPUT: [Counter; 4] = [
     counter(
@@ -67,7 +77,8 @@ static THROUGHPUT: [Counter; 4] = [
             "netmonitor_interface_receive_bytes",
             "Bytes received by the interface (net/dev)",
         ),
-    ),
+    )
+    .ranked(6, 8),
     counter(
         ("RX packets", "rx_packets"),
         ("RX pkt/s", "rx_packets_per_second"),
@@ -77,7 +88,8 @@ static THROUGHPUT: [Counter; 4] = [
             "netmonitor_interface_receive_packets",
             "Packets received by the interface (net/dev)",
         ),
-    ),
+    )
+    .ranked(2, 4),
     counter(
         ("TX bytes", "tx_bytes"),
         ("TX rate", "tx_bytes_per_second"),
@@ -87,7 +99,8 @@ static THROUGHPUT: [Counter; 4] = [
             "netmonitor_interface_transmit_bytes",
             "Bytes sent by the interface (net/dev)",
         ),
-    ),
+    )
+    .ranked(5, 7),
     counter(
         ("TX packets", "tx_packets"),
         ("TX pkt/s", "tx_packets_per_second"),
@@ -97,7 +110,8 @@ static THROUGHPUT: [Counter; 4] = [
             "netmonitor_interface_transmit_packets",
             "Packets sent by the interface (net/dev)",
         ),
-    ),
+    )
+    .ranked(1, 3),
 ];
 
 /// The other counters of `net/dev`, in file order; the second column
@@ -112,7 +126,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_receive_errors",
             "Receive errors of any kind (net/dev)",
         ),
-    ),
+    )
+    .ranked(9, 0),
     counter(
         ("RX drop", "rx_dropped"),
         ("", "rx_dropped_change"),
@@ -122,7 +137,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_receive_drops",
             "Received packets dropped by the kernel, missed included (net/dev)",
         ),
-    ),
+    )
+    .ranked(9, 0),
     counter(
         ("RX fifo", "rx_fifo"),
         ("", "rx_fifo_change"),
@@ -132,7 +148,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_receive_fifo_errors",
             "Receive ring overruns (net/dev)",
         ),
-    ),
+    )
+    .ranked(4, 0),
     counter(
         ("RX frame", "rx_frame"),
         ("", "rx_frame_change"),
@@ -142,7 +159,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_receive_frame_errors",
             "Framing, CRC and length errors (net/dev)",
         ),
-    ),
+    )
+    .ranked(5, 0),
     counter(
         ("RX compr", "rx_compressed"),
         ("", "rx_compressed_change"),
@@ -152,7 +170,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_receive_compressed_packets",
             "Compressed packets received (net/dev)",
         ),
-    ),
+    )
+    .ranked(1, 0),
     counter(
         ("RX mcast", "rx_multicast"),
         ("", "rx_multicast_change"),
@@ -162,7 +181,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_receive_multicast_packets",
             "Multicast packets received (net/dev)",
         ),
-    ),
+    )
+    .ranked(3, 0),
     counter(
         ("TX errs", "tx_errors"),
         ("", "tx_errors_change"),
@@ -172,7 +192,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_transmit_errors",
             "Transmit errors of any kind (net/dev)",
         ),
-    ),
+    )
+    .ranked(9, 0),
     counter(
         ("TX drop", "tx_dropped"),
         ("", "tx_dropped_change"),
@@ -182,7 +203,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_transmit_drops",
             "Packets dropped before sending (net/dev)",
         ),
-    ),
+    )
+    .ranked(9, 0),
     counter(
         ("TX fifo", "tx_fifo"),
         ("", "tx_fifo_change"),
@@ -192,7 +214,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_transmit_fifo_errors",
             "Transmit ring errors (net/dev)",
         ),
-    ),
+    )
+    .ranked(4, 0),
     counter(
         ("TX colls", "tx_collisions"),
         ("", "tx_collisions_change"),
@@ -202,7 +225,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_collisions",
             "Collisions detected while sending (net/dev)",
         ),
-    ),
+    )
+    .ranked(2, 0),
     counter(
         ("TX carrier", "tx_carrier"),
         ("", "tx_carrier_change"),
@@ -212,7 +236,8 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_transmit_carrier_errors",
             "Carrier and link errors while sending (net/dev)",
         ),
-    ),
+    )
+    .ranked(5, 0),
     counter(
         ("TX compr", "tx_compressed"),
         ("", "tx_compressed_change"),
@@ -222,12 +247,20 @@ static OTHER: [Counter; 12] = [
             "netmonitor_interface_transmit_compressed_packets",
             "Compressed packets sent (net/dev)",
         ),
-    ),
+    )
+    .ranked(1, 0),
 ];
 
 const INTERFACE: Column = Column::new("Interface", "interface").label("interface");
 
+/// The tab's screen, narrowed by the `filter` (see [`super::name_filter`]).
 pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
+    let mut screen = unfiltered(ctx, now, previous);
+    super::name_filter::apply(&mut screen, ctx.view.filter.as_ref(), &[]);
+    screen
+}
+
+fn unfiltered(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) -> Screen {
     let mut status = ctx.namespace_status(Tab::Traffic, now);
     status.push(changes_line(now, previous));
     let text = match file_text(now, DEV).or_explain(None, "this namespace has no net/dev file") {

@@ -4,6 +4,7 @@
 
 mod cli;
 mod datagram_fixtures;
+mod docs_claims;
 mod faults;
 mod fixtures;
 mod hostile_input;
@@ -11,10 +12,13 @@ mod live_big;
 mod live_flows;
 mod live_hostile;
 mod live_namespace;
+mod live_neighbours;
 mod live_permissions;
 mod live_sockets;
 mod live_tcp;
 mod live_tcp_source;
+mod live_users;
+mod narrow_terminal;
 mod pinned_json;
 mod piped;
 mod scripts;
