@@ -374,7 +374,7 @@ pub fn plan<'e>(
 /// netmonitor's own namespace, otherwise on a helper thread that enters
 /// it; when `ns/net` cannot be read, in netmonitor's own namespace only if
 /// the process's `net/netlink` lists the asking socket.
-fn in_namespace_of<T: Send>(
+pub(crate) fn in_namespace_of<T: Send>(
     view_dir: &Path,
     ask: impl FnOnce(&Socket) -> Result<T, DiagError> + Send,
 ) -> Result<(T, DumpPlace), DiagError> {
