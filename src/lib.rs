@@ -14,9 +14,11 @@
 pub mod batch;
 pub mod capture;
 pub mod cli;
+pub mod closes;
 pub mod command;
 pub mod diag;
 pub mod error;
+pub mod ledger;
 pub mod parse;
 pub mod render;
 pub mod repl;
