@@ -191,7 +191,8 @@ pub struct BufferGrant {
 pub struct SubscriptionStats {
     pub events: u64,
     /// Times `recv` said ENOBUFS: the buffer overflowed and messages were
-    /// dropped.
+    /// dropped (while it stays congested, the kernel drops more without
+    /// saying so again: [`SubscriptionStats::lost`] counts them all).
     pub overflows: u64,
     /// Messages the kernel dropped, from the socket's drop counter
     /// (`SO_MEMINFO`); `None` when that could not be read.
@@ -206,7 +207,7 @@ pub enum Receipt {
     /// This many events were appended.
     Closed(usize),
     /// The buffer had overflowed: `lost` messages are gone since the last
-    /// overflow (`None`: the drop counter cannot be read).
+    /// report (`None`: ENOBUFS, but the drop counter cannot be read).
     Overflowed { lost: Option<u64> },
     /// Nothing within [`RECEIVE_TIMEOUT`].
     Idle,
@@ -222,6 +223,8 @@ pub struct CloseSubscription {
     stats: SubscriptionStats,
     /// The socket's drop counter when last read.
     drops: Option<u32>,
+    /// A loss read along with events, reported by the next receive.
+    pending_loss: Option<Option<u64>>,
 }
 
 impl CloseSubscription {
@@ -245,6 +248,7 @@ impl CloseSubscription {
                 ..SubscriptionStats::default()
             },
             drops,
+            pending_loss: None,
         })
     }
 
@@ -262,26 +266,37 @@ impl CloseSubscription {
 
     /// Waits up to [`RECEIVE_TIMEOUT`] for events and appends them to
     /// `out` (then takes, without waiting, what else is queued, up to a
-    /// batch). An overflow is reported on its own, and the next call goes
-    /// on with what the buffer still holds.
+    /// batch). Losses are read from the socket's drop counter at every
+    /// call — a congested netlink socket drops messages without a second
+    /// ENOBUFS — and reported on their own, before the next events.
     pub fn receive(&mut self, out: &mut Vec<ClosedSocket>) -> Result<Receipt, DiagError> {
+        if let Some(lost) = self.pending_loss.take() {
+            return Ok(Receipt::Overflowed { lost });
+        }
         let mut got = 0;
-        while got < BATCH {
-            let flags = if got == 0 { 0 } else { nix::libc::MSG_DONTWAIT };
+        let mut overflowed = false;
+        // Bounded: an ENOBUFS is followed by data or EAGAIN, but a busy
+        // namespace could alternate them.
+        for _ in 0..BATCH * 2 {
+            if got >= BATCH {
+                break;
+            }
+            let flags = if got == 0 && !overflowed {
+                0
+            } else {
+                nix::libc::MSG_DONTWAIT
+            };
             let size = {
                 let mut space = &mut self.buffer[..];
                 match self.socket.recv(&mut space, flags) {
                     Ok(size) => size,
                     Err(e) => match e.raw_os_error() {
                         Some(nix::libc::EINTR) => continue,
-                        Some(nix::libc::EAGAIN) if got == 0 => return Ok(Receipt::Idle),
                         Some(nix::libc::EAGAIN) => break,
-                        Some(nix::libc::ENOBUFS) if got == 0 => return Ok(self.overflowed()),
-                        // Hand over what was read; the next call reports it.
                         Some(nix::libc::ENOBUFS) => {
                             self.stats.overflows += 1;
-                            self.count_lost();
-                            break;
+                            overflowed = true;
+                            continue;
                         }
                         _ => return Err(DiagError::Netlink(describe_io(&e))),
                     },
@@ -299,14 +314,20 @@ impl CloseSubscription {
             }
         }
         self.stats.events += got as u64;
-        Ok(Receipt::Closed(got))
-    }
-
-    fn overflowed(&mut self) -> Receipt {
-        self.stats.overflows += 1;
-        Receipt::Overflowed {
-            lost: self.count_lost(),
-        }
+        let loss = match self.count_lost() {
+            Some(0) if !overflowed => None,
+            None if !overflowed => None,
+            lost => Some(lost),
+        };
+        Ok(match loss {
+            None if got == 0 => Receipt::Idle,
+            None => Receipt::Closed(got),
+            Some(lost) if got == 0 => Receipt::Overflowed { lost },
+            Some(lost) => {
+                self.pending_loss = Some(lost);
+                Receipt::Closed(got)
+            }
+        })
     }
 
     /// Messages dropped since the last reading of the drop counter.
