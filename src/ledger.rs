@@ -1152,9 +1152,11 @@ mod tests {
             which: usize,
         },
         Deliver,
-        /// Dump, let `late` events through, then refresh with the dump.
+        /// Dump, close a connection of it (`closing`, its event first in
+        /// line), let `late` events through, then refresh with the dump.
         Refresh {
             late: u8,
+            closing: Option<usize>,
         },
     }
 
@@ -1171,7 +1173,8 @@ mod tests {
             }),
             any::<usize>().prop_map(|which| Step::Close { which }),
             Just(Step::Deliver),
-            (0u8..4).prop_map(|late| Step::Refresh { late }),
+            (0u8..4, proptest::option::of(any::<usize>()))
+                .prop_map(|(late, closing)| Step::Refresh { late, closing }),
         ]
     }
 
@@ -1223,11 +1226,18 @@ mod tests {
             let mut queued: std::collections::VecDeque<ClosedSocket> = Default::default();
             let mut before = Bytes::default();
             let mut clock = 0u64;
-            let mut refresh = |ledger: &mut Ledger, connections: &mut Vec<Connection>, queued: &mut std::collections::VecDeque<ClosedSocket>, late: u8| {
+            let mut refresh = |ledger: &mut Ledger, connections: &mut Vec<Connection>, queued: &mut std::collections::VecDeque<ClosedSocket>, late: u8, closing: Option<usize>| {
                 let dump: Vec<TcpFlow> = connections.iter_mut()
                     .filter(|c| c.alive && c.ours)
                     .map(|c| { c.listed = true; c.flow() })
                     .collect();
+                if let Some(which) = closing {
+                    let alive: Vec<usize> = (0..connections.len()).filter(|&i| connections[i].alive).collect();
+                    if let Some(&i) = alive.get(which % alive.len().max(1)) {
+                        connections[i].alive = false;
+                        queued.push_front(connections[i].event());
+                    }
+                }
                 for _ in 0..late {
                     if let Some(event) = queued.pop_front() {
                         ledger.record_close(&event);
@@ -1271,8 +1281,8 @@ mod tests {
                             ledger.record_close(&event);
                         }
                     }
-                    Step::Refresh { late } => {
-                        let now = refresh(&mut ledger, &mut connections, &mut queued, late);
+                    Step::Refresh { late, closing } => {
+                        let now = refresh(&mut ledger, &mut connections, &mut queued, late, closing);
                         prop_assert!(now.totals.sent >= before.sent && now.totals.received >= before.received,
                             "{:?} after {:?}", now.totals, before);
                         before = now.totals;
@@ -1283,13 +1293,13 @@ mod tests {
                 c.alive = false;
                 queued.push_back(c.event());
             }
-            let end = refresh(&mut ledger, &mut connections, &mut queued, u8::MAX);
+            let end = refresh(&mut ledger, &mut connections, &mut queued, u8::MAX, None);
             while let Some(event) = queued.pop_front() {
                 ledger.record_close(&event);
             }
             let end = {
                 prop_assert!(end.totals.sent >= before.sent && end.totals.received >= before.received);
-                refresh(&mut ledger, &mut connections, &mut queued, 0)
+                refresh(&mut ledger, &mut connections, &mut queued, 0, None)
             };
             let truth = connections.iter().filter(|c| c.attributable())
                 .fold(Bytes::default(), |sum, c| sum + bytes(c.sent, c.received));
