@@ -702,6 +702,21 @@ mod tests {
             }
         }
 
+        /// Past the netlink header, where random bytes rarely get: any
+        /// socket header and attributes.
+        #[test]
+        fn any_payload_of_a_sock_diag_message_decodes_or_is_refused(
+            family in prop_oneof![Just(AF_INET), Just(AF_INET6), any::<u8>()],
+            body in proptest::collection::vec(any::<u8>(), 0..500),
+        ) {
+            let mut message = ((17 + body.len()) as u32).to_ne_bytes().to_vec();
+            message.extend(SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+            message.extend([0u8; 10]);
+            message.push(family);
+            message.extend(&body);
+            let _ = parse_close_event(&message);
+        }
+
         #[test]
         fn any_counters_and_addresses_come_back(
             local in any::<(u32, u16)>(), peer in any::<([u8; 16], u16)>(), cookie in any::<u64>(),

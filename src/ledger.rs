@@ -16,6 +16,8 @@
 //! for two refreshes after its event (at most [`RECENT_CAP`] per refresh)
 //! or [`SETTLED_MEMORY`] after it was settled without one (at most
 //! [`SETTLED_CAP`]); everything else is sums.
+//!
+//! Public for the live tests and the benchmark (`examples/closes_bench.rs`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::ops::{Add, AddAssign};
