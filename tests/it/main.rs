@@ -9,6 +9,7 @@ mod faults;
 mod fixtures;
 mod hostile_input;
 mod live_big;
+mod live_closes;
 mod live_flows;
 mod live_hostile;
 mod live_namespace;
