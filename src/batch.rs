@@ -12,6 +12,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
 
+use crate::accounting::Accounting;
 use crate::capture::Capture;
 use crate::cli::{BatchMode, Format};
 use crate::plan::TickInputs;
@@ -43,6 +44,14 @@ pub fn run(
     let interval = session.interval.duration();
     let start = Instant::now();
     let mut previous: Option<Viewed> = None;
+    // A single print has no second tick to compare with: nothing to count.
+    let mut accounting = (mode.count > 1).then(|| {
+        Accounting::start(
+            &crate::diag::Netlink,
+            &source.view_dir(&process),
+            source.origin(),
+        )
+    });
     let mut stdout = io::stdout().lock();
     for number in 1..=mode.count {
         if number > 1 {
@@ -77,8 +86,14 @@ pub fn run(
                     .as_ref()
                     .and_then(|p| p.snapshot.flows.as_ref())
                     .and_then(|f| f.as_ref().ok()),
+                scan_listener_owners: accounting
+                    .as_ref()
+                    .is_some_and(|a| a.wants_owner_scan(Instant::now())),
             },
         );
+        let totals = accounting
+            .as_mut()
+            .and_then(|a| a.refresh(&snapshot, process.pid));
         if let Some(capture) = capture.as_mut() {
             if let Err(e) = capture.write_tick(source, &process) {
                 eprintln!("netmonitor: {}", sanitize(&e.to_string()));
@@ -87,6 +102,7 @@ pub fn run(
         }
         let ctx = ViewContext {
             earlier: previous.as_ref().map(|p| &p.snapshot),
+            totals: totals.as_ref(),
             ..session.view_context(&process, settings)
         };
         let (screen, sockets) =
@@ -109,6 +125,7 @@ pub fn run(
                 tab,
                 snapshot,
                 sockets,
+                totals,
             };
             viewed.settle();
             viewed

@@ -40,6 +40,7 @@ use nix::sys::stat::fstat;
 use nix::sys::time::TimeVal;
 use rustc_hash::FxHashSet;
 
+use crate::closes::{CloseReader, CloseSubscription, Delivery, WANTED_BUFFER};
 use crate::error::DiagError;
 use crate::neighbours::Neighbour;
 use crate::parse::inet_diag::{InetDiagMsg, parse_inet_diag_msg};
@@ -68,6 +69,19 @@ pub trait SockDiag: Sync {
     /// The neighbours of both families, as `ip neigh` lists them (over
     /// rtnetlink: no `/proc` file has the IPv6 ones).
     fn neighbours(&self, view_dir: &Path) -> Result<Vec<Neighbour>, DiagError>;
+
+    /// The listening TCP sockets' fixed headers (the kernel walks only its
+    /// listening table for them: cheap on any namespace).
+    fn listeners(&self, view_dir: &Path) -> Result<Vec<InetDiagMsg>, DiagError>;
+
+    /// A session-long subscription to the destruction of every TCP socket
+    /// of the namespace, read on a thread of its own that hands each batch
+    /// of events to `on`.
+    fn subscribe_closes(
+        &self,
+        view_dir: &Path,
+        on: Box<dyn FnMut(Delivery<'_>) + Send>,
+    ) -> Result<CloseReader, DiagError>;
 
     /// Every TCP socket's fixed header — listeners, connections,
     /// TIME_WAIT and request sockets, what `net/tcp` and `net/tcp6` list —
@@ -113,6 +127,36 @@ impl SockDiag for Netlink {
                 .map_err(|e| DiagError::Netlink(io::Error::other(e.to_string())))
         })?;
         Ok(neighbours)
+    }
+
+    fn listeners(&self, view_dir: &Path) -> Result<Vec<InetDiagMsg>, DiagError> {
+        let (listeners, _) = in_namespace_of(view_dir, |socket| {
+            let mut listeners = Vec::new();
+            dump(
+                socket,
+                ExtensionFlags::empty(),
+                StateFlags::LISTEN,
+                |message| {
+                    let header = parse_inet_diag_msg(message.payload()).map_err(|why| {
+                        DiagError::netlink(format!("cannot decode an answer: {why}"))
+                    })?;
+                    listeners.push(header);
+                    Ok(())
+                },
+            )?;
+            Ok(listeners)
+        })?;
+        Ok(listeners)
+    }
+
+    fn subscribe_closes(
+        &self,
+        view_dir: &Path,
+        on: Box<dyn FnMut(Delivery<'_>) + Send>,
+    ) -> Result<CloseReader, DiagError> {
+        CloseSubscription::open(view_dir, WANTED_BUFFER)?
+            .spawn_reader(on)
+            .map_err(DiagError::Netlink)
     }
 
     fn sockets(

@@ -12,6 +12,7 @@
 //! Modules are private unless tests, benches, examples or fuzz targets
 //! use them; the binary enters through [`app::main`].
 
+mod accounting;
 pub mod app;
 mod batch;
 mod capture;

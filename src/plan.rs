@@ -41,6 +41,9 @@ pub(crate) struct TickInputs<'a> {
     /// The last tick's reading of the process's connections, which may
     /// let this one look them up one by one instead of dumping.
     pub earlier: Option<&'a FlowDump>,
+    /// Scan every process's `fd/` to learn who else holds the process's
+    /// listeners ([`crate::accounting`] asks now and then).
+    pub scan_listener_owners: bool,
 }
 
 /// The reads of one tick.
@@ -53,6 +56,8 @@ pub(crate) struct Plan<'a> {
     /// Scan every process's `fd/` for socket owners.
     pub owners: bool,
     pub connections: Connections<'a>,
+    /// The namespace's TCP listeners, with the connections.
+    pub listeners: bool,
     /// Ask for the neighbours over rtnetlink (the arp tab, live).
     pub neighbours: bool,
     /// The socket tables the tab displays (none for other tabs).
@@ -102,6 +107,9 @@ pub(crate) fn plan<'a>(inputs: &TickInputs<'a>) -> Plan<'a> {
         (_, false) => Connections::Skip,
     };
     let own_sockets = tab.shows_own_sockets();
+    // Owners are scanned for the socket tabs' scopes, and now and then to
+    // tell who shares the process's listeners.
+    let scan = own_sockets && inputs.scope.needs_owners() || (live && inputs.scan_listener_owners);
     let fd = own_sockets || connections != Connections::Skip;
     let displayed = tab.socket_tables().unwrap_or_default();
     // Both TCP tables or neither: the dump describes both families.
@@ -120,8 +128,9 @@ pub(crate) fn plan<'a>(inputs: &TickInputs<'a>) -> Plan<'a> {
     Plan {
         tables,
         fd,
-        owners: own_sockets && inputs.scope.needs_owners(),
+        owners: scan,
         connections,
+        listeners: connections != Connections::Skip,
         neighbours: tab == Tab::Arp && live,
         displayed,
         if_unexplained: if displayed.is_empty() {
@@ -215,6 +224,7 @@ mod tests {
             tcp_source,
             with_rate: true,
             earlier: None,
+            scan_listener_owners: false,
         }
     }
 
@@ -343,6 +353,7 @@ mod tests {
                 fd: false,
                 owners: false,
                 connections: Connections::Skip,
+                listeners: false,
                 neighbours: false,
                 displayed: &[],
                 if_unexplained: Vec::new(),

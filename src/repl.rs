@@ -30,6 +30,7 @@ use rustyline::{
     ExternalPrinter, Helper, KeyEvent as Key, Movement, RepeatCount,
 };
 
+use crate::accounting::{Accounting, TcpTotals};
 use crate::capture::Capture;
 use crate::command::Command;
 use crate::plan::TickInputs;
@@ -122,6 +123,8 @@ pub struct Driver {
     /// The refresh timer restarts before the next wait (the state machine
     /// said so).
     restart_timer: bool,
+    /// The process's TCP totals over the session.
+    accounting: Accounting,
     render_options: RenderOptions,
     output: Output,
     /// `--capture`: written after every snapshot until it fails.
@@ -162,6 +165,11 @@ pub fn run(
     } else {
         RenderOptions::plain()
     };
+    let accounting = Accounting::start(
+        &crate::diag::Netlink,
+        &source.view_dir(&process),
+        source.origin(),
+    );
     let mut driver = Driver {
         source,
         process,
@@ -170,6 +178,7 @@ pub fn run(
         shown: None,
         before: None,
         restart_timer: false,
+        accounting,
         render_options,
         output,
         capture,
@@ -334,8 +343,10 @@ impl Driver {
                 tcp_source: self.settings.tcp_source,
                 with_rate: true,
                 earlier,
+                scan_listener_owners: self.accounting.wants_owner_scan(Instant::now()),
             },
         );
+        let totals = self.accounting.refresh(&snapshot, self.process.pid);
         if let Some(capture) = self.capture.as_mut() {
             if let Err(e) = capture.write_tick(&self.source, &self.process) {
                 // The session goes on; the capture stops, said once.
@@ -349,11 +360,12 @@ impl Driver {
             shown.settle();
             shown
         });
-        let (text, sockets) = self.render(tab, &snapshot);
+        let (text, sockets) = self.render(tab, &snapshot, totals.as_ref());
         self.shown = Some(Viewed {
             tab,
             snapshot,
             sockets,
+            totals,
         });
         text
     }
@@ -363,7 +375,7 @@ impl Driver {
     fn redraw(&mut self, tab: Tab) -> String {
         match self.shown.take() {
             Some(shown) if shown.tab == tab => {
-                let (text, _) = self.render(tab, &shown.snapshot);
+                let (text, _) = self.render(tab, &shown.snapshot, shown.totals.as_ref());
                 self.shown = Some(shown);
                 text
             }
@@ -380,9 +392,11 @@ impl Driver {
         &self,
         tab: Tab,
         snapshot: &crate::snapshot::Snapshot,
+        totals: Option<&TcpTotals>,
     ) -> (String, Option<crate::tabs::sockets::SocketSet>) {
         let ctx = ViewContext {
             earlier: self.before.as_ref().map(|before| &before.snapshot),
+            totals,
             ..self.session.view_context(&self.process, &self.settings)
         };
         let previous = self

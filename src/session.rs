@@ -123,6 +123,7 @@ impl Session {
             counters: self.counters,
             view: &self.view,
             earlier: None,
+            totals: None,
         }
     }
 

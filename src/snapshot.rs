@@ -34,6 +34,9 @@ pub struct Snapshot {
     /// TCP connections with their kernel counters; `None` when reading a
     /// captured tree (no kernel to ask) or when the tick did not ask.
     pub flows: Option<Result<FlowDump, DiagError>>,
+    /// The namespace's listening TCP sockets, read with the connections
+    /// (they tell which closed connections the process accepted).
+    pub listeners: Option<Result<Vec<InetDiagMsg>, DiagError>>,
     /// The neighbours over rtnetlink (arp tab, live only).
     pub neighbours: Option<Result<Vec<Neighbour>, DiagError>>,
 }
@@ -105,6 +108,7 @@ impl Snapshot {
             fd: None,
             processes: None,
             flows: None,
+            listeners: None,
             neighbours: None,
         }
     }

@@ -78,7 +78,7 @@ pub(crate) fn execute(
         waiting.push(to_connections);
     }
     let view_dir = view_dir.as_path();
-    let (fd, processes, flows, neighbours, mut tables, dumped_tables) =
+    let (fd, processes, flows, listeners, neighbours, mut tables, dumped_tables) =
         std::thread::scope(|scope| {
             // Not deferred: it does the work of the table readers.
             let dumper = (!dumped.is_empty()).then(|| {
@@ -110,6 +110,12 @@ pub(crate) fn execute(
                     read_connections(kernel, view_dir, plan.connections, for_connections)
                 })
             });
+            let listeners = plan.listeners.then(|| {
+                scope.spawn(|| {
+                    defer_to_readers();
+                    kernel.listeners(view_dir)
+                })
+            });
             let neighbours = plan
                 .neighbours
                 .then(|| scope.spawn(|| kernel.neighbours(view_dir)));
@@ -131,7 +137,20 @@ pub(crate) fn execute(
                     .join()
                     .unwrap_or_else(|_| Err(DiagError::netlink("the neighbour thread failed")))
             });
-            (fd, processes, flows, neighbours, tables, dumped_tables)
+            let listeners = listeners.map(|reader| {
+                reader
+                    .join()
+                    .unwrap_or_else(|_| Err(DiagError::netlink("the listener thread failed")))
+            });
+            (
+                fd,
+                processes,
+                flows,
+                listeners,
+                neighbours,
+                tables,
+                dumped_tables,
+            )
         });
     match dumped_tables {
         Some(Ok(from_dump)) => tables.extend(from_dump),
@@ -160,6 +179,7 @@ pub(crate) fn execute(
         fd,
         processes,
         flows,
+        listeners,
         neighbours,
     };
     if !plan.if_unexplained.is_empty() && needs_other_tables(&snapshot, plan.displayed) {
@@ -481,6 +501,13 @@ mod tests {
             self.asked.lock().unwrap().clone()
         }
 
+        /// What it was asked about connections, in order (listeners are
+        /// read beside them, on another thread).
+        fn asked_for_connections(&self) -> Vec<&'static str> {
+            let asked = self.asked();
+            asked.into_iter().filter(|a| *a != "listeners").collect()
+        }
+
         fn refusal(&self) -> Result<(), DiagError> {
             if self.refuse {
                 Err(DiagError::Netlink(io::Error::from_raw_os_error(
@@ -530,6 +557,25 @@ mod tests {
                 place: DumpPlace::SameNamespace,
                 own: None,
             })
+        }
+
+        fn listeners(&self, _: &Path) -> Result<Vec<InetDiagMsg>, DiagError> {
+            self.asked.lock().unwrap().push("listeners");
+            self.refusal()?;
+            Ok(self
+                .sockets
+                .iter()
+                .filter(|s| s.state == 10)
+                .copied()
+                .collect())
+        }
+
+        fn subscribe_closes(
+            &self,
+            _: &Path,
+            _: Box<dyn FnMut(crate::closes::Delivery<'_>) + Send>,
+        ) -> Result<crate::closes::CloseReader, DiagError> {
+            Err(DiagError::netlink("a fake kernel has no subscriptions"))
         }
 
         fn neighbours(&self, _: &Path) -> Result<Vec<Neighbour>, DiagError> {
@@ -612,6 +658,7 @@ mod tests {
             tcp_source: TcpSource::Netlink,
             with_rate: true,
             earlier,
+            scan_listener_owners: false,
         })
     }
 
@@ -711,7 +758,7 @@ mod tests {
             known.others.contains(&22851),
             "its listener is no connection"
         );
-        assert_eq!(kernel.asked(), ["connections"]);
+        assert_eq!(kernel.asked_for_connections(), ["connections"]);
 
         // Every socket explained: looked up, not dumped.
         let second = execute(
@@ -720,7 +767,7 @@ mod tests {
             &process,
             &live_plan(Tab::Stats, Scope::Own, Some(&dump)),
         );
-        assert_eq!(kernel.asked(), ["connections", "look_up"]);
+        assert_eq!(kernel.asked_for_connections(), ["connections", "look_up"]);
         assert_eq!(second.flows.unwrap().unwrap().flows.len(), 1);
 
         // A lookup that fails falls back to a dump.
@@ -735,7 +782,7 @@ mod tests {
             &process,
             &live_plan(Tab::Stats, Scope::Own, Some(&dump)),
         );
-        assert_eq!(failing.asked(), ["look_up", "connections"]);
+        assert_eq!(failing.asked_for_connections(), ["look_up", "connections"]);
         assert_eq!(third.flows.unwrap().unwrap().flows.len(), 1);
     }
 
@@ -760,6 +807,7 @@ mod tests {
             tcp_source: TcpSource::Netlink,
             with_rate: true,
             earlier: None,
+            scan_listener_owners: false,
         });
         let quiet = FakeKernel::default();
         let snapshot = execute(&source, &quiet, &process, &captured_plan);

@@ -15,6 +15,8 @@ use std::collections::HashMap;
 
 use super::sockets::{Ownership, endpoint_cell, held_sockets, is_own};
 use super::{Tab, ViewContext};
+use crate::accounting::TcpTotals;
+use crate::ledger::{Attribution, Refresh};
 use crate::parse::sockets::TcpState;
 use crate::render::{
     Block, Cell, Column, Emphasis, Fact, Family, MetricKind, Problem, Row, Screen, TableBlock,
@@ -276,8 +278,16 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
         .map(|(flow, rates)| connection_row(flow, *rates, baseline.is_some()))
         .collect();
     let fresh = measured.iter().filter(|(_, r)| r.is_none()).count();
-    if !measured.is_empty() {
-        rows.push(total_row(&measured, baseline.is_some()));
+    // In scope own the session's totals count the connections that
+    // closed too: the total line is theirs.
+    let session = match (ctx.totals, &owner) {
+        (Some(TcpTotals::Counted(refresh)), Ownership::Own) => Some(refresh.as_ref()),
+        _ => None,
+    };
+    match session {
+        Some(refresh) => rows.push(session_total_row(&measured, refresh)),
+        None if !measured.is_empty() => rows.push(total_row(&measured, baseline.is_some())),
+        None => {}
     }
 
     let count = measured.len();
@@ -302,19 +312,130 @@ pub fn view(ctx: &ViewContext<'_>, now: &Snapshot, previous: Option<&Snapshot>) 
     notes.push(
         "Sent: payload bytes sent, retransmissions not counted twice; Received: payload bytes received in order. UDP has no byte counters in the kernel.".into(),
     );
+    let mut blocks = vec![Block::Table(TableBlock {
+        key: "connections".into(),
+        title: None,
+        columns: COLUMNS.to_vec(),
+        rows,
+        notes,
+        facts: vec![Fact::new("connections", Value::UInt(count as u64))],
+        ..TableBlock::default()
+    })];
+    blocks.extend(session.map(closed_block));
     Screen {
         status,
-        blocks: vec![Block::Table(TableBlock {
-            key: "connections".into(),
-            title: None,
-            columns: COLUMNS.to_vec(),
-            rows,
-            notes,
-            facts: vec![Fact::new("connections", Value::UInt(count as u64))],
-            ..TableBlock::default()
-        })],
+        blocks,
         ..Screen::default()
     }
+}
+
+/// The columns of the connections that closed.
+const CLOSED_COLUMNS: [Column; 5] = [
+    Column::new("Local Address:Port", "local_address"),
+    Column::new("Peer Address:Port", "peer_address"),
+    Column::new("Sent (B)", "sent_bytes").numeric(),
+    Column::new("Received (B)", "received_bytes").numeric(),
+    Column::new("Counted as", "attribution"),
+];
+
+/// How many closed connections are listed by name.
+const CLOSED_SHOWN: usize = 5;
+
+/// The process's connections that closed since the last refresh: how
+/// many, their bytes, the biggest few with their peers.
+fn closed_block(refresh: &Refresh) -> Block {
+    let since = &refresh.since_last;
+    let rows = since
+        .biggest
+        .iter()
+        .take(CLOSED_SHOWN)
+        .map(|closed| Row {
+            cells: vec![
+                endpoint_cell(&closed.local, false, "local_ip", "local_port"),
+                endpoint_cell(&closed.peer, true, "peer_ip", "peer_port"),
+                count_cell(closed.bytes.sent),
+                count_cell(closed.bytes.received),
+                Cell::text(match &closed.how {
+                    Attribution::Seen => "seen alive".to_string(),
+                    Attribution::Accepted { shared_with } if shared_with.is_empty() => {
+                        "accepted on its listener".to_string()
+                    }
+                    Attribution::Accepted { shared_with } => format!(
+                        "accepted on a listener shared with pid {}",
+                        shared_with
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Attribution::Settled => "last counters (no close event)".to_string(),
+                }),
+            ],
+            emphasis: Emphasis::None,
+            total: false,
+        })
+        .collect();
+    let mut notes = vec![format!(
+        "{} {} closed since the last refresh: {} B sent, {} B received{}",
+        since.closes,
+        crate::render::plural(since.closes as usize, "connection", "connections"),
+        grouped(since.bytes.sent),
+        grouped(since.bytes.received),
+        if since.closes as usize > CLOSED_SHOWN {
+            format!(" (the {CLOSED_SHOWN} biggest shown)")
+        } else {
+            String::new()
+        }
+    )];
+    let counters = &refresh.counters;
+    notes.push(format!(
+        "over the session: {} of the process's connections closed; {} others of the namespace closed unattributed ({} B), {} close events lost",
+        counters.attributed_closes,
+        counters.unattributed_closes,
+        grouped(counters.unattributed_bytes),
+        counters.lost_events
+    ));
+    for listener in &refresh.shared {
+        notes.push(format!(
+            "listener {} is shared with pid {}: {} connections accepted on it closed ({} B received) — any of its holders may have served them",
+            listener.local,
+            listener
+                .shared_with
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            listener.closes,
+            grouped(listener.bytes.received)
+        ));
+    }
+    Block::Table(TableBlock {
+        key: "closed".into(),
+        title: Some("Closed since the last refresh".into()),
+        columns: CLOSED_COLUMNS.to_vec(),
+        rows,
+        notes,
+        facts: vec![
+            Fact::new("closed_connections", Value::UInt(since.closes)),
+            Fact::new("closed_sent_bytes", Value::UInt(since.bytes.sent)),
+            Fact::new("closed_received_bytes", Value::UInt(since.bytes.received)),
+        ],
+        ..TableBlock::default()
+    })
+}
+
+/// The total line of scope own when closes are followed: the process's
+/// rates and byte totals over the session, closed connections included.
+fn session_total_row(measured: &[(&TcpFlow, Option<Rates>)], refresh: &Refresh) -> Row {
+    let mut row = total_row(measured, refresh.rates.is_some());
+    if let Some(rates) = refresh.rates {
+        row.cells[3] = rate_cell(rates.sent);
+        row.cells[4] = rate_cell(rates.received);
+    }
+    row.cells[0] = Cell::null("total, closed included");
+    row.cells[5] = count_cell(refresh.totals.sent);
+    row.cells[6] = count_cell(refresh.totals.received);
+    row
 }
 
 /// The screen when no counters can be shown: the status box and why.
@@ -498,6 +619,7 @@ mod tests {
                 place: DumpPlace::SameNamespace,
                 own: None,
             })),
+            listeners: None,
             neighbours: None,
         }
     }
@@ -535,6 +657,7 @@ mod tests {
             counters: Default::default(),
             view: &VIEW,
             earlier,
+            totals: None,
         }
     }
 

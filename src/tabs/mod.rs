@@ -34,8 +34,9 @@ use compact_str::{CompactString, ToCompactString};
 use crate::vocab::TcpSource;
 pub use crate::vocab::{CounterDisplay, Filter, Scope, Tab, ViewSettings};
 
+use crate::accounting::TcpTotals;
 use crate::parse::Endian;
-use crate::render::{Fact, Problem, Screen, Value, human_rate, human_seconds};
+use crate::render::{Fact, Family, MetricKind, Problem, Screen, Value, human_rate, human_seconds};
 use crate::snapshot::{Process, Snapshot};
 use sockets::SocketSet;
 
@@ -109,6 +110,9 @@ pub struct ViewContext<'a> {
     /// the TCP rate in every status box (every live snapshot carries a
     /// connection dump).
     pub earlier: Option<&'a Snapshot>,
+    /// The process's TCP totals over the session, closed connections
+    /// included, when this tick took them ([`crate::accounting`]).
+    pub totals: Option<&'a TcpTotals>,
 }
 
 impl ViewContext<'_> {
@@ -124,7 +128,7 @@ impl ViewContext<'_> {
             human_seconds(self.interval.as_secs_f64()),
             snapshot.taken_at.format("%H:%M:%S"),
         );
-        if let Some(rates) = flows::process_rates(snapshot, self.earlier) {
+        if let Some(rates) = self.tcp_rates(snapshot) {
             line.push_str(&format!(
                 " · TCP sent {}, received {}",
                 human_rate(rates.sent),
@@ -132,6 +136,19 @@ impl ViewContext<'_> {
             ));
         }
         line
+    }
+
+    /// The process's TCP send and receive rates since the last refresh:
+    /// from its totals (closed connections included) when the session
+    /// follows closes, otherwise from the connections alive at both.
+    pub fn tcp_rates(&self, snapshot: &Snapshot) -> Option<flows::Rates> {
+        match self.totals {
+            Some(TcpTotals::Counted(refresh)) => refresh.rates.map(|r| flows::Rates {
+                sent: r.sent,
+                received: r.received,
+            }),
+            _ => flows::process_rates(snapshot, self.earlier),
+        }
     }
 
     /// The network namespace, as `net:[…]` or a note that it is unknown.
@@ -239,6 +256,8 @@ pub struct Viewed {
     pub snapshot: Snapshot,
     /// The socket set a socket tab parsed from `snapshot`.
     pub sockets: Option<SocketSet>,
+    /// The process's TCP totals as this tick took them.
+    pub totals: Option<TcpTotals>,
 }
 
 impl Viewed {
@@ -301,8 +320,10 @@ pub fn view_with(
         _ => None,
     });
     screen.problems.splice(0..0, unreadable);
+    screen.status.extend(totals_notes(ctx.totals, now));
+    screen.facts.extend(totals_facts(ctx.totals));
     // The process's TCP rate of the status box, for machine output too.
-    if let Some(rates) = flows::process_rates(now, ctx.earlier) {
+    if let Some(rates) = ctx.tcp_rates(now) {
         screen.facts.push(Fact::new(
             "tcp_sent_bytes_per_second",
             Value::float(rates.sent),
@@ -314,6 +335,111 @@ pub fn view_with(
     }
     (screen, sockets)
 }
+
+/// The process's TCP totals as facts (JSON status facts, OpenMetrics
+/// counters), when the session follows closes.
+fn totals_facts(totals: Option<&TcpTotals>) -> Vec<Fact> {
+    let Some(TcpTotals::Counted(refresh)) = totals else {
+        return Vec::new();
+    };
+    let counters = &refresh.counters;
+    [
+        ("tcp_sent_bytes_total", refresh.totals.sent, &SENT_TOTAL),
+        (
+            "tcp_received_bytes_total",
+            refresh.totals.received,
+            &RECEIVED_TOTAL,
+        ),
+        (
+            "tcp_closed_connections_total",
+            counters.attributed_closes,
+            &CLOSED_TOTAL,
+        ),
+        (
+            "tcp_unattributed_closed_connections_total",
+            counters.unattributed_closes,
+            &UNATTRIBUTED_TOTAL,
+        ),
+        (
+            "tcp_unattributed_closed_bytes_total",
+            counters.unattributed_bytes,
+            &UNATTRIBUTED_BYTES_TOTAL,
+        ),
+        (
+            "tcp_lost_close_events_total",
+            counters.lost_events,
+            &LOST_TOTAL,
+        ),
+    ]
+    .into_iter()
+    .map(|(key, value, family)| Fact::new(key, Value::UInt(value)).metric(family))
+    .collect()
+}
+
+/// Status lines about the totals: closes not followed (and why), or
+/// since when they are only a lower bound.
+fn totals_notes(totals: Option<&TcpTotals>, now: &Snapshot) -> Vec<String> {
+    match totals {
+        Some(TcpTotals::Unavailable(why)) => vec![format!(
+            "TCP connections that close between refreshes are not counted: {why}"
+        )],
+        Some(TcpTotals::Counted(refresh)) => {
+            let Some((since, why)) = refresh.lower_bound_since else {
+                return Vec::new();
+            };
+            let ago = now.instant.saturating_duration_since(since);
+            let at = now.taken_at - chrono::Duration::from_std(ago).unwrap_or_default();
+            let why = match why {
+                crate::ledger::LowerBound::NoSubscription => {
+                    "the close-event subscription stopped".to_string()
+                }
+                crate::ledger::LowerBound::LostEvents => format!(
+                    "{} close events lost (a burst overflowed the receive buffer)",
+                    refresh.counters.lost_events
+                ),
+                crate::ledger::LowerBound::Settled => {
+                    "a connection's close event never came; its last counters were taken".into()
+                }
+            };
+            vec![format!(
+                "TCP totals are a lower bound since {}: {why}",
+                at.format("%H:%M:%S")
+            )]
+        }
+        None => Vec::new(),
+    }
+}
+
+static SENT_TOTAL: Family = Family {
+    name: "netmonitor_process_tcp_sent_bytes",
+    kind: MetricKind::Counter,
+    help: "TCP payload bytes the process sent during the session, closed connections included (tcp_info; retransmissions once)",
+};
+static RECEIVED_TOTAL: Family = Family {
+    name: "netmonitor_process_tcp_received_bytes",
+    kind: MetricKind::Counter,
+    help: "TCP payload bytes the process received during the session, closed connections included (tcp_info; the peer's FIN not counted)",
+};
+static CLOSED_TOTAL: Family = Family {
+    name: "netmonitor_process_tcp_closed_connections",
+    kind: MetricKind::Counter,
+    help: "TCP connections of the process that closed during the session",
+};
+static UNATTRIBUTED_TOTAL: Family = Family {
+    name: "netmonitor_process_tcp_unattributed_closed_connections",
+    kind: MetricKind::Counter,
+    help: "TCP connections of the network namespace that closed without being attributable to the process",
+};
+static UNATTRIBUTED_BYTES_TOTAL: Family = Family {
+    name: "netmonitor_process_tcp_unattributed_closed_bytes",
+    kind: MetricKind::Counter,
+    help: "Payload bytes (sent + received) of the unattributed closed connections of the namespace",
+};
+static LOST_TOTAL: Family = Family {
+    name: "netmonitor_process_tcp_lost_close_events",
+    kind: MetricKind::Counter,
+    help: "Close events the kernel dropped because the subscription's buffer overflowed",
+};
 
 #[cfg(test)]
 mod tests {

@@ -195,6 +195,7 @@ mod tests {
             })),
             processes: None,
             flows: None,
+            listeners: None,
             neighbours: None,
         }
     }
@@ -224,6 +225,7 @@ mod tests {
             view: &crate::tabs::ViewSettings::default(),
             counters: Default::default(),
             earlier: None,
+            totals: None,
         };
         f(&ctx)
     }

@@ -70,6 +70,7 @@ pub fn snapshot(seconds: u64, files: Vec<(&'static str, Result<String, ReadError
         fd: None,
         processes: None,
         flows: None,
+        listeners: None,
         neighbours: None,
     }
 }
@@ -86,6 +87,7 @@ pub fn context(counters: CounterDisplay) -> ViewContext<'static> {
         counters,
         view: &VIEW,
         earlier: None,
+        totals: None,
     }
 }
 

@@ -192,6 +192,7 @@ fn screen(
         counters: Default::default(),
         view: settings,
         earlier: None,
+        totals: None,
     };
     view(tab, &ctx, now, previous)
 }
