@@ -527,9 +527,19 @@ impl ProcSource {
         let opened = fs::File::open(dir).map_err(|e| ReadError::new(dir, e))?;
         for (name, _) in entries {
             found.descriptors += 1;
-            // Descriptors close while we list them: skip what vanished.
-            let Ok(target) = self.read_link_at(&opened, dir, &name) else {
-                continue;
+            // Descriptors close while we list them: skip what vanished. A
+            // link that cannot be read (no right to, e.g. without
+            // CAP_SYS_PTRACE over a more privileged process) makes the
+            // whole listing unknown: an empty set would claim "no sockets".
+            let target = match self.read_link_at(&opened, dir, &name) {
+                Ok(target) => target,
+                Err(e) => {
+                    let error = ReadError::new(dir.join(&name), e);
+                    if error.is_not_found() {
+                        continue;
+                    }
+                    return Err(error);
+                }
             };
             if let Some(inode) = target.to_str().and_then(socket_inode) {
                 found.inodes.insert(inode);
