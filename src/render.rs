@@ -70,6 +70,9 @@ pub struct TableBlock {
     pub problems: Vec<Problem>,
     /// Labels added to every metric of the table (`section="TcpExt"`).
     pub labels: Vec<(&'static str, String)>,
+    /// Rows after `rows` that the view did not build because the display
+    /// cap would hide them anyway ([`crate::tabs::ViewContext::rows_shown`]).
+    pub unbuilt_rows: usize,
 }
 
 /// A column: its heading, its machine key, and how it is used.
@@ -524,7 +527,7 @@ fn render_table(out: &mut String, block: &TableBlock, options: &RenderOptions) {
             }
         }
     }
-    let hidden = block.rows.len() - shown;
+    let hidden = block.rows.len() - shown + block.unbuilt_rows;
     if hidden > 0 {
         let _ = writeln!(
             out,

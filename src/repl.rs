@@ -397,6 +397,7 @@ impl Driver {
         let ctx = ViewContext {
             earlier: self.before.as_ref().map(|before| &before.snapshot),
             totals,
+            rows_shown: self.render_options.max_rows,
             ..self.session.view_context(&self.process, &self.settings)
         };
         let previous = self

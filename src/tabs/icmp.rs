@@ -393,6 +393,7 @@ fn counter_block(
         facts: Vec::new(),
         problems: problems.clone(),
         labels: vec![("family", family_label.into())],
+        unbuilt_rows: 0,
     });
     (block, facts, Vec::new())
 }

@@ -113,6 +113,10 @@ pub struct ViewContext<'a> {
     /// The process's TCP totals over the session, closed connections
     /// included, when this tick took them ([`crate::accounting`]).
     pub totals: Option<&'a TcpTotals>,
+    /// How many rows of a table the display shows (a terminal's height):
+    /// a view may leave the rest unbuilt. `None`: every row (machine
+    /// output, `--once`, pipes).
+    pub rows_shown: Option<usize>,
 }
 
 impl ViewContext<'_> {

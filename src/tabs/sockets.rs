@@ -890,9 +890,13 @@ pub fn socket_screen(
     }
 
     // Rows are built on every core, straight into one vector in the order
-    // of the sockets; rows the filter hides are dropped after.
-    let built: Vec<Option<Row>> = set
-        .sockets
+    // of the sockets; rows the filter hides are dropped after. Without a
+    // filter, rows past what the display shows are not built at all.
+    let build = match (ctx.rows_shown, filter) {
+        (Some(cap), None) => cap.min(set.sockets.len()),
+        _ => set.sockets.len(),
+    };
+    let built: Vec<Option<Row>> = set.sockets[..build]
         .par_iter()
         .map(|socket| {
             let mut cells = cells_of(&set, socket);
@@ -921,18 +925,19 @@ pub fn socket_screen(
             })
         })
         .collect();
-    let shown: Vec<&Socket> = set
-        .sockets
-        .iter()
-        .zip(&built)
-        .filter_map(|(socket, row)| row.as_ref().map(|_| socket))
-        .collect();
+    let shown: Vec<&Socket> = match filter {
+        Some(_) => set
+            .sockets
+            .iter()
+            .zip(&built)
+            .filter_map(|(socket, row)| row.as_ref().map(|_| socket))
+            .collect(),
+        None => set.sockets.iter().collect(),
+    };
+    let unbuilt_rows = set.sockets.len() - build;
     // In place: an optional row is as big as a row.
     let rows: Vec<Row> = built.into_iter().flatten().collect();
-    let unknown_owner = with_owner
-        && rows
-            .iter()
-            .any(|r| r.cells.last().is_some_and(|c| c.text == "?"));
+    let unknown_owner = with_owner && shown.iter().any(|s| set.owner_cell(s).text == "?");
 
     let mut status = vec![
         ctx.headline(spec.tab, now),
@@ -994,6 +999,7 @@ pub fn socket_screen(
             facts: socket_facts(&shown),
             problems: set.typed_problems.clone(),
             labels: Vec::new(),
+            unbuilt_rows,
         })],
         problems: Vec::new(),
     };
