@@ -106,6 +106,10 @@ fn run() -> i32 {
         clock_ticks,
         users: NameService::default(),
         tcp_source: cli.tcp_source,
+        replay_totals: manifest
+            .as_ref()
+            .map(|m| m.tcp_totals.clone())
+            .unwrap_or_default(),
     };
 
     let mut source = ProcSource::new(&cli.proc_root);

@@ -50,6 +50,7 @@ pub fn run(
             &crate::diag::Netlink,
             &source.view_dir(&process),
             source.origin(),
+            settings.replay_totals.clone(),
         )
     });
     let mut stdout = io::stdout().lock();
@@ -95,7 +96,7 @@ pub fn run(
             .as_mut()
             .and_then(|a| a.refresh(&snapshot, process.pid));
         if let Some(capture) = capture.as_mut() {
-            if let Err(e) = capture.write_tick(source, &process) {
+            if let Err(e) = capture.write_tick(source, &process, totals.as_ref()) {
                 eprintln!("netmonitor: {}", sanitize(&e.to_string()));
                 return exit::FAILURE;
             }

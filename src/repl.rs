@@ -169,6 +169,7 @@ pub fn run(
         &crate::diag::Netlink,
         &source.view_dir(&process),
         source.origin(),
+        settings.replay_totals.clone(),
     );
     let mut driver = Driver {
         source,
@@ -348,7 +349,7 @@ impl Driver {
         );
         let totals = self.accounting.refresh(&snapshot, self.process.pid);
         if let Some(capture) = self.capture.as_mut() {
-            if let Err(e) = capture.write_tick(&self.source, &self.process) {
+            if let Err(e) = capture.write_tick(&self.source, &self.process, totals.as_ref()) {
                 // The session goes on; the capture stops, said once.
                 eprintln!("netmonitor: {}; capture stopped", sanitize(&e.to_string()));
                 self.capture = None;

@@ -86,6 +86,8 @@ pub struct Settings {
     pub clock_ticks: u64,
     pub users: crate::users::NameService,
     pub tcp_source: TcpSource,
+    /// A replay's recorded TCP totals, by tick (empty otherwise).
+    pub replay_totals: Vec<crate::accounting::RecordedTotals>,
 }
 
 /// Everything a view needs besides the snapshots.
