@@ -101,9 +101,11 @@ pub fn run(
                 return exit::FAILURE;
             }
         }
+        let replay = settings.replay.as_ref().map(|r| r.tick(number));
         let ctx = ViewContext {
             earlier: previous.as_ref().map(|p| &p.snapshot),
             totals: totals.as_ref(),
+            replay: replay.as_ref(),
             ..session.view_context(&process, settings)
         };
         let (screen, sockets) =
@@ -127,6 +129,7 @@ pub fn run(
                 snapshot,
                 sockets,
                 totals,
+                replay,
             };
             viewed.settle();
             viewed

@@ -54,6 +54,10 @@ pub struct Manifest {
     /// [`MAX_RECORDED_TOTALS`]), for a replay to show.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tcp_totals: Vec<RecordedTotals>,
+    /// When each tick was taken (RFC 3339; the first
+    /// [`MAX_RECORDED_TOTALS`]), so that a replay follows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tick_times: Vec<String>,
 }
 
 /// How many ticks' totals a manifest keeps (about 1 KiB each).
@@ -170,7 +174,7 @@ impl Capture {
             why,
         };
         let now = chrono::Local::now().to_rfc3339();
-        let manifest = match self.manifest.take() {
+        let mut manifest = match self.manifest.take() {
             Some(mut manifest) => {
                 manifest.last_tick = now;
                 manifest.ticks += 1;
@@ -198,9 +202,12 @@ impl Capture {
                 last_tick: now,
                 ticks: 1,
                 tcp_totals: Vec::new(),
+                tick_times: Vec::new(),
             },
         };
-        let mut manifest = manifest;
+        if manifest.tick_times.len() < MAX_RECORDED_TOTALS {
+            manifest.tick_times.push(manifest.last_tick.clone());
+        }
         if let Some(totals) = totals {
             manifest.tcp_totals.push(RecordedTotals {
                 tick: manifest.ticks,
@@ -445,6 +452,7 @@ mod tests {
                 ticks: 1,
                 last_tick: first.last_tick.clone(),
                 tcp_totals: Vec::new(),
+                tick_times: first.tick_times.clone(),
                 ..second
             },
             first

@@ -38,7 +38,7 @@ use crate::render::{RenderOptions, render, sanitize};
 use crate::session::{Effect, Event, Session, exit, step};
 use crate::snapshot::Process;
 use crate::source::{Liveness, ProcSource};
-use crate::tabs::{Settings, Tab, ViewContext, Viewed, view_with};
+use crate::tabs::{ReplayTick, Settings, Tab, ViewContext, Viewed, view_with};
 use crate::vocab::{Scope, command_words, help_text};
 
 /// Longest input line kept; longer lines are answered with an error and
@@ -125,6 +125,8 @@ pub struct Driver {
     restart_timer: bool,
     /// The process's TCP totals over the session.
     accounting: Accounting,
+    /// Ticks taken so far (a replay follows its capture's ticks).
+    ticks_taken: u64,
     render_options: RenderOptions,
     output: Output,
     /// `--capture`: written after every snapshot until it fails.
@@ -180,6 +182,7 @@ pub fn run(
         before: None,
         restart_timer: false,
         accounting,
+        ticks_taken: 0,
         render_options,
         output,
         capture,
@@ -348,6 +351,12 @@ impl Driver {
             },
         );
         let totals = self.accounting.refresh(&snapshot, self.process.pid);
+        self.ticks_taken += 1;
+        let replay = self
+            .settings
+            .replay
+            .as_ref()
+            .map(|r| r.tick(self.ticks_taken));
         if let Some(capture) = self.capture.as_mut() {
             if let Err(e) = capture.write_tick(&self.source, &self.process, totals.as_ref()) {
                 // The session goes on; the capture stops, said once.
@@ -361,12 +370,13 @@ impl Driver {
             shown.settle();
             shown
         });
-        let (text, sockets) = self.render(tab, &snapshot, totals.as_ref());
+        let (text, sockets) = self.render(tab, &snapshot, totals.as_ref(), replay.as_ref());
         self.shown = Some(Viewed {
             tab,
             snapshot,
             sockets,
             totals,
+            replay,
         });
         text
     }
@@ -376,7 +386,12 @@ impl Driver {
     fn redraw(&mut self, tab: Tab) -> String {
         match self.shown.take() {
             Some(shown) if shown.tab == tab => {
-                let (text, _) = self.render(tab, &shown.snapshot, shown.totals.as_ref());
+                let (text, _) = self.render(
+                    tab,
+                    &shown.snapshot,
+                    shown.totals.as_ref(),
+                    shown.replay.as_ref(),
+                );
                 self.shown = Some(shown);
                 text
             }
@@ -394,10 +409,12 @@ impl Driver {
         tab: Tab,
         snapshot: &crate::snapshot::Snapshot,
         totals: Option<&TcpTotals>,
+        replay: Option<&ReplayTick>,
     ) -> (String, Option<crate::tabs::sockets::SocketSet>) {
         let ctx = ViewContext {
             earlier: self.before.as_ref().map(|before| &before.snapshot),
             totals,
+            replay,
             rows_shown: self.render_options.max_rows,
             ..self.session.view_context(&self.process, &self.settings)
         };

@@ -124,6 +124,7 @@ impl Session {
             view: &self.view,
             earlier: None,
             totals: None,
+            replay: None,
             rows_shown: None,
         }
     }

@@ -226,6 +226,12 @@ impl ProcSource {
         Ok(entries)
     }
 
+    /// Whether `net/<name>` of the process exists (what a captured tree
+    /// holds).
+    pub(crate) fn holds_net(&self, process: &Process, name: &str) -> bool {
+        self.net_path(process, name).exists()
+    }
+
     pub(crate) fn root(&self) -> &Path {
         &self.root
     }
@@ -548,7 +554,6 @@ impl ProcSource {
         Ok(())
     }
 }
-
 
 /// Whether two threads of the live system share one descriptor table
 /// (`kcmp(KCMP_FILES)`); when the kernel cannot tell, they are assumed not

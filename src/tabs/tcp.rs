@@ -226,6 +226,7 @@ mod tests {
             counters: Default::default(),
             earlier: None,
             totals: None,
+            replay: None,
             rows_shown: None,
         };
         f(&ctx)

@@ -193,6 +193,7 @@ fn screen(
         view: settings,
         earlier: None,
         totals: None,
+        replay: None,
         rows_shown: None,
     };
     view(tab, &ctx, now, previous)
