@@ -373,11 +373,12 @@ fn closed_rows(docs: &[Value]) -> Vec<Value> {
 }
 
 /// Starts a client, once the session's first document is out (the
-/// subscription is then open), and waits until it says `done`.
-fn run_client(monitor: &mut Monitor, client: &mut Python) {
+/// subscription is then open), and waits until it says `done`; returns
+/// that line (the CLIENT's says the pace it kept, for messages).
+fn run_client(monitor: &mut Monitor, client: &mut Python) -> String {
     monitor.next();
     client.go();
-    client.line("done");
+    client.line("done")
 }
 
 /// A server receiving [`CONNECTIONS`] short uploads, some held across a
@@ -394,12 +395,12 @@ fn server_receiving(family: &str, hosts: &str) {
         &[hosts, &server.ready[1], "recv", &count, RATE, "25", "1.5"],
     );
     let mut monitor = Monitor::json("flows", server.pid());
-    run_client(&mut monitor, &mut client);
+    let done = run_client(&mut monitor, &mut client);
     let end = monitor.until(Duration::from_secs(30), |d| {
         closes_seen(d) >= 2 * CONNECTIONS
     });
     let expected = expected_bytes(CONNECTIONS);
-    let all = totals(&end);
+    let all = format!("client {done:?}; {}", totals(&end));
     assert_eq!(fact(&end, "tcp_lost_close_events_total"), 0, "{all}");
     assert_eq!(fact(&end, "tcp_received_bytes_total"), expected, "{all}");
     assert_eq!(fact(&end, "tcp_sent_bytes_total"), 0, "{all}");
@@ -475,12 +476,12 @@ fn a_server_sending_over_short_connections_counts_every_byte_on_any_tab() {
         &["::1", &server.ready[1], "send", &count, RATE, "25", "1.5"],
     );
     let mut monitor = Monitor::json("arp", server.pid());
-    run_client(&mut monitor, &mut client);
+    let done = run_client(&mut monitor, &mut client);
     let end = monitor.until(Duration::from_secs(30), |d| {
         closes_seen(d) >= 2 * CONNECTIONS
     });
     let expected = expected_bytes(CONNECTIONS);
-    let all = totals(&end);
+    let all = format!("client {done:?}; {}", totals(&end));
     assert_eq!(end["tab"], "arp");
     assert_eq!(fact(&end, "tcp_lost_close_events_total"), 0, "{all}");
     assert_eq!(fact(&end, "tcp_sent_bytes_total"), expected, "{all}");
@@ -534,7 +535,7 @@ fn a_client_counts_its_own_bytes_and_the_rest_is_unattributed() {
         ],
     );
     let mut monitor = Monitor::json("flows", client.pid());
-    run_client(&mut monitor, &mut client);
+    let done = run_client(&mut monitor, &mut client);
     let end = monitor.until(Duration::from_secs(30), |d| {
         closes_seen(d) >= 2 * CONNECTIONS
     });
@@ -543,7 +544,7 @@ fn a_client_counts_its_own_bytes_and_the_rest_is_unattributed() {
         .filter(|i| i % 10 == 0)
         .map(|i| 500 + (i * 7919) % 3000)
         .sum();
-    let all = totals(&end);
+    let all = format!("client {done:?}; {}", totals(&end));
     assert_eq!(fact(&end, "tcp_lost_close_events_total"), 0, "{all}");
     // The server's ends received every byte: none of that is the client's.
     assert_eq!(
@@ -605,12 +606,12 @@ fn closes_on_a_listener_shared_with_a_worker_are_counted_and_name_it() {
     let mut monitor = Monitor::json("flows", server.pid());
     // The second tick looks up who else holds the listener.
     monitor.next();
-    run_client(&mut monitor, &mut client);
+    let done = run_client(&mut monitor, &mut client);
     let end = monitor.until(Duration::from_secs(30), |d| {
         closes_seen(d) >= 2 * CONNECTIONS
     });
     let expected = expected_bytes(CONNECTIONS);
-    let all = totals(&end);
+    let all = format!("client {done:?}; {}", totals(&end));
     assert_eq!(fact(&end, "tcp_lost_close_events_total"), 0, "{all}");
     assert_eq!(
         fact(&end, "tcp_closed_connections_total"),
@@ -682,12 +683,12 @@ fn a_connection_seen_alive_then_closed_is_counted_once_with_its_last_bytes() {
         ],
     );
     let mut monitor = Monitor::json("flows", server.pid());
-    run_client(&mut monitor, &mut client);
+    let done = run_client(&mut monitor, &mut client);
     let end = monitor.until(Duration::from_secs(30), |d| {
         closes_seen(d) >= 2 * connections
     });
     let expected = expected_bytes(connections);
-    let all = totals(&end);
+    let all = format!("client {done:?}; {}", totals(&end));
     assert_eq!(fact(&end, "tcp_lost_close_events_total"), 0, "{all}");
     assert_eq!(fact(&end, "tcp_received_bytes_total"), expected, "{all}");
     assert_eq!(
@@ -729,9 +730,9 @@ fn a_burst_of_closes_is_exact_or_says_the_totals_are_a_lower_bound() {
     let server = Python::start(&ns, SERVER, &["4", "burst", &count]);
     let mut client = Python::start(&ns, BURSTER, &["127.0.0.1", &server.ready[1], &count]);
     let mut monitor = Monitor::json("flows", server.pid());
-    run_client(&mut monitor, &mut client);
+    let done = run_client(&mut monitor, &mut client);
     let end = monitor.until(Duration::from_secs(40), |d| closes_seen(d) >= 2 * BURST);
-    let all = totals(&end);
+    let all = format!("client {done:?}; {}", totals(&end));
     assert_eq!(
         closes_seen(&end),
         2 * BURST,
