@@ -477,8 +477,21 @@ fn a_live_capture_replays_to_the_same_output() {
             "{tab}: {}",
             stderr_of(&replayed)
         );
+        // A capture holds what could be read: a process whose fd/ links
+        // the live run could not read (this machine's pid 1) is in no
+        // capture, so the live run's note about it has no replay twin.
+        let mut live_doc = timeless(&stdout_of(&live));
+        if let Some(notes) = live_doc
+            .pointer_mut("/tables/sockets/notes")
+            .and_then(Json::as_array_mut)
+        {
+            notes.retain(|n| {
+                !n.as_str()
+                    .is_some_and(|n| n.starts_with("owners may be missing"))
+            });
+        }
         assert_eq!(
-            timeless(&stdout_of(&live)),
+            live_doc,
             timeless(&stdout_of(&replayed)),
             "{tab}: the replay differs from the live run"
         );
