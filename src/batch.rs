@@ -21,6 +21,7 @@ use crate::report::{Tick, json_document, openmetrics};
 use crate::session::{Session, exit};
 use crate::snapshot::Process;
 use crate::source::{Liveness, ProcSource};
+use crate::tabs::sockets::SocketSet;
 use crate::tabs::{CounterDisplay, Settings, Tab, ViewContext, Viewed, view_with};
 
 /// Prints `mode.count` ticks of `tab` to stdout; returns the exit status.
@@ -110,6 +111,11 @@ pub fn run(
         };
         let (screen, sockets) =
             view_with(tab, &ctx, &snapshot, previous.as_ref().map(Viewed::before));
+        // Kept only when another tick follows (a copy of what the set
+        // borrowed from this snapshot).
+        let sockets = sockets
+            .filter(|_| number < mode.count)
+            .map(SocketSet::into_owned);
         let tick = Tick {
             tab,
             number,

@@ -410,7 +410,7 @@ impl Driver {
         snapshot: &crate::snapshot::Snapshot,
         totals: Option<&TcpTotals>,
         replay: Option<&ReplayTick>,
-    ) -> (String, Option<crate::tabs::sockets::SocketSet>) {
+    ) -> (String, Option<crate::tabs::sockets::SocketSet<'static>>) {
         let ctx = ViewContext {
             earlier: self.before.as_ref().map(|before| &before.snapshot),
             totals,
@@ -424,7 +424,10 @@ impl Driver {
             .filter(|before| before.tab == tab)
             .map(Viewed::before);
         let (screen, sockets) = view_with(tab, &ctx, snapshot, previous);
-        (render(&screen, &self.render_options), sockets)
+        (
+            render(&screen, &self.render_options),
+            sockets.map(crate::tabs::sockets::SocketSet::into_owned),
+        )
     }
 
     /// Prints; returns an exit status when output is no longer possible.

@@ -323,7 +323,7 @@ impl ReplayTick {
 #[derive(Debug, Clone, Copy)]
 pub struct Before<'a> {
     pub snapshot: &'a Snapshot,
-    pub sockets: Option<&'a SocketSet>,
+    pub sockets: Option<&'a SocketSet<'a>>,
 }
 
 impl<'a> Before<'a> {
@@ -343,7 +343,7 @@ pub struct Viewed {
     pub tab: Tab,
     pub snapshot: Snapshot,
     /// The socket set a socket tab parsed from `snapshot`.
-    pub sockets: Option<SocketSet>,
+    pub sockets: Option<SocketSet<'static>>,
     /// The process's TCP totals as this tick took them.
     pub totals: Option<TcpTotals>,
     /// Which tick of a capture it replays.
@@ -383,19 +383,19 @@ pub fn view(
 
 /// [`view`], given the previous tick as its view left it; also returns
 /// the socket set a socket tab parsed, for the next tick.
-pub fn view_with(
+pub fn view_with<'s>(
     tab: Tab,
     ctx: &ViewContext<'_>,
-    now: &Snapshot,
+    now: &'s Snapshot,
     before: Option<Before<'_>>,
-) -> (Screen, Option<SocketSet>) {
+) -> (Screen, Option<SocketSet<'s>>) {
     if let Some(replay) = ctx.replay {
         if let Some(screen) = not_in_capture(tab, ctx, now, replay) {
             return (screen, None);
         }
     }
     let previous = before.map(|b| b.snapshot);
-    let kept = |(screen, set): (Screen, SocketSet)| (screen, Some(set));
+    let kept = |(screen, set): (Screen, SocketSet<'s>)| (screen, Some(set));
     let (mut screen, sockets) = match tab {
         Tab::Tcp => kept(tcp::view(ctx, now, before)),
         Tab::Udp => kept(udp::view(ctx, now, before)),

@@ -133,7 +133,7 @@ pub enum Ownership {
 
 /// The rows of a socket tab for one tick.
 #[derive(Debug, Clone)]
-pub struct SocketSet {
+pub struct SocketSet<'s> {
     /// The sockets in scope, ordered.
     pub sockets: Vec<Socket>,
     pub ownership: Ownership,
@@ -144,9 +144,10 @@ pub struct SocketSet {
     /// (see [`SocketSet::lists`]).
     pub keys: FxHashSet<u64>,
     /// Fingerprints of the rows left out while the tables were read
-    /// ([`crate::snapshot::Table::left_out`]), per table: a copy, so the
-    /// set outlives the snapshot's text and serves the next tick.
-    pub left_out: Vec<FxHashSet<u64>>,
+    /// ([`crate::snapshot::Table::left_out`]), per table: borrowed from
+    /// the snapshot, copied only when the set is kept for the next tick
+    /// ([`SocketSet::into_owned`]).
+    pub left_out: Vec<Cow<'s, FxHashSet<u64>>>,
     /// Inode → the processes holding it, when the scope shows owners and
     /// the processes could be listed.
     pub owners: Option<HashMap<u64, Vec<Owner>>>,
@@ -225,12 +226,12 @@ impl Problems {
 /// scope of `ctx` shows (all of them when the process's `fd/` is
 /// unreadable) and orders them with `rank` first (lower first), then by
 /// local and peer address.
-pub fn collect(
-    snapshot: &Snapshot,
+pub fn collect<'s>(
+    snapshot: &'s Snapshot,
     tables: &[&'static str],
     ctx: &ViewContext<'_>,
     rank: impl Fn(&SocketEntry) -> u8 + Sync,
-) -> SocketSet {
+) -> SocketSet<'s> {
     let mut problems = Problems::default();
     let scope = ctx.view.scope;
     let mut notes = Vec::new();
@@ -291,7 +292,7 @@ pub fn collect(
     let mut left_out = Vec::new();
     for &table in tables {
         if let Some(Ok(read)) = snapshot.table(table) {
-            left_out.extend(read.left_out().cloned());
+            left_out.extend(read.left_out().map(Cow::Borrowed));
         }
         // Each row is decoded on its own, on every core; what depends on
         // the rows before it (duplicates) is decided after, in order.
@@ -708,7 +709,28 @@ fn classify(
         .collect()
 }
 
-impl SocketSet {
+impl SocketSet<'_> {
+    /// The set with its own copy of what it borrowed from the snapshot,
+    /// to outlive it.
+    pub fn into_owned(self) -> SocketSet<'static> {
+        SocketSet {
+            left_out: self
+                .left_out
+                .into_iter()
+                .map(|set| Cow::Owned(set.into_owned()))
+                .collect(),
+            sockets: self.sockets,
+            ownership: self.ownership,
+            namespace_total: self.namespace_total,
+            keys: self.keys,
+            owners: self.owners,
+            other: self.other,
+            notes: self.notes,
+            problems: self.problems,
+            typed_problems: self.typed_problems,
+        }
+    }
+
     /// Whether these tables list the socket of key `fingerprint`.
     pub fn lists(&self, fingerprint: u64) -> bool {
         self.keys.contains(&fingerprint)
@@ -846,15 +868,15 @@ pub struct SocketTab {
 /// under it.
 /// Also returns the tick's socket set, which the next tick's view takes
 /// as its `previous` instead of parsing this snapshot again.
-pub fn socket_screen(
+pub fn socket_screen<'s>(
     spec: &SocketTab,
     ctx: &ViewContext<'_>,
-    now: &Snapshot,
+    now: &'s Snapshot,
     previous: Option<Before<'_>>,
-) -> (Screen, SocketSet) {
+) -> (Screen, SocketSet<'s>) {
     let set = collect(now, spec.tables, ctx, spec.rank);
     let parsed;
-    let before: Option<&SocketSet> = match previous {
+    let before: Option<&SocketSet<'_>> = match previous {
         Some(Before {
             sockets: Some(sockets),
             ..
