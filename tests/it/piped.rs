@@ -289,6 +289,37 @@ fn a_full_disk_is_reported_with_status_1() {
 }
 
 #[test]
+fn rows_caps_the_tables_and_rows_all_shows_every_row_again() {
+    let out = run(
+        &["--proc-root", &root(), "-i", "30", PID],
+        b"rows 3\ntcp\nrows all\nrows 0\n",
+        QUICK,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        text.starts_with("rows: tables show at most 3 rows\n"),
+        "{text}"
+    );
+    let (capped, all) = text
+        .split_once("rows: tables show every row\n")
+        .expect("the rows all confirmation");
+    assert_eq!(table_rows(capped).len(), 3, "{capped}");
+    assert!(
+        capped.contains("… 11 more rows (`rows all` or `rows N` shows more"),
+        "{capped}"
+    );
+    // `rows all` draws the same tick again, every row.
+    assert_eq!(table_rows(all).len(), 14, "{all}");
+    assert!(!all.contains("more rows"), "{all}");
+    assert!(
+        stderr_of(&out).contains("error: rows takes a number of rows from 1 to 1000000"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
 fn the_new_row_column_is_there_from_the_first_print() {
     let out = run(&["--proc-root", &root(), "-i", "0.5", PID], b"tcp\n", QUICK);
     let text = stdout_of(&out);
