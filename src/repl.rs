@@ -851,15 +851,22 @@ impl Completer for PromptHelper {
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = line.get(..pos).unwrap_or(line);
         if let Some((first, rest)) = before.trim_start().split_once(char::is_whitespace) {
-            // `scope <Tab>` completes own/all/tree; other arguments are free.
+            // `scope <Tab>` completes own/all/tree, `rows <Tab>` all/fit;
+            // other arguments are free.
             let rest = rest.trim_start();
-            if !first.eq_ignore_ascii_case("scope") || rest.contains(char::is_whitespace) {
+            let words: Vec<&str> = if first.eq_ignore_ascii_case("scope") {
+                Scope::ALL.iter().map(|s| s.name()).collect()
+            } else if first.eq_ignore_ascii_case("rows") {
+                vec!["all", "fit"]
+            } else {
+                Vec::new()
+            };
+            if words.is_empty() || rest.contains(char::is_whitespace) {
                 return Ok((pos, Vec::new()));
             }
             let word = rest.to_ascii_lowercase();
-            let candidates = Scope::ALL
-                .iter()
-                .map(|s| s.name())
+            let candidates = words
+                .into_iter()
                 .filter(|name| name.starts_with(&word))
                 .map(|name| Pair {
                     display: name.to_string(),
@@ -1039,6 +1046,13 @@ mod tests {
         );
         assert_eq!(completions("scope all x"), (11, vec![]));
         assert_eq!(completions("filter a"), (8, vec![]));
+        assert_eq!(completions("row"), (0, vec!["rows".to_string()]));
+        assert_eq!(completions("rows a"), (5, vec!["all".to_string()]));
+        assert_eq!(
+            completions("rows "),
+            (5, vec!["all".to_string(), "fit".to_string()])
+        );
+        assert_eq!(completions("rows 2"), (5, vec![]));
     }
 
     #[test]
@@ -1065,6 +1079,55 @@ mod tests {
                 .any(|c| c != '\n' && (c.is_control() || ('\u{80}'..='\u{9f}').contains(&c))),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_gate_opens_while_rustyline_edits_and_after_it_ended() {
+        let gate = Gate::new();
+        assert!(gate.open(Duration::ZERO).is_none(), "closed until a prompt");
+        // The prompt is drawn: opens once per readline.
+        let prompt = GatedPrompt {
+            gate: &gate,
+            told: Cell::new(false),
+        };
+        assert_eq!(prompt.raw(), "netmonitor> ");
+        assert!(gate.open(Duration::ZERO).is_some());
+        // Enter: closed, and drawing the accepted line again does not open it.
+        gate.set(Phase::Answering);
+        assert_eq!(prompt.raw(), "netmonitor> ");
+        assert!(gate.open(Duration::ZERO).is_none());
+        // Input ended: open for good.
+        gate.set(Phase::Ended);
+        gate.set(Phase::Answering);
+        assert_eq!(*gate.open(Duration::ZERO).expect("open"), Phase::Ended);
+    }
+
+    #[test]
+    fn the_banner_waits_for_a_key_only_without_a_tab() {
+        let process = Process {
+            pid: 7,
+            name: "x".into(),
+            cmdline: String::new(),
+            start_time: 1,
+            parent: 1,
+            netns: None,
+            netns_error: None,
+            via_thread: None,
+        };
+        let waiting = banner(&process, Interval::DEFAULT, None);
+        assert!(
+            waiting.ends_with(
+                "No tab selected: tcp appears 2 s after the start.\nPress any key to start"
+            ),
+            "{waiting}"
+        );
+        let given = banner(&process, Interval::DEFAULT, Some(Tab::Traffic));
+        assert!(
+            given.ends_with("Showing traffic, refreshed every 2 s.\n"),
+            "{given}"
+        );
+        assert!(!given.contains("No tab selected") && !given.contains("Press any key"));
+        assert!(waiting.contains("rows N") && waiting.contains("Ctrl+D, whatever is typed"));
     }
 
     #[test]
