@@ -590,3 +590,35 @@ fn a_selection_restarts_the_refresh_timer() {
     tmux.keys(&["C-d"]);
     assert_ended_cleanly(&tmux);
 }
+
+#[test]
+fn the_process_exiting_before_the_start_key_ends_cleanly() {
+    if !tmux_or_skip("the_process_exiting_before_the_start_key_ends_cleanly") {
+        return;
+    }
+    let command = format!(
+        "sleep 120 & P=$!; \
+         until [ \"$(cat /proc/$P/comm)\" = sleep ]; do sleep 0.01; done; \
+         echo PID:$P; {} -i 0.5 $P; echo EXITED:$?; stty -a; sleep 30",
+        env!("CARGO_BIN_EXE_netmonitor"),
+    );
+    let tmux = Tmux::start(&command);
+    let screen = tmux.wait_for("the banner", |s| s.contains("Press any key to start"));
+    let pid = screen
+        .split("PID:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the pid line")
+        .to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let screen = assert_ended_cleanly(&tmux);
+    assert!(
+        screen.contains(&format!("process {pid} (sleep) exited")),
+        "{screen}"
+    );
+    assert!(!screen.contains("netmonitor>"), "{screen}");
+}
