@@ -402,7 +402,8 @@ impl RenderOptions {
         }
     }
 
-    /// A terminal's: its width and height now, colour unless `NO_COLOR`.
+    /// A terminal's: its width and height now (read at each call, so a
+    /// resized terminal is followed), colour unless `NO_COLOR`.
     pub fn terminal() -> Self {
         let size = terminal_size::terminal_size();
         let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -531,7 +532,7 @@ fn render_table(out: &mut String, block: &TableBlock, options: &RenderOptions) {
     if hidden > 0 {
         let _ = writeln!(
             out,
-            "… {hidden} more {} (use `--once` or pipe the output to see all)",
+            "… {hidden} more {} (`rows all` or `rows N` shows more; `--once` prints all)",
             plural(hidden, "row", "rows")
         );
     }

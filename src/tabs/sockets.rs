@@ -864,7 +864,7 @@ pub struct SocketTab {
 }
 
 /// Builds a socket tab's screen: status box, the table (Owner column in
-/// scope all/tree, `+` column once there is a previous tick) and the lines
+/// scope all/tree, `+` column for rows new since the previous tick) and the lines
 /// under it.
 /// Also returns the tick's socket set, which the next tick's view takes
 /// as its `previous` instead of parsing this snapshot again.
@@ -902,10 +902,10 @@ pub fn socket_screen<'s>(
         filter.is_none_or(|f| f.matches(&cells.iter().map(|c| &c.text).collect::<Vec<_>>()))
     };
 
-    let mut columns: Vec<Column> = Vec::new();
-    if before.is_some() {
-        columns.push(Column::new("", "new"));
-    }
+    // The `+` column is there from the first tick, so the layout does not
+    // shift on the second; with nothing before, whether a row is new is not
+    // known (null in JSON).
+    let mut columns: Vec<Column> = vec![Column::new("", "new")];
     columns.extend(spec.columns.iter().cloned());
     if with_owner {
         columns.push(Column::new("Owner", "owners").importance(4));
@@ -928,13 +928,12 @@ pub fn socket_screen<'s>(
             let is_new = before
                 .as_ref()
                 .is_some_and(|b| !b.lists(socket.key().fingerprint()));
-            if before.is_some() {
-                cells.reserve_exact(1);
-                cells.insert(
-                    0,
-                    Cell::new(if is_new { "+" } else { "" }, Value::Bool(is_new)),
-                );
-            }
+            let new = match before {
+                Some(_) => Cell::new(if is_new { "+" } else { "" }, Value::Bool(is_new)),
+                None => Cell::new("", Value::Null),
+            };
+            cells.reserve_exact(1);
+            cells.insert(0, new);
             let emphasis = if is_new {
                 Emphasis::Highlight
             } else {

@@ -268,7 +268,7 @@ fn a_thread_in_another_namespace_is_named_and_its_socket_not_misplaced() {
     let text = stdout_of(&out);
     let rows = table_rows(&text);
     assert_eq!(rows.len(), 1, "{text}");
-    assert_eq!(rows[0][3], "127.0.0.1:7700", "{text}");
+    assert_eq!(rows[0][4], "127.0.0.1:7700", "{text}");
     assert!(
         text.contains("1 other socket not in these tables: 1 in no table"),
         "{text}"

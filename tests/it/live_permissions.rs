@@ -102,7 +102,7 @@ fn as_nobody_every_tab_works_or_says_what_it_cannot_read() {
                 // Every socket of the namespace: the target's are all there.
                 let sockets = match tab {
                     Tab::Tcp => rows.len(),
-                    _ => rows.iter().filter(|r| r[0] == tab.name()).count(),
+                    _ => rows.iter().filter(|r| r[1] == tab.name()).count(),
                 };
                 let expected = if tab == Tab::Tcp { 3 } else { 1 };
                 assert_eq!(sockets, expected, "{}: {text}", tab.name());
@@ -151,7 +151,7 @@ fn as_nobody_every_tab_works_or_says_what_it_cannot_read() {
     assert_eq!(out.status.code(), Some(0));
     let rows = table_rows(&text);
     assert_eq!(rows.len(), 3, "{text}");
-    assert!(rows.iter().all(|r| r[9] == "?"), "{text}");
+    assert!(rows.iter().all(|r| r[10] == "?"), "{text}");
     assert!(
         text.contains("owners may be missing (shown as ?): cannot read fd/ of"),
         "{text}"
