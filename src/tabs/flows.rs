@@ -36,12 +36,14 @@ const COLUMNS: [Column; 11] = [
     Column::new("Recv/s", "received_bytes_per_second")
         .numeric()
         .importance(9),
+    // The byte totals before the rtt: the total line's are the process's
+    // over the session, closed connections included.
     Column::new("Sent (B)", "sent_bytes")
         .numeric()
-        .importance(5),
+        .importance(8),
     Column::new("Received (B)", "received_bytes")
         .numeric()
-        .importance(5),
+        .importance(8),
     Column::new("RTT ± var (ms)", "rtt_ms")
         .numeric()
         .importance(7),
