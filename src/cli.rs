@@ -31,6 +31,9 @@ pub(crate) fn after_help() -> String {
 Scripts: --json or --format openmetrics print one tick and exit (or --count N ticks, one \
 document each, --interval apart); --capture DIR saves what was read for --proc-root DIR.
 
+Prometheus: --listen [ADDR:]PORT serves GET /metrics for the PIDs and --names given (repeatable, \
+looked up at every refresh) until SIGTERM or SIGINT (status 0); see docs/exporter.md.
+
 Shell completions: --generate-completions SHELL (bash, zsh, fish, elvish, powershell) prints \
 the script; --generate-man prints the man page (roff).
 

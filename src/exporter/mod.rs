@@ -17,18 +17,22 @@
 //!   never waits on a scrape: they share one `Arc` behind a mutex held for
 //!   the time of a pointer copy.
 //!
-//! What a refresh reads: per process, one tick of the tcp tab in scope own
-//! with the status box's connection reading, widened to every inet socket
-//! table (udp, udplite, raw, icmp, sifted to the process's rows as the tcp
-//! table is) and viewed as the tcp, udp, raw and icmp tabs (sockets by
-//! protocol and state) — plus, with `--per-connection`, as the flows tab.
+//! What a refresh reads, per network namespace (once, whatever the number
+//! of watched processes in it): one tick of the tcp tab in scope all —
+//! the TCP tables over sock_diag, widened to every inet socket table and
+//! the counter files (`dev`, `snmp`, `netstat` …), the TCP listeners, and
+//! every process's `fd/` when a ledger wants to know who shares its
+//! listeners. The counter files are viewed as the traffic, stats and
+//! analysis tabs, of which a few counters are kept. Then, per process, its
+//! `fd/` and its own connections (looked up one by one while the last
+//! reading explains its sockets), put into that namespace snapshot and
+//! viewed as the tcp, udp, raw and icmp tabs in scope own (sockets by
+//! protocol and state) — and as the flows tab with `--per-connection`.
 //! Its [`Accounting`] (the close-event subscription and the ledger) gives
-//! the TCP totals. Per network namespace, once whatever the number of
-//! watched processes in it: one tick of the analysis tab's files, viewed
-//! as the traffic, stats and analysis tabs, of which a few counters are
-//! kept. What a process leaves for the next refresh is its accounting and
-//! its own connections (for one-by-one lookups and the rate); both go with
-//! the process.
+//! the TCP totals. What a process leaves for the next refresh is its
+//! accounting and its own connections (for the lookups and the rate);
+//! both go with the process. The namespace's tables are dropped at the
+//! end of each refresh.
 
 mod http;
 mod metrics;
@@ -281,19 +285,15 @@ impl Watcher {
         self.refreshes += 1;
         self.resolve();
         let mut exposition = Exposition::default();
-        let pids: Vec<u32> = self.watched.keys().copied().collect();
-        for pid in &pids {
-            self.refresh_process(*pid, &mut exposition);
-        }
-        // One process per namespace reads the namespace's files.
-        let mut namespaces: BTreeMap<String, u32> = BTreeMap::new();
+        let mut namespaces: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         for (pid, watched) in &self.watched {
             namespaces
                 .entry(netns_label(&watched.process))
-                .or_insert(*pid);
+                .or_default()
+                .push(*pid);
         }
-        for (netns, pid) in namespaces {
-            self.refresh_namespace(pid, &netns, &mut exposition);
+        for (netns, pids) in namespaces {
+            self.refresh_namespace(&netns, &pids, &mut exposition);
         }
         for (pid, name) in &self.gone {
             exposition.add(
@@ -343,39 +343,104 @@ impl Watcher {
         }
     }
 
-    fn refresh_process(&mut self, pid: u32, exposition: &mut Exposition) {
+    /// One namespace: its tables read once, through its first process
+    /// (every inet socket table, whole, the TCP ones over sock_diag where
+    /// they can be; its listeners; the counter files; every process's
+    /// `fd/` when a ledger wants to know who shares its listeners), then
+    /// each process's `fd/` and own connections in turn, viewed against
+    /// those tables.
+    fn refresh_namespace(&mut self, netns: &str, pids: &[u32], exposition: &mut Exposition) {
+        let Some(lead) = pids.first().and_then(|pid| self.watched.get(pid)) else {
+            return;
+        };
+        let origin = self.source.origin();
+        let now = Instant::now();
+        let scan = origin != crate::plan::Origin::Captured
+            && pids.iter().any(|pid| {
+                self.watched
+                    .get(pid)
+                    .is_some_and(|w| w.accounting.wants_owner_scan(now))
+            });
+        let inputs = TickInputs {
+            tab: Tab::Tcp,
+            // Scope all: the tables whole, shared by every process.
+            scope: Scope::All,
+            origin,
+            tcp_source: self.settings.tcp_source,
+            with_rate: false,
+            earlier: None,
+            scan_listener_owners: false,
+        };
+        let mut plan = crate::plan::plan(&inputs);
+        for name in MORE_TABLES.iter().chain(Tab::Analysis.net_files()) {
+            if !plan.tables.iter().any(|t| t.name == *name) {
+                plan.tables.push(TableRead {
+                    name,
+                    over_sock_diag: false,
+                    sifted: false,
+                });
+            }
+        }
+        // Each process's fd/ and connections are read below; unix, netlink
+        // and packet sockets are not exported.
+        plan.fd = false;
+        plan.owners = scan;
+        plan.listeners = origin != crate::plan::Origin::Captured;
+        plan.if_unexplained.clear();
+        let mut snapshot =
+            crate::tick::execute(&self.source, &crate::diag::Netlink, &lead.process, &plan);
+
+        let view = ViewSettings::default();
+        let mut seen = BTreeSet::new();
+        {
+            let ctx = self.context(&lead.process, &view);
+            for tab in [Tab::Traffic, Tab::Stats, Tab::Analysis] {
+                let (screen, _) = view_with(tab, &ctx, &snapshot, None);
+                collect_problems(&screen, &mut seen);
+                for (family, extra, value) in screen_samples(&screen) {
+                    if kept_for_namespace(family, &extra) {
+                        add_labelled(exposition, family, &[("netns", netns)], &extra, value);
+                    }
+                }
+            }
+        }
+        if let Some(Err(e)) = &snapshot.listeners {
+            seen.insert(format!("TCP listeners: {e}"));
+        }
+        for problem in seen {
+            self.problem(format!("{netns}: {problem}"));
+        }
+        for pid in pids {
+            self.refresh_process(*pid, &mut snapshot, exposition);
+        }
+    }
+
+    /// One process, against its namespace's `snapshot` (whose `fd` and
+    /// `flows` it fills in for itself, and leaves empty).
+    fn refresh_process(&mut self, pid: u32, snapshot: &mut Snapshot, exposition: &mut Exposition) {
         let Some(mut watched) = self.watched.remove(&pid) else {
             return;
         };
         let earlier = watched.earlier.take();
-        let inputs = TickInputs {
-            tab: Tab::Tcp,
-            scope: Scope::Own,
-            origin: self.source.origin(),
-            tcp_source: self.settings.tcp_source,
-            with_rate: true,
-            earlier: earlier
-                .as_ref()
-                .and_then(|s| s.flows.as_ref())
-                .and_then(|f| f.as_ref().ok()),
-            scan_listener_owners: watched.accounting.wants_owner_scan(Instant::now()),
+        let fd = self.source.socket_inodes(&watched.process);
+        snapshot.flows = match (&fd, self.source.origin()) {
+            (_, crate::plan::Origin::Captured) => None,
+            (Ok(fd), _) => Some(crate::tick::own_connections(
+                &crate::diag::Netlink,
+                &self.source.view_dir(&watched.process),
+                &fd.inodes,
+                earlier
+                    .as_ref()
+                    .and_then(|s| s.flows.as_ref())
+                    .and_then(|f| f.as_ref().ok()),
+            )),
+            // Without fd/ nothing is known to be the process's.
+            (Err(_), _) => None,
         };
-        let mut plan = crate::plan::plan(&inputs);
-        for name in MORE_TABLES {
-            if !plan.tables.iter().any(|t| t.name == name) {
-                plan.tables.push(TableRead {
-                    name,
-                    over_sock_diag: false,
-                    sifted: plan.fd,
-                });
-            }
-        }
-        // Unix, netlink and packet sockets are not exported: never read
-        // those tables to name them.
-        plan.if_unexplained.clear();
-        let snapshot =
-            crate::tick::execute(&self.source, &crate::diag::Netlink, &watched.process, &plan);
-        let totals = watched.accounting.refresh(&snapshot, pid);
+        snapshot.fd = Some(fd);
+        snapshot.taken_at = chrono::Local::now();
+        snapshot.instant = Instant::now();
+        let totals = watched.accounting.refresh(snapshot, pid);
 
         let mut problems = Vec::new();
         if let Some(Err(e)) = &snapshot.fd {
@@ -408,7 +473,7 @@ impl Watcher {
         };
         let mut seen = BTreeSet::new();
         for tab in [Tab::Tcp, Tab::Udp, Tab::Raw, Tab::Icmp] {
-            let (screen, _) = view_with(tab, &ctx, &snapshot, None);
+            let (screen, _) = view_with(tab, &ctx, snapshot, None);
             collect_problems(&screen, &mut seen);
             for (family, extra, value) in screen_samples(&screen) {
                 let family = if family.name == crate::tabs::sockets::SOCKETS.name {
@@ -434,7 +499,7 @@ impl Watcher {
             }
         }
         if self.config.per_connection {
-            let (screen, _) = view_with(Tab::Flows, &ctx, &snapshot, None);
+            let (screen, _) = view_with(Tab::Flows, &ctx, snapshot, None);
             collect_problems(&screen, &mut seen);
             for (family, extra, value) in screen_samples(&screen) {
                 if family.name.starts_with("netmonitor_connection_") {
@@ -450,44 +515,14 @@ impl Watcher {
             tables: Vec::new(),
             fd: None,
             processes: None,
-            flows: snapshot.flows,
+            flows: snapshot.flows.take(),
             listeners: None,
             neighbours: None,
         });
+        snapshot.fd = None;
         self.watched.insert(pid, watched);
         for problem in problems {
             self.problem(problem);
-        }
-    }
-
-    fn refresh_namespace(&mut self, pid: u32, netns: &str, exposition: &mut Exposition) {
-        let Some(watched) = self.watched.get(&pid) else {
-            return;
-        };
-        let inputs = TickInputs {
-            tab: Tab::Analysis,
-            scope: Scope::Own,
-            origin: self.source.origin(),
-            tcp_source: self.settings.tcp_source,
-            with_rate: false,
-            earlier: None,
-            scan_listener_owners: false,
-        };
-        let snapshot = crate::tick::take(&self.source, &watched.process, &inputs);
-        let view = ViewSettings::default();
-        let ctx = self.context(&watched.process, &view);
-        let mut seen = BTreeSet::new();
-        for tab in [Tab::Traffic, Tab::Stats, Tab::Analysis] {
-            let (screen, _) = view_with(tab, &ctx, &snapshot, None);
-            collect_problems(&screen, &mut seen);
-            for (family, extra, value) in screen_samples(&screen) {
-                if kept_for_namespace(family, &extra) {
-                    add_labelled(exposition, family, &[("netns", netns)], &extra, value);
-                }
-            }
-        }
-        for problem in seen {
-            self.problem(format!("{netns}: {problem}"));
         }
     }
 }
@@ -638,3 +673,155 @@ static DURATION: Family = Family {
     kind: MetricKind::Gauge,
     help: "How long the refresh served took (reading every process and namespace)",
 };
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+    use crate::parse::Endian;
+    use crate::users::NameService;
+
+    const CAPTURE: &str = "testdata/proc/all-tabs-6.18";
+
+    /// The capture with its process 9898 also as 9899 (same namespace),
+    /// and `comm` of 9899 set to `name`.
+    fn two_processes(name: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(CAPTURE);
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(root.join("."))
+            .arg(dir.path())
+            .status()
+            .expect("cp runs");
+        assert!(copied.success());
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(dir.path().join("9898"))
+            .arg(dir.path().join("9899"))
+            .status()
+            .expect("cp runs");
+        assert!(copied.success());
+        let stat = dir.path().join("9899/stat");
+        let text = std::fs::read_to_string(&stat).expect("stat");
+        let text = text
+            .replacen("9898 (python3)", &format!("9899 ({name})"), 1)
+            .to_string();
+        std::fs::write(&stat, text).expect("stat written");
+        dir
+    }
+
+    fn watcher(root: &Path, pids: Vec<u32>, names: Vec<String>) -> Watcher {
+        Watcher::new(
+            Config {
+                listen: "127.0.0.1:0".parse().expect("address"),
+                pids,
+                names,
+                interval: Duration::from_secs(2),
+                per_connection: false,
+            },
+            ProcSource::new(root),
+            Settings {
+                numeric: true,
+                endian: Endian::Little,
+                clock_ticks: 100,
+                users: NameService::default(),
+                tcp_source: crate::vocab::TcpSource::Proc,
+            },
+        )
+    }
+
+    fn samples(rendered: &Rendered) -> Vec<String> {
+        String::from_utf8_lossy(&rendered.openmetrics)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn processes_by_pid_and_by_name_share_one_set_of_namespace_series() {
+        let hostile = "py\"th\\on";
+        let tree = two_processes(hostile);
+        let mut watcher = watcher(tree.path(), vec![9898, 4242], vec![hostile.into()]);
+        let rendered = watcher.refresh();
+        let text = String::from_utf8_lossy(&rendered.openmetrics).into_owned();
+        let lines = samples(&rendered);
+        assert!(
+            lines.contains(&"netmonitor_process_up{pid=\"9898\",name=\"python3\"} 1".into()),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&"netmonitor_process_up{pid=\"9899\",name=\"py\\\"th\\\\on\"} 1".into()),
+            "the name is escaped: {text}"
+        );
+        // The PID that never existed is gone, not an error.
+        assert!(
+            lines.contains(&"netmonitor_process_up{pid=\"4242\",name=\"\"} 0".into()),
+            "{text}"
+        );
+        // Sockets of each process, from the captured tables.
+        for pid in ["9898", "9899"] {
+            assert!(
+                lines.iter().any(|l| l
+                    .starts_with(&format!("netmonitor_process_sockets{{pid=\"{pid}\","))
+                    && l.contains("protocol=\"tcp\",state=\"LISTEN\"")),
+                "{pid}: {text}"
+            );
+        }
+        // The namespace's series once, not once per process.
+        let lo: Vec<&String> = lines
+            .iter()
+            .filter(|l| {
+                l.starts_with("netmonitor_interface_receive_bytes_total{") && l.contains("\"lo\"")
+            })
+            .collect();
+        assert_eq!(lo.len(), 1, "{text}");
+        assert!(lo[0].starts_with("netmonitor_interface_receive_bytes_total{netns=\"net:["));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("netmonitor_snmp_total{") && l.contains("RetransSegs")),
+            "{text}"
+        );
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.contains("counter=\"InAddrMaskReps\"")),
+            "only the chosen counters: {text}"
+        );
+        assert!(lines.contains(&"netmonitor_exporter_watched_processes 2".into()));
+        assert!(lines.contains(&"netmonitor_exporter_refreshes_total 1".into()));
+        assert!(text.ends_with("# EOF\n"));
+        openmetrics_parser::openmetrics::parse_openmetrics(&text)
+            .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+        openmetrics_parser::prometheus::parse_prometheus(&String::from_utf8_lossy(
+            &rendered.classic,
+        ))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+        // 9899 renamed: it is dropped (found by name only); 9898 exits: gone.
+        let stat = tree.path().join("9899/stat");
+        let renamed = std::fs::read_to_string(&stat)
+            .expect("stat")
+            .replacen(hostile, "other", 1);
+        std::fs::write(&stat, renamed).expect("stat written");
+        std::fs::remove_dir_all(tree.path().join("9898")).expect("removed");
+        let lines = samples(&watcher.refresh());
+        assert!(
+            lines.contains(&"netmonitor_process_up{pid=\"9898\",name=\"python3\"} 0".into()),
+            "{lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("pid=\"9899\"")),
+            "{lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.starts_with("netmonitor_interface_")),
+            "no process left in the namespace: {lines:?}"
+        );
+        assert!(lines.contains(&"netmonitor_exporter_watched_processes 0".into()));
+    }
+}
