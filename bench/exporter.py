@@ -86,6 +86,9 @@ def main():
     ap.add_argument("--refreshes", type=int, default=10)
     ap.add_argument("--scrapers", type=int, default=8)
     ap.add_argument("--binary", default="target/release/netmonitor")
+    ap.add_argument("--hold", type=float, default=0,
+                    help="after the warm-up, print the exporter's pid and wait this many seconds "
+                         "instead of measuring (for profiling by hand)")
     args = ap.parse_args()
     needs_root_and("nsenter", "ip", "python3")
     with socket_namespace(args.sockets, 400) as (enter, _):
@@ -160,6 +163,10 @@ print(" ".join(f"{x:.6f}" for x in lat))
         if time.monotonic() > deadline:
             raise SystemExit(f"the exporter never watched {args.processes} processes: {watched}")
         time.sleep(0.5)
+    if args.hold:
+        print(f"exporter pid {pid}: holding {args.hold} s", flush=True)
+        time.sleep(args.hold)
+        return
     seconds = args.refreshes * args.interval
     # Refreshes alone (one scrape before and one after).
     idle_refreshes = metric(text, "netmonitor_exporter_refreshes_total")

@@ -20,17 +20,18 @@
 //! What a refresh reads, per network namespace (once, whatever the number
 //! of watched processes in it): one tick of the tcp tab in scope all —
 //! the TCP tables over sock_diag, widened to every inet socket table and
-//! the counter files (`dev`, `snmp`, `netstat` …), the TCP listeners, and
+//! the counter files (`dev`, `snmp`, `netstat` …), the TCP listeners, every
+//! TCP connection with its counters (one dump, not one per process), and
 //! every process's `fd/` when a ledger wants to know who shares its
 //! listeners. The counter files are viewed as the traffic, stats and
 //! analysis tabs, of which a few counters are kept. Then, per process, its
-//! `fd/` and its own connections (looked up one by one while the last
-//! reading explains its sockets), put into that namespace snapshot and
+//! `fd/` and its own connections (picked from the dump by inode), put into
+//! that namespace snapshot and
 //! viewed as the tcp, udp, raw and icmp tabs in scope own (sockets by
 //! protocol and state) — and as the flows tab with `--per-connection`.
 //! Its [`Accounting`] (the close-event subscription and the ledger) gives
 //! the TCP totals. What a process leaves for the next refresh is its
-//! accounting and its own connections (for the lookups and the rate);
+//! accounting and its own connections (the base of its rate);
 //! both go with the process. The namespace's tables are dropped at the
 //! end of each refresh.
 
@@ -46,11 +47,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::accounting::Accounting;
-use crate::plan::{TableRead, TickInputs};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::error::DiagError;
+use crate::plan::{Connections, TableRead, TickInputs};
 use crate::render::{Family, MetricKind, Screen, Value, sanitize};
 use crate::report::screen_samples;
 use crate::session::exit;
-use crate::snapshot::{Process, Snapshot};
+use crate::snapshot::{FlowDump, OwnConnections, Process, Snapshot};
 use crate::source::{Liveness, ProcSource};
 use crate::tabs::{CounterDisplay, Scope, Settings, Tab, ViewContext, ViewSettings, view_with};
 
@@ -345,10 +349,10 @@ impl Watcher {
 
     /// One namespace: its tables read once, through its first process
     /// (every inet socket table, whole, the TCP ones over sock_diag where
-    /// they can be; its listeners; the counter files; every process's
-    /// `fd/` when a ledger wants to know who shares its listeners), then
-    /// each process's `fd/` and own connections in turn, viewed against
-    /// those tables.
+    /// they can be; its listeners and connections; the counter files;
+    /// every process's `fd/` when a ledger wants to know who shares its
+    /// listeners), then each process's `fd/` and own connections in turn,
+    /// viewed against those tables.
     fn refresh_namespace(&mut self, netns: &str, pids: &[u32], exposition: &mut Exposition) {
         let Some(lead) = pids.first().and_then(|pid| self.watched.get(pid)) else {
             return;
@@ -385,10 +389,21 @@ impl Watcher {
         // and packet sockets are not exported.
         plan.fd = false;
         plan.owners = scan;
-        plan.listeners = origin != crate::plan::Origin::Captured;
+        let live = origin != crate::plan::Origin::Captured;
+        // Every connection of the namespace with its counters, in one dump
+        // that each process then picks its own from: cheaper than one
+        // reading per process once there are dozens of them (each dump
+        // walks the kernel's whole socket hash).
+        plan.connections = if live {
+            Connections::All
+        } else {
+            Connections::Skip
+        };
+        plan.listeners = live;
         plan.if_unexplained.clear();
         let mut snapshot =
             crate::tick::execute(&self.source, &crate::diag::Netlink, &lead.process, &plan);
+        let connections = snapshot.flows.take().map(NamespaceConnections::of);
 
         let view = ViewSettings::default();
         let mut seen = BTreeSet::new();
@@ -411,31 +426,29 @@ impl Watcher {
             self.problem(format!("{netns}: {problem}"));
         }
         for pid in pids {
-            self.refresh_process(*pid, &mut snapshot, exposition);
+            self.refresh_process(*pid, &mut snapshot, connections.as_ref(), exposition);
         }
     }
 
     /// One process, against its namespace's `snapshot` (whose `fd` and
     /// `flows` it fills in for itself, and leaves empty).
-    fn refresh_process(&mut self, pid: u32, snapshot: &mut Snapshot, exposition: &mut Exposition) {
+    fn refresh_process(
+        &mut self,
+        pid: u32,
+        snapshot: &mut Snapshot,
+        connections: Option<&NamespaceConnections>,
+        exposition: &mut Exposition,
+    ) {
         let Some(mut watched) = self.watched.remove(&pid) else {
             return;
         };
         let earlier = watched.earlier.take();
         let fd = self.source.socket_inodes(&watched.process);
-        snapshot.flows = match (&fd, self.source.origin()) {
-            (_, crate::plan::Origin::Captured) => None,
-            (Ok(fd), _) => Some(crate::tick::own_connections(
-                &crate::diag::Netlink,
-                &self.source.view_dir(&watched.process),
-                &fd.inodes,
-                earlier
-                    .as_ref()
-                    .and_then(|s| s.flows.as_ref())
-                    .and_then(|f| f.as_ref().ok()),
-            )),
-            // Without fd/ nothing is known to be the process's.
-            (Err(_), _) => None,
+        snapshot.flows = match (&fd, connections) {
+            (Ok(fd), Some(connections)) => Some(connections.own(&fd.inodes)),
+            // Without fd/ nothing is known to be the process's; a captured
+            // tree has no connections.
+            _ => None,
         };
         snapshot.fd = Some(fd);
         snapshot.taken_at = chrono::Local::now();
@@ -524,6 +537,57 @@ impl Watcher {
         for problem in problems {
             self.problem(problem);
         }
+    }
+}
+
+/// One dump of a namespace's connections, indexed by socket inode.
+struct NamespaceConnections {
+    dump: Result<FlowDump, String>,
+    by_inode: FxHashMap<u64, usize>,
+    dumped_at: Instant,
+}
+
+impl NamespaceConnections {
+    fn of(dump: Result<FlowDump, DiagError>) -> NamespaceConnections {
+        let by_inode = match &dump {
+            Ok(dump) => dump
+                .flows
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.inode != 0)
+                .map(|(n, f)| (f.inode, n))
+                .collect(),
+            Err(_) => FxHashMap::default(),
+        };
+        NamespaceConnections {
+            dump: dump.map_err(|e| e.to_string()),
+            by_inode,
+            dumped_at: Instant::now(),
+        }
+    }
+
+    /// The connections among `inodes`, as a reading of the process's own.
+    fn own(&self, inodes: &FxHashSet<u64>) -> Result<FlowDump, DiagError> {
+        let dump = self.dump.as_ref().map_err(DiagError::netlink)?;
+        let mut flows = Vec::new();
+        let mut others = FxHashSet::default();
+        for inode in inodes {
+            match self.by_inode.get(inode) {
+                Some(&n) => flows.push(dump.flows[n].clone()),
+                None => {
+                    others.insert(*inode);
+                }
+            }
+        }
+        Ok(FlowDump {
+            flows,
+            place: dump.place.clone(),
+            own: Some(OwnConnections {
+                others,
+                dumped_at: self.dumped_at,
+                in_namespace: dump.flows.len(),
+            }),
+        })
     }
 }
 
