@@ -310,6 +310,58 @@ fn a_pid_that_exits_is_reported_gone_and_the_exporter_goes_on() {
     assert_eq!(exporter.stop(), Some(0));
 }
 
+/// The series of an exposition (its sample lines).
+fn samples_in(text: &str) -> usize {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count()
+}
+
+#[test]
+fn per_connection_series_name_each_connection_and_end_with_it() {
+    let me = std::process::id().to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let mut client = TcpStream::connect(listener.local_addr().expect("address")).expect("connects");
+    let (mut server, _) = listener.accept().expect("accepts");
+    client.write_all(&[7u8; 1234]).expect("writes");
+    let mut got = vec![0u8; 1234];
+    server.read_exact(&mut got).expect("reads");
+    let local = client.local_addr().expect("address").to_string();
+    let peer = listener.local_addr().expect("address").to_string();
+
+    let series = format!("netmonitor_connection_sent_bytes_total{{pid=\"{me}\",name=\"");
+    let this_one = |text: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with(&series) && l.contains(&format!("local=\"{local}\",peer=\"{peer}\""))
+            })
+            .map(String::from)
+    };
+    let plain = Exporter::start(&[&me]);
+    let text = get(plain.address, "/metrics", None).text();
+    assert!(!text.contains("netmonitor_connection_"), "{text}");
+    assert_eq!(plain.stop(), Some(0));
+
+    let exporter = Exporter::start(&["--per-connection", &me]);
+    let text = get(exporter.address, "/metrics", None).text();
+    let line = this_one(&text).unwrap_or_else(|| panic!("no series for {local} → {peer}: {text}"));
+    assert!(line.ends_with(" 1234"), "{line}");
+    drop((client, server));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = get(exporter.address, "/metrics", None).text();
+        if this_one(&text).is_none() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed connection's series stayed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(exporter.stop(), Some(0));
+}
+
 /// A server that names itself (`comm`) and reads every connection to its
 /// end. Prints `ready <port>`.
 const SERVER: &str = r#"
@@ -501,6 +553,7 @@ fn prometheus_sees_every_byte_and_the_restarted_process() {
         serde_json::Value::String(name.clone())
     );
 
+    let samples_before = samples_in(&get(exporter.address, "/metrics", None).text());
     const CONNECTIONS: u64 = 300;
     let expected: u64 = (0..CONNECTIONS).map(|i| 500 + (i * 7919) % 3000).sum();
     let client = python(&ns, CLIENT, &[&port, &CONNECTIONS.to_string()]);
@@ -518,6 +571,12 @@ fn prometheus_sees_every_byte_and_the_restarted_process() {
         "netmonitor_process_tcp_closed_connections_total{{pid=\"{pid}\"}}"
     ));
     assert_eq!(closed.first().map(|s| s.1), Some(CONNECTIONS as f64));
+
+    // 300 connections came and went: no series is left behind.
+    assert_eq!(
+        samples_in(&get(exporter.address, "/metrics", None).text()),
+        samples_before
+    );
 
     // promtool accepts a scrape.
     let scrape = get(exporter.address, "/metrics", None).body;
