@@ -9,9 +9,10 @@
 //!   405 with `Allow` for other methods, 413 for a request with a body);
 //! * the request head (line and headers) at most [`MAX_HEAD`] bytes and
 //!   [`MAX_HEADERS`] headers (hyper answers 431, or 400 for garbage);
-//! * a head must arrive within [`HEAD_TIMEOUT`] (slowloris), and a
-//!   connection lives at most [`CONNECTION_LIFETIME`], keep-alive
-//!   included (a client that never reads its response);
+//! * a head must arrive within [`HEAD_TIMEOUT`] (slowloris; hyper also
+//!   closes a keep-alive connection idle that long), and a connection
+//!   lives at most [`CONNECTION_LIFETIME`] (a client that never reads its
+//!   response);
 //! * at most [`MAX_CONNECTIONS`] connections at once; more are closed as
 //!   they are accepted. Connections are tasks, not threads: a stalled one
 //!   costs a socket and a few KiB, and never holds up another scrape.
