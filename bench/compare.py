@@ -125,7 +125,9 @@ def main():
     ap.add_argument("--sockets", type=int, default=100_000)
     ap.add_argument("--own", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=9)
-    ap.add_argument("--binary", default="target/release/netmonitor")
+    ap.add_argument("--binary", action="append",
+                    help="netmonitor binary (repeat to compare builds side by side; "
+                         "default target/release/netmonitor)")
     ap.add_argument("--hold", type=float, default=0,
                     help="keep the namespace this many seconds after setting it up, "
                          "without timing (for profiling by hand)")
@@ -143,22 +145,29 @@ def main():
         rows = [("floor (cat tables + ls -l fd)", floor, max(cat[1], ls[1])),
                 ("  of which cat tables", cat[0], cat[1]),
                 ("  of which ls -l fd", ls[0], ls[1])]
-        for name, argv in [
-            ("netmonitor --once --tab tcp", [args.binary, "--once", "--tab", "tcp", str(pid)]),
-            ("  the same, --tcp-source proc",
-             [args.binary, "--once", "--tab", "tcp", "--tcp-source", "proc", str(pid)]),
+        binaries = args.binary or ["target/release/netmonitor"]
+        ours_first = []
+        for binary in binaries:
+            label = "" if len(binaries) == 1 else f" [{binary}]"
+            ours_first += [
+                (f"netmonitor --once --tab tcp{label}", [binary, "--once", "--tab", "tcp", str(pid)]),
+                ("  the same, --tcp-source proc",
+                 [binary, "--once", "--tab", "tcp", "--tcp-source", "proc", str(pid)]),
+            ]
+        for name, argv in ours_first + [
             ("ss -tanp", ["ss", "-tanp"]),
             ("netstat -tanp", ["netstat", "-tanp"]),
             ("lsof -nP -a -p PID -i", ["lsof", "-nP", "-a", "-p", str(pid), "-i"]),
         ]:
             median, peak = timed(enter + argv, args.runs)
             rows.append((name, median, peak))
-        print(f"{'command':34} {'median':>10} {'× floor':>8} {'peak RSS':>10}")
+        width = max(34, *(len(name) for name, _, _ in rows))
+        print(f"{'command':{width}} {'median':>10} {'× floor':>8} {'peak RSS':>10}")
         for name, median, peak in rows:
-            print(f"{name:34} {median * 1000:8.1f} ms {median / floor:8.3f} {peak / 1024:7.1f} MiB")
+            print(f"{name:{width}} {median * 1000:8.1f} ms {median / floor:8.3f} {peak / 1024:7.1f} MiB")
         ours = rows[3][1]
         print()
-        for name, median, _ in rows[5:]:
+        for name, median, _ in rows[3 + len(ours_first):]:
             print(f"netmonitor is {median / ours:.1f}× faster than {name}")
 
 

@@ -12,16 +12,23 @@ OWN of them held by the target) and, for each binary given, in one run:
 
   cold      netmonitor --once --tab tcp PID, RUNS times: median CPU
             (user + system of the process and its threads) and peak RSS
-  session   netmonitor --interval 2 --tab tcp PID with stdin a pipe held
-            open until PRINTS screens are out (piped: every row printed,
-            like a session redirected to a file): CPU of the whole session
-            divided by the screens, and its peak RSS
+  session   netmonitor --interval 2 --tab tcp PID until PRINTS screens are
+            out, on a pseudo-terminal of 50 x 200 (what a user runs: the
+            tables are cut to the terminal's height) and, with --piped,
+            also with stdin and stdout pipes (every row printed, like a
+            session redirected to a file): CPU of the whole session divided
+            by the screens, and its peak RSS
 
 and prints the ratio session-per-refresh / cold. Output goes to a file
 that is then dropped. Everything is torn down at the end, even on error.
 """
 import argparse
+import fcntl
 import os
+import pty
+import select
+import struct
+import termios
 import statistics
 import subprocess
 import sys
@@ -72,6 +79,43 @@ def session(enter, binary, pid, prints):
     return cpu / shown, rss, shown
 
 
+def terminal_session(enter, binary, pid, prints):
+    """The session on a pseudo-terminal of 50 rows x 200 columns."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    child = subprocess.Popen(enter + [binary, "--interval", "2", "--tab", "tcp", str(pid)],
+                             stdin=slave, stdout=slave, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 2.5 * prints + 30
+    while time.monotonic() < deadline and seen.count(HEADLINE) < prints:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                seen += os.read(master, 1 << 16)
+            except OSError:
+                break
+    shown = seen.count(HEADLINE)
+    os.write(master, b"\x04")  # Ctrl+D ends the session
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                if not os.read(master, 1 << 16):
+                    break
+            except OSError:
+                break
+        if child.poll() is not None:
+            break
+    cpu, rss, status = cpu_and_peak(child)
+    os.close(master)
+    if status != 0 or shown < prints:
+        raise SystemExit(f"{binary} terminal session failed ({status}, {shown} screens)")
+    return cpu / shown, rss, shown
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sockets", type=int, default=100_000)
@@ -79,6 +123,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--prints", type=int, default=7)
     ap.add_argument("--binary", action="append")
+    ap.add_argument("--piped", action="store_true",
+                    help="also time a piped session (every row printed)")
     args = ap.parse_args()
     binaries = args.binary or ["target/release/netmonitor"]
     needs_root_and("nsenter", "ip")
@@ -86,14 +132,18 @@ def main():
         print(f"machine: {os.cpu_count()} CPUs, kernel {os.uname().release}, "
               f"{time.strftime('%Y-%m-%d')}; cold: median of {args.runs}; "
               f"session: {args.prints} screens at --interval 2, piped\n")
-        print(f"{'binary':40} {'cold CPU':>10} {'cold RSS':>9} {'CPU/refresh':>12} "
-              f"{'session RSS':>12} {'ratio':>6}")
+        print(f"{'binary':40} {'session':>8} {'cold CPU':>10} {'cold RSS':>9} "
+              f"{'CPU/refresh':>12} {'session RSS':>12} {'ratio':>6}")
         for binary in binaries:
             cold_cpu, cold_rss = cold(enter, binary, pid, args.runs)
-            per_refresh, session_rss, _ = session(enter, binary, pid, args.prints)
-            print(f"{binary:40} {cold_cpu * 1000:7.0f} ms {cold_rss / 1024:5.1f} MiB "
-                  f"{per_refresh * 1000:9.0f} ms {session_rss / 1024:8.1f} MiB "
-                  f"{per_refresh / cold_cpu:6.2f}")
+            kinds = [("terminal", terminal_session)]
+            if args.piped:
+                kinds.append(("piped", session))
+            for kind, run in kinds:
+                per_refresh, session_rss, _ = run(enter, binary, pid, args.prints)
+                print(f"{binary:40} {kind:>8} {cold_cpu * 1000:7.0f} ms {cold_rss / 1024:5.1f} MiB "
+                      f"{per_refresh * 1000:9.0f} ms {session_rss / 1024:8.1f} MiB "
+                      f"{per_refresh / cold_cpu:6.2f}")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,66 @@ pub enum TcpTotals {
     Unavailable(String),
 }
 
+/// The totals of one tick as a capture keeps them, so that a replay shows
+/// what the session showed (a captured tree has no kernel to ask).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RecordedTotals {
+    /// The capture's tick (1 for the first).
+    pub tick: u64,
+    #[serde(flatten)]
+    pub totals: TotalsRecord,
+}
+
+/// [`TcpTotals`] in a form that can be written down.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "closes", rename_all = "snake_case")]
+pub enum TotalsRecord {
+    Counted {
+        refresh: Box<Refresh>,
+        /// Since how many seconds before the tick the totals were a lower
+        /// bound, and why.
+        lower_bound: Option<(f64, crate::ledger::LowerBound)>,
+    },
+    Unavailable {
+        why: String,
+    },
+}
+
+impl TotalsRecord {
+    /// `totals` as taken at `at`.
+    pub fn of(totals: &TcpTotals, at: Instant) -> TotalsRecord {
+        match totals {
+            TcpTotals::Counted(refresh) => TotalsRecord::Counted {
+                lower_bound: refresh
+                    .lower_bound_since
+                    .map(|(since, why)| (at.saturating_duration_since(since).as_secs_f64(), why)),
+                refresh: refresh.clone(),
+            },
+            TcpTotals::Unavailable(why) => TotalsRecord::Unavailable { why: why.clone() },
+        }
+    }
+
+    /// The totals again, for a tick replayed at `at`.
+    fn replayed(&self, at: Instant) -> TcpTotals {
+        match self {
+            TotalsRecord::Counted {
+                refresh,
+                lower_bound,
+            } => {
+                let mut refresh = refresh.clone();
+                refresh.lower_bound_since = lower_bound.and_then(|(seconds, why)| {
+                    Some((
+                        at.checked_sub(Duration::try_from_secs_f64(seconds).ok()?)?,
+                        why,
+                    ))
+                });
+                TcpTotals::Counted(refresh)
+            }
+            TotalsRecord::Unavailable { why } => TcpTotals::Unavailable(why.clone()),
+        }
+    }
+}
+
 /// One session's accounting.
 pub(crate) struct Accounting {
     ledger: Arc<Mutex<Ledger>>,
@@ -43,12 +103,22 @@ pub(crate) struct Accounting {
     /// When owners were last scanned, and whether the process listens.
     scanned_at: Option<Instant>,
     listens: bool,
+    /// A replay: the totals its capture recorded, by tick, and how many
+    /// ticks were replayed so far.
+    replay: Option<(Vec<RecordedTotals>, u64)>,
 }
 
 impl Accounting {
     /// Subscribes to the closes of the namespace of the process whose view
     /// directory is `view_dir`; a captured tree has none to follow.
-    pub(crate) fn start(kernel: &dyn SockDiag, view_dir: &std::path::Path, origin: Origin) -> Self {
+    /// For a captured tree that recorded totals, those are replayed tick
+    /// by tick.
+    pub(crate) fn start(
+        kernel: &dyn SockDiag,
+        view_dir: &std::path::Path,
+        origin: Origin,
+        recorded: Vec<RecordedTotals>,
+    ) -> Self {
         let ledger = Arc::new(Mutex::new(Ledger::new()));
         let (reader, unavailable) = match origin {
             Origin::Captured => (None, Some("a captured tree has no close events".into())),
@@ -81,6 +151,7 @@ impl Accounting {
             listener_owners: HashMap::new(),
             scanned_at: None,
             listens: false,
+            replay: (origin == Origin::Captured && !recorded.is_empty()).then_some((recorded, 0)),
         }
     }
 
@@ -97,6 +168,16 @@ impl Accounting {
     /// Takes this tick's reading into the ledger; `None` when the tick
     /// read no connections (nothing to count yet, or a captured tree).
     pub(crate) fn refresh(&mut self, snapshot: &Snapshot, pid: u32) -> Option<TcpTotals> {
+        if let Some((recorded, replayed)) = &mut self.replay {
+            *replayed += 1;
+            // The tick's own totals, or the last ones once past the end.
+            let entry = recorded
+                .iter()
+                .rev()
+                .find(|r| r.tick <= *replayed)
+                .or(recorded.first())?;
+            return Some(entry.totals.replayed(snapshot.instant));
+        }
         let Some(Ok(dump)) = &snapshot.flows else {
             return None;
         };
@@ -160,5 +241,118 @@ impl Accounting {
             .unwrap_or_else(PoisonError::into_inner)
             .refresh(&own, &listeners, snapshot.instant);
         Some(TcpTotals::Counted(Box::new(refresh)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::LowerBound;
+
+    /// A refresh as a session took it, written into a capture's manifest
+    /// and read back, replays to the same totals (the lower bound as long
+    /// before the replayed tick as before the recorded one).
+    #[test]
+    fn recorded_totals_replay_to_the_same_totals() {
+        let taken = Instant::now();
+        let mut ledger = Ledger::new();
+        ledger.record_overflow(Some(7), taken);
+        let refresh = ledger.refresh(&[], &[], taken + Duration::from_secs(3));
+        assert!(refresh.lower_bound_since.is_some());
+        let recorded = RecordedTotals {
+            tick: 4,
+            totals: TotalsRecord::of(
+                &TcpTotals::Counted(Box::new(refresh.clone())),
+                taken + Duration::from_secs(3),
+            ),
+        };
+        let text = serde_json::to_string(&vec![recorded]).unwrap();
+        let read: Vec<RecordedTotals> = serde_json::from_str(&text).unwrap();
+        let replayed_at = Instant::now() + Duration::from_secs(100);
+        let TcpTotals::Counted(replayed) = read[0].totals.replayed(replayed_at) else {
+            panic!("counted");
+        };
+        let (since, why) = replayed.lower_bound_since.expect("a lower bound");
+        assert_eq!(why, LowerBound::LostEvents);
+        let before = replayed_at.duration_since(since).as_secs_f64();
+        assert!((before - 3.0).abs() < 0.01, "{before}");
+        assert_eq!(
+            Refresh {
+                lower_bound_since: refresh.lower_bound_since,
+                ..*replayed
+            },
+            refresh
+        );
+        assert_eq!(replayed.counters.lost_events, 7);
+    }
+
+    /// A replay shows the recorded totals tick by tick, then stays on the
+    /// last; a live kernel is never asked.
+    #[test]
+    fn a_replay_steps_through_the_recorded_ticks() {
+        struct NoKernel;
+        impl SockDiag for NoKernel {
+            fn connections(
+                &self,
+                _: &std::path::Path,
+                _: Option<&rustc_hash::FxHashSet<u64>>,
+            ) -> Result<(crate::snapshot::FlowDump, usize), crate::error::DiagError> {
+                unreachable!("a replay asks no kernel")
+            }
+            fn look_up(
+                &self,
+                _: &std::path::Path,
+                _: &[&crate::snapshot::TcpFlow],
+            ) -> Result<crate::snapshot::FlowDump, crate::error::DiagError> {
+                unreachable!("a replay asks no kernel")
+            }
+            fn neighbours(
+                &self,
+                _: &std::path::Path,
+            ) -> Result<Vec<crate::neighbours::Neighbour>, crate::error::DiagError> {
+                unreachable!("a replay asks no kernel")
+            }
+            fn listeners(
+                &self,
+                _: &std::path::Path,
+            ) -> Result<Vec<crate::parse::inet_diag::InetDiagMsg>, crate::error::DiagError>
+            {
+                unreachable!("a replay asks no kernel")
+            }
+            fn subscribe_closes(
+                &self,
+                _: &std::path::Path,
+                _: Box<dyn FnMut(Delivery<'_>) + Send>,
+            ) -> Result<CloseReader, crate::error::DiagError> {
+                unreachable!("a replay asks no kernel")
+            }
+            fn sockets(
+                &self,
+                _: &std::path::Path,
+                _: &mut (dyn FnMut(crate::parse::inet_diag::InetDiagMsg) + Send),
+            ) -> Result<crate::snapshot::DumpPlace, crate::error::DiagError> {
+                unreachable!("a replay asks no kernel")
+            }
+        }
+        let unavailable = |tick, why: &str| RecordedTotals {
+            tick,
+            totals: TotalsRecord::Unavailable { why: why.into() },
+        };
+        let mut accounting = Accounting::start(
+            &NoKernel,
+            std::path::Path::new("/nowhere"),
+            Origin::Captured,
+            vec![unavailable(2, "second"), unavailable(3, "third")],
+        );
+        let snapshot = Snapshot::of_texts(Vec::new());
+        let why = |totals: Option<TcpTotals>| match totals {
+            Some(TcpTotals::Unavailable(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        // Tick 1 was recorded without totals: the first recorded stands in.
+        assert_eq!(why(accounting.refresh(&snapshot, 1)), "second");
+        assert_eq!(why(accounting.refresh(&snapshot, 1)), "second");
+        assert_eq!(why(accounting.refresh(&snapshot, 1)), "third");
+        assert_eq!(why(accounting.refresh(&snapshot, 1)), "third");
     }
 }

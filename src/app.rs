@@ -12,7 +12,7 @@ use crate::render::sanitize;
 use crate::repl;
 use crate::session::{Event, Session, exit, step};
 use crate::source::ProcSource;
-use crate::tabs::Settings;
+use crate::tabs::{Replay, Settings};
 use crate::users::{NameService, UserNames};
 use crate::vocab::Tab;
 
@@ -100,12 +100,17 @@ fn run() -> i32 {
         .map(|m| m.clock_ticks)
         .filter(|&t| t > 0)
         .unwrap_or_else(clock_ticks);
-    let settings = Settings {
+    let mut settings = Settings {
         numeric: cli.numeric,
         endian,
         clock_ticks,
         users: NameService::default(),
         tcp_source: cli.tcp_source,
+        replay_totals: manifest
+            .as_ref()
+            .map(|m| m.tcp_totals.clone())
+            .unwrap_or_default(),
+        replay: None,
     };
 
     if let Some(listen) = cli.listen {
@@ -158,6 +163,28 @@ fn run() -> i32 {
             return exit::FAILURE;
         }
     };
+    // A capture's tree says what it holds, and when it was taken.
+    if source.origin() == crate::plan::Origin::Captured {
+        let (ticks, tick_times, first_tick, last_tick) = match manifest {
+            Some(m) => (m.ticks, m.tick_times, m.first_tick, m.last_tick),
+            // A tree without a manifest (made by hand): no times known.
+            None => (0, Vec::new(), String::new(), String::new()),
+        };
+        settings.replay = Some(Replay {
+            ticks,
+            tick_times,
+            first_tick,
+            last_tick,
+            captured: Tab::ALL
+                .into_iter()
+                .filter(|tab| {
+                    tab.net_files()
+                        .iter()
+                        .any(|f| source.holds_net(&process, f))
+                })
+                .collect(),
+        });
+    }
     let mut session = Session {
         interval: cli.interval,
         ..start

@@ -21,6 +21,7 @@ use crate::report::{Tick, json_document, openmetrics};
 use crate::session::{Session, exit};
 use crate::snapshot::Process;
 use crate::source::{Liveness, ProcSource};
+use crate::tabs::sockets::SocketSet;
 use crate::tabs::{CounterDisplay, Settings, Tab, ViewContext, Viewed, view_with};
 
 /// Prints `mode.count` ticks of `tab` to stdout; returns the exit status.
@@ -50,6 +51,7 @@ pub fn run(
             &crate::diag::Netlink,
             &source.view_dir(&process),
             source.origin(),
+            settings.replay_totals.clone(),
         )
     });
     let mut stdout = io::stdout().lock();
@@ -95,18 +97,25 @@ pub fn run(
             .as_mut()
             .and_then(|a| a.refresh(&snapshot, process.pid));
         if let Some(capture) = capture.as_mut() {
-            if let Err(e) = capture.write_tick(source, &process) {
+            if let Err(e) = capture.write_tick(source, &process, totals.as_ref()) {
                 eprintln!("netmonitor: {}", sanitize(&e.to_string()));
                 return exit::FAILURE;
             }
         }
+        let replay = settings.replay.as_ref().map(|r| r.tick(number));
         let ctx = ViewContext {
             earlier: previous.as_ref().map(|p| &p.snapshot),
             totals: totals.as_ref(),
+            replay: replay.as_ref(),
             ..session.view_context(&process, settings)
         };
         let (screen, sockets) =
             view_with(tab, &ctx, &snapshot, previous.as_ref().map(Viewed::before));
+        // Kept only when another tick follows (a copy of what the set
+        // borrowed from this snapshot).
+        let sockets = sockets
+            .filter(|_| number < mode.count)
+            .map(SocketSet::into_owned);
         let tick = Tick {
             tab,
             number,
@@ -126,6 +135,7 @@ pub fn run(
                 snapshot,
                 sockets,
                 totals,
+                replay,
             };
             viewed.settle();
             viewed

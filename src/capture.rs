@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::accounting::{RecordedTotals, TcpTotals, TotalsRecord};
 use crate::parse::Endian;
 use crate::snapshot::Process;
 use crate::source::{ProcSource, Recorded, Recorder};
@@ -24,7 +25,7 @@ use crate::source::{ProcSource, Recorded, Recorder};
 pub const MANIFEST: &str = "netmonitor-capture.json";
 
 /// What a capture says about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Always `netmonitor-capture`.
     pub format: String,
@@ -49,7 +50,18 @@ pub struct Manifest {
     pub last_tick: String,
     /// How many ticks went into it.
     pub ticks: u64,
+    /// The process's TCP totals at each tick (the last
+    /// [`MAX_RECORDED_TOTALS`]), for a replay to show.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tcp_totals: Vec<RecordedTotals>,
+    /// When each tick was taken (RFC 3339; the first
+    /// [`MAX_RECORDED_TOTALS`]), so that a replay follows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tick_times: Vec<String>,
 }
+
+/// How many ticks' totals a manifest keeps (about 1 KiB each).
+const MAX_RECORDED_TOTALS: usize = 4096;
 
 impl Manifest {
     /// The byte order, when it names one.
@@ -154,6 +166,7 @@ impl Capture {
         &mut self,
         source: &ProcSource,
         process: &Process,
+        totals: Option<&TcpTotals>,
     ) -> Result<(), CaptureError> {
         let dir = self.dir.clone();
         let error = |why: String| CaptureError {
@@ -161,7 +174,7 @@ impl Capture {
             why,
         };
         let now = chrono::Local::now().to_rfc3339();
-        let manifest = match self.manifest.take() {
+        let mut manifest = match self.manifest.take() {
             Some(mut manifest) => {
                 manifest.last_tick = now;
                 manifest.ticks += 1;
@@ -188,8 +201,24 @@ impl Capture {
                 first_tick: now.clone(),
                 last_tick: now,
                 ticks: 1,
+                tcp_totals: Vec::new(),
+                tick_times: Vec::new(),
             },
         };
+        if manifest.tick_times.len() < MAX_RECORDED_TOTALS {
+            manifest.tick_times.push(manifest.last_tick.clone());
+        }
+        if let Some(totals) = totals {
+            manifest.tcp_totals.push(RecordedTotals {
+                tick: manifest.ticks,
+                totals: TotalsRecord::of(totals, std::time::Instant::now()),
+            });
+            let excess = manifest
+                .tcp_totals
+                .len()
+                .saturating_sub(MAX_RECORDED_TOTALS);
+            manifest.tcp_totals.drain(..excess);
+        }
         for item in self.recorder.take() {
             self.merge(item);
         }
@@ -381,7 +410,7 @@ mod tests {
             netns_error: None,
             via_thread: None,
         };
-        cap.write_tick(&source, &process).unwrap();
+        cap.write_tick(&source, &process, None).unwrap();
         let first = read_manifest(&dir).unwrap().expect("a manifest");
         assert_eq!(first.format, "netmonitor-capture");
         assert_eq!(first.version, 1);
@@ -398,9 +427,21 @@ mod tests {
             b"6.18.0-test\n"
         );
 
-        cap.write_tick(&source, &process).unwrap();
+        // The second tick's totals are kept for a replay.
+        let totals = TcpTotals::Unavailable("no subscription".into());
+        cap.write_tick(&source, &process, Some(&totals)).unwrap();
         let second = read_manifest(&dir).unwrap().expect("a manifest");
         assert_eq!(second.ticks, 2);
+        assert_eq!(
+            second.tcp_totals,
+            vec![RecordedTotals {
+                tick: 2,
+                totals: TotalsRecord::Unavailable {
+                    why: "no subscription".into()
+                }
+            }]
+        );
+        assert!(first.tcp_totals.is_empty());
         assert_eq!(second.first_tick, first.first_tick);
         assert!(
             chrono::DateTime::parse_from_rfc3339(&second.last_tick).unwrap()
@@ -410,6 +451,8 @@ mod tests {
             Manifest {
                 ticks: 1,
                 last_tick: first.last_tick.clone(),
+                tcp_totals: Vec::new(),
+                tick_times: first.tick_times.clone(),
                 ..second
             },
             first

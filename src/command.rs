@@ -7,7 +7,7 @@
 
 use thiserror::Error;
 
-use crate::vocab::{Filter, Interval, IntervalError, Scope, Tab, Toggle, command_words};
+use crate::vocab::{Filter, Interval, IntervalError, RowCap, Scope, Tab, Toggle, command_words};
 
 /// Parses `--interval` for clap.
 pub fn parse_interval_arg(text: &str) -> Result<Interval, String> {
@@ -31,6 +31,8 @@ pub enum Command {
     Filter(Option<Filter>),
     /// Flip one way of filtering the counter tables (stats, analysis).
     Toggle(Toggle),
+    /// How many rows of each table are printed.
+    Rows(RowCap),
 }
 
 /// Why a line is not a command.
@@ -49,6 +51,8 @@ pub enum CommandError {
     Interval(#[from] IntervalError),
     #[error("scope takes one of: own, all, tree (such as 'scope all')")]
     BadScope,
+    #[error("rows takes a number of rows from 1 to 1000000, 'all' or 'fit' (such as 'rows 200')")]
+    BadRows,
 }
 
 impl Command {
@@ -82,6 +86,12 @@ impl Command {
                     .map(Command::Scope)
                     .ok_or(CommandError::BadScope),
                 _ => Err(CommandError::BadScope),
+            },
+            "rows" => match rest.as_slice() {
+                [word] => RowCap::parse(word)
+                    .map(Command::Rows)
+                    .ok_or(CommandError::BadRows),
+                _ => Err(CommandError::BadRows),
             },
             // The filter is the rest of the line as typed (inner blanks
             // kept), not the split words.
@@ -203,6 +213,45 @@ mod tests {
         for bad in ["scope", "scope everything", "scope all own"] {
             assert_eq!(Command::parse(bad), Err(CommandError::BadScope), "{bad}");
         }
+    }
+
+    #[test]
+    fn rows_commands() {
+        assert_eq!(
+            Command::parse("rows 200"),
+            Ok(Command::Rows(RowCap::Limit(200)))
+        );
+        assert_eq!(Command::parse(" ROWS All "), Ok(Command::Rows(RowCap::All)));
+        assert_eq!(Command::parse("rows fit"), Ok(Command::Rows(RowCap::Fit)));
+        assert_eq!(
+            Command::parse("rows 1"),
+            Ok(Command::Rows(RowCap::Limit(1)))
+        );
+        assert_eq!(
+            Command::parse("rows 0001000000"),
+            Err(CommandError::BadRows),
+            "more than 7 digits"
+        );
+        assert_eq!(
+            Command::parse("rows 1000000"),
+            Ok(Command::Rows(RowCap::Limit(1_000_000)))
+        );
+        for bad in [
+            "rows",
+            "rows 0",
+            "rows -1",
+            "rows +5",
+            "rows 1000001",
+            "rows 99999999999999999999",
+            "rows 1.5",
+            "rows everything",
+            "rows 5 6",
+            "rows ١",
+        ] {
+            assert_eq!(Command::parse(bad), Err(CommandError::BadRows), "{bad}");
+        }
+        let err = Command::parse("rowz").unwrap_err().to_string();
+        assert!(err.contains("did you mean 'rows'"), "{err}");
     }
 
     #[test]

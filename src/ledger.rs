@@ -51,7 +51,7 @@ pub const RECENT_CAP: usize = 1 << 16;
 pub const BIGGEST: usize = 5;
 
 /// Payload bytes, as the flows tab counts them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Bytes {
     pub sent: u64,
     pub received: u64,
@@ -120,7 +120,7 @@ pub struct Listener {
 }
 
 /// How a closed connection was found to be the process's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Attribution {
     /// Seen alive in a dump as one of its connections.
     Seen,
@@ -133,7 +133,7 @@ pub enum Attribution {
 }
 
 /// One connection of the process that closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Closed {
     pub local: SocketAddr,
     pub peer: SocketAddr,
@@ -142,7 +142,7 @@ pub struct Closed {
 }
 
 /// The process's connections that closed since the last refresh.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SinceLast {
     pub closes: u64,
     pub bytes: Bytes,
@@ -174,7 +174,7 @@ impl SinceLast {
 }
 
 /// Counts over the session.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
     /// Connections of the process that closed (seen, accepted or settled).
     pub attributed_closes: u64,
@@ -206,7 +206,7 @@ pub struct Counters {
 }
 
 /// Why the totals may be short of what the process moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LowerBound {
     /// No subscription: connections shorter than a refresh are missed.
     NoSubscription,
@@ -217,14 +217,14 @@ pub enum LowerBound {
 }
 
 /// Bytes per second between two refreshes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rates {
     pub sent: f64,
     pub received: f64,
 }
 
 /// A listener other processes share, and what closed on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SharedListener {
     pub local: SocketAddr,
     pub shared_with: Vec<u32>,
@@ -233,7 +233,7 @@ pub struct SharedListener {
 }
 
 /// What a refresh learns.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Refresh {
     /// Payload bytes over the session: live connections' lifetime
     /// counters plus those of every connection of the process that closed.
@@ -248,6 +248,7 @@ pub struct Refresh {
     pub since_last: SinceLast,
     pub counters: Counters,
     /// Since when, and first why, the totals are only a lower bound.
+    #[serde(skip)]
     pub lower_bound_since: Option<(Instant, LowerBound)>,
     /// The process's listeners that others share, with what closed on
     /// them over the session.

@@ -361,31 +361,12 @@ mod tests {
         );
     }
 
-    fn flow(inode: u64) -> TcpFlow {
-        TcpFlow {
-            inode,
-            uid: 0,
-            local: "127.0.0.1:5000".parse().unwrap(),
-            peer: format!("127.0.0.1:{}", 40000 + inode).parse().unwrap(),
-            interface: 0,
-            cookie: inode.to_le_bytes(),
-            state: 1,
-            bytes_acked: 0,
-            bytes_received: 0,
-            bytes_sent: 0,
-            bytes_retrans: 0,
-            rtt_us: 0,
-            rttvar_us: 0,
-            snd_cwnd: 10,
-            retrans: 0,
-            total_retrans: 0,
-            delivery_rate: 0,
-        }
-    }
-
     fn own_reading(flows: &[u64], others: &[u64], dumped_at: Instant) -> FlowDump {
         FlowDump {
-            flows: flows.iter().map(|&inode| flow(inode)).collect(),
+            flows: flows
+                .iter()
+                .map(|&inode| TcpFlow::sample(inode, 0))
+                .collect(),
             place: DumpPlace::SameNamespace,
             own: Some(OwnConnections {
                 others: others.iter().copied().collect(),

@@ -70,6 +70,9 @@ pub struct TableBlock {
     pub problems: Vec<Problem>,
     /// Labels added to every metric of the table (`section="TcpExt"`).
     pub labels: Vec<(&'static str, String)>,
+    /// Rows after `rows` that the view did not build because the display
+    /// cap would hide them anyway ([`crate::tabs::ViewContext::rows_shown`]).
+    pub unbuilt_rows: usize,
 }
 
 /// A column: its heading, its machine key, and how it is used.
@@ -399,7 +402,8 @@ impl RenderOptions {
         }
     }
 
-    /// A terminal's: its width and height now, colour unless `NO_COLOR`.
+    /// A terminal's: its width and height now (read at each call, so a
+    /// resized terminal is followed), colour unless `NO_COLOR`.
     pub fn terminal() -> Self {
         let size = terminal_size::terminal_size();
         let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -524,11 +528,11 @@ fn render_table(out: &mut String, block: &TableBlock, options: &RenderOptions) {
             }
         }
     }
-    let hidden = block.rows.len() - shown;
+    let hidden = block.rows.len() - shown + block.unbuilt_rows;
     if hidden > 0 {
         let _ = writeln!(
             out,
-            "… {hidden} more {} (use `--once` or pipe the output to see all)",
+            "… {hidden} more {} (`rows all` or `rows N` shows more; `--once` prints all)",
             plural(hidden, "row", "rows")
         );
     }

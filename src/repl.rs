@@ -5,29 +5,38 @@
 //! Input always arrives from a dedicated thread over a bounded channel, so
 //! the main thread can wait for "the next line or the next tick, whichever
 //! comes first":
-//! * on a terminal (stdin and stdout both TTYs) that thread runs rustyline
-//!   with completion and history, and refreshes are printed through
-//!   rustyline's external printer so they never garble a half-typed line;
-//!   after each line it waits until the main thread has answered it, so the
-//!   next prompt comes after the output;
+//! * on a terminal (stdin and stdout both TTYs) the banner ends with "Press
+//!   any key to start" and waits for one key (not taken as input); then that
+//!   thread runs rustyline with completion and history, and everything is
+//!   printed through rustyline's external printer so it never garbles a
+//!   half-typed line. That printer queues text while rustyline edits and
+//!   writes it directly otherwise, and rustyline prefers keys to queued
+//!   text: a line can be accepted with text still queued, which it prints
+//!   at the next prompt. So the main thread prints only while rustyline
+//!   edits ([`Gate`]): everything then goes through the one queue, in order;
 //! * otherwise it reads raw bytes line by line, so piped input behaves like
 //!   typing: non-UTF-8 bytes, `\r\n`, a last line without newline and
 //!   over-long lines are all handled, and end of input ends the session.
 
-use std::io::{self, BufRead, IsTerminal, Write};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
-use rustyline::validate::Validator;
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{
     Cmd, ConditionalEventHandler, Editor, Event as KeyEvent, EventContext, EventHandler,
-    ExternalPrinter, Helper, KeyEvent as Key, Movement, RepeatCount,
+    ExternalPrinter, Helper, KeyEvent as Key, Movement, Prompt, RepeatCount,
 };
 
 use crate::accounting::{Accounting, TcpTotals};
@@ -38,12 +47,15 @@ use crate::render::{RenderOptions, render, sanitize};
 use crate::session::{Effect, Event, Session, exit, step};
 use crate::snapshot::Process;
 use crate::source::{Liveness, ProcSource};
-use crate::tabs::{Settings, Tab, ViewContext, Viewed, view_with};
-use crate::vocab::{Scope, command_words, help_text};
+use crate::tabs::{ReplayTick, Settings, Tab, ViewContext, Viewed, view_with};
+use crate::vocab::{Interval, Scope, command_words, help_text};
 
 /// Longest input line kept; longer lines are answered with an error and
 /// their bytes discarded as they arrive (memory stays bounded).
 pub const MAX_LINE_BYTES: usize = 4096;
+
+/// Lines the input thread may send ahead of the main thread.
+const INPUT_QUEUE: usize = 64;
 
 /// What the input thread reports.
 #[derive(Debug)]
@@ -55,11 +67,92 @@ enum Incoming {
     Failed(String),
 }
 
+/// What the input thread is doing, as far as printing is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// rustyline edits a line (raw mode): the printer queues text and
+    /// rustyline prints it above the prompt, in order.
+    Editing,
+    /// A line was accepted (or input is ending) and the next prompt has not
+    /// been drawn: text printed now would overtake text still queued.
+    Answering,
+    /// The input thread has stopped: the printer writes directly.
+    Ended,
+}
+
+/// Shared by the input thread and the main thread so that the main thread
+/// prints only while rustyline edits (or after it has stopped). rustyline
+/// enters [`Phase::Editing`] when it draws the prompt ([`GatedPrompt`]),
+/// and leaves it, still in raw mode, in the hooks it calls before it
+/// returns a line or ends: the validator (Enter), Ctrl+C on an empty line
+/// and Ctrl+D. A hook waits for a print in progress, so text handed to the
+/// printer under the lock is always queued.
+struct Gate {
+    phase: Mutex<Phase>,
+    changed: Condvar,
+    /// Ctrl+D ended the line (reported as end of input, not Ctrl+C).
+    end_of_input: AtomicBool,
+}
+
+impl Gate {
+    fn new() -> Gate {
+        Gate {
+            phase: Mutex::new(Phase::Answering),
+            changed: Condvar::new(),
+            end_of_input: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Phase> {
+        self.phase
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn set(&self, phase: Phase) {
+        let mut current = self.lock();
+        if *current != Phase::Ended {
+            *current = phase;
+        }
+        drop(current);
+        self.changed.notify_all();
+    }
+
+    /// The lock, once rustyline edits or input has ended; `None` when that
+    /// did not happen within `wait`.
+    fn open(&self, wait: Duration) -> Option<MutexGuard<'_, Phase>> {
+        let guard = self.lock();
+        let (guard, _) = self
+            .changed
+            .wait_timeout_while(guard, wait, |phase| *phase == Phase::Answering)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (*guard != Phase::Answering).then_some(guard)
+    }
+}
+
+/// The prompt text; the first time rustyline asks for it in a call to
+/// `readline` (raw mode is on by then), the gate opens.
+struct GatedPrompt<'a> {
+    gate: &'a Gate,
+    told: Cell<bool>,
+}
+
+impl Prompt for GatedPrompt<'_> {
+    fn raw(&self) -> &str {
+        if !self.told.replace(true) {
+            self.gate.set(Phase::Editing);
+        }
+        "netmonitor> "
+    }
+}
+
 /// Where output goes.
 enum Output {
-    /// A terminal with rustyline running: refreshes go through its printer.
+    /// A terminal with rustyline running: everything goes through its
+    /// printer, while the gate is open.
     Terminal {
         printer: Box<dyn ExternalPrinter + Send>,
+        gate: Arc<Gate>,
         saved_mode: Option<nix::sys::termios::Termios>,
     },
     /// Anything else: plain writes.
@@ -74,6 +167,8 @@ enum OutputError {
 }
 
 impl Output {
+    /// Writes `text`; on a terminal the gate must be open (see
+    /// [`Driver::print`]).
     fn write(&mut self, text: &str) -> Result<(), OutputError> {
         match self {
             Output::Terminal { printer, .. } => printer
@@ -125,8 +220,17 @@ pub struct Driver {
     restart_timer: bool,
     /// The process's TCP totals over the session.
     accounting: Accounting,
-    render_options: RenderOptions,
+    /// Ticks taken so far (a replay follows its capture's ticks).
+    ticks_taken: u64,
+    /// Whether output is a terminal: its size is read at each print.
+    interactive: bool,
     output: Output,
+    /// What the input thread sent.
+    rx: Receiver<Incoming>,
+    /// Input taken from the channel but not yet handled: read ahead to see
+    /// whether a selection waits (a tick is then not printed), or to keep
+    /// the input thread going while the main thread waits to print.
+    pending: VecDeque<Incoming>,
     /// `--capture`: written after every snapshot until it fails.
     capture: Option<Capture>,
 }
@@ -142,13 +246,35 @@ pub fn run(
     capture: Option<Capture>,
 ) -> i32 {
     let interactive = io::stdin().is_terminal() && io::stdout().is_terminal();
-    let (tx, rx) = mpsc::sync_channel::<Incoming>(64);
-    let (ack_tx, ack_rx) = mpsc::sync_channel::<()>(1);
+    let (tx, rx) = mpsc::sync_channel::<Incoming>(INPUT_QUEUE);
+    let mut process = process;
     let output = if interactive {
         let saved_mode = nix::sys::termios::tcgetattr(io::stdin()).ok();
-        match start_editor(tx, ack_rx) {
+        // The banner, and the key that starts the session, come before the
+        // prompt exists.
+        let wait = start_tab.is_none();
+        let mut stdout = io::stdout().lock();
+        let shown = stdout
+            .write_all(banner(&process, session.interval, start_tab).as_bytes())
+            .and_then(|_| stdout.flush());
+        drop(stdout);
+        if let Err(e) = shown {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return exit::OK;
+            }
+            eprintln!("netmonitor: cannot write output: {e}");
+            return exit::FAILURE;
+        }
+        if wait {
+            if let Some(code) = wait_for_a_key(&source, &mut process, saved_mode.as_ref()) {
+                return code;
+            }
+        }
+        let gate = Arc::new(Gate::new());
+        match start_editor(tx, Arc::clone(&gate)) {
             Ok(printer) => Output::Terminal {
                 printer,
+                gate,
                 saved_mode,
             },
             Err(e) => {
@@ -160,15 +286,11 @@ pub fn run(
         thread::spawn(move || read_lines(io::stdin().lock(), tx));
         Output::Plain(io::stdout())
     };
-    let render_options = if interactive {
-        RenderOptions::terminal()
-    } else {
-        RenderOptions::plain()
-    };
     let accounting = Accounting::start(
         &crate::diag::Netlink,
         &source.view_dir(&process),
         source.origin(),
+        settings.replay_totals.clone(),
     );
     let mut driver = Driver {
         source,
@@ -179,87 +301,122 @@ pub fn run(
         before: None,
         restart_timer: false,
         accounting,
-        render_options,
+        ticks_taken: 0,
+        interactive,
         output,
+        rx,
+        pending: VecDeque::new(),
         capture,
     };
-    if interactive {
-        let banner = banner(&driver.process, driver.session.interval);
-        if let Some(code) = driver.print(&banner) {
-            return code;
-        }
-    }
-    driver.event_loop(rx, if interactive { Some(ack_tx) } else { None }, start_tab)
+    driver.event_loop(start_tab)
 }
 
 impl Driver {
-    fn event_loop(
-        &mut self,
-        rx: Receiver<Incoming>,
-        ack: Option<SyncSender<()>>,
-        start_tab: Option<Tab>,
-    ) -> i32 {
+    fn event_loop(&mut self, start_tab: Option<Tab>) -> i32 {
         if let Some(tab) = start_tab {
-            if let Some(code) = self.handle(Event::Line(Ok(Command::Show(tab)))) {
+            if let Some(code) = self.handle(Event::Line(Ok(Command::Show(tab))), false) {
                 return code;
             }
         }
         let mut next_tick = Instant::now() + self.session.interval.duration();
         loop {
+            if std::mem::take(&mut self.restart_timer) {
+                next_tick = Instant::now() + self.session.interval.duration();
+            }
             let wait = next_tick.saturating_duration_since(Instant::now());
-            let (event, answered) = match rx.recv_timeout(wait) {
-                Ok(Incoming::Line(line)) => (Event::Line(Command::parse(&line)), true),
+            let incoming = match self.pending.pop_front() {
+                Some(incoming) => Ok(incoming),
+                None => self.rx.recv_timeout(wait),
+            };
+            let event = match incoming {
+                Ok(Incoming::Line(line)) => Event::Line(Command::parse(&line)),
                 Ok(Incoming::TooLong(bytes)) => {
-                    eprintln!(
-                        "error: line of {bytes} bytes ignored: commands are at most {MAX_LINE_BYTES} bytes"
+                    let message = format!(
+                        "line of {bytes} bytes ignored: commands are at most {MAX_LINE_BYTES} bytes"
                     );
+                    if let Some(code) = self.complain(&message) {
+                        return code;
+                    }
                     continue;
                 }
-                Ok(Incoming::EndOfInput) => (Event::EndOfInput, false),
-                Ok(Incoming::Interrupted) => (Event::Interrupted, false),
+                Ok(Incoming::EndOfInput) => Event::EndOfInput,
+                Ok(Incoming::Interrupted) => Event::Interrupted,
                 Ok(Incoming::Failed(why)) => {
+                    self.output.restore_terminal();
                     eprintln!("netmonitor: cannot read input: {why}");
-                    (Event::EndOfInput, false)
+                    Event::EndOfInput
                 }
-                Err(RecvTimeoutError::Disconnected) => (Event::EndOfInput, false),
+                Err(RecvTimeoutError::Disconnected) => Event::EndOfInput,
                 Err(RecvTimeoutError::Timeout) => {
                     next_tick = Instant::now() + self.session.interval.duration();
-                    (Event::Tick, false)
+                    Event::Tick
                 }
             };
-            if matches!(event, Event::Tick) {
+            let tick = matches!(event, Event::Tick);
+            if tick {
                 if let Some(code) = self.check_process() {
                     return code;
                 }
             }
-            if let Some(code) = self.handle(event) {
+            if let Some(code) = self.handle(event, tick) {
                 return code;
             }
-            if std::mem::take(&mut self.restart_timer) {
-                next_tick = Instant::now() + self.session.interval.duration();
-            }
-            if answered {
-                if let Some(ack) = &ack {
-                    let _ = ack.send(());
+        }
+    }
+
+    /// Moves what the input thread has sent so far into `pending`, until
+    /// `pending` holds `limit` items.
+    fn read_ahead(&mut self, limit: usize) {
+        while self.pending.len() < limit {
+            match self.rx.try_recv() {
+                Ok(incoming) => self.pending.push_back(incoming),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => {
+                    // Said once: the loop ends the session on it.
+                    if !matches!(self.pending.back(), Some(Incoming::EndOfInput)) {
+                        self.pending.push_back(Incoming::EndOfInput);
+                    }
+                    return;
                 }
             }
         }
     }
 
+    /// Whether a line that selects a tab waits to be handled: a refresh of
+    /// the tab on screen must then not be printed (it would be the newest
+    /// table of a tab the user has left).
+    fn selection_waits(&mut self) -> bool {
+        // As much as the channel holds: memory stays bounded.
+        self.read_ahead(INPUT_QUEUE);
+        self.pending.iter().any(|incoming| match incoming {
+            Incoming::Line(line) => matches!(Command::parse(line), Ok(Command::Show(_))),
+            _ => false,
+        })
+    }
+
     /// Feeds one event to the state machine and performs its effects;
-    /// returns an exit status when the session is over.
-    fn handle(&mut self, event: Event) -> Option<i32> {
+    /// returns an exit status when the session is over. `tick`: the event
+    /// is a tick, whose screen is dropped when a selection waits.
+    fn handle(&mut self, event: Event, tick: bool) -> Option<i32> {
         let (session, effects) = step(self.session.clone(), event);
         self.session = session;
         for effect in effects {
             match effect {
                 Effect::Show(tab) => {
+                    if tick && self.selection_waits() {
+                        continue;
+                    }
                     if let Some(code) = self.check_process() {
                         return Some(code);
                     }
                     // A blank line after each screen keeps refreshes apart.
                     let screen = self.show(tab) + "\n";
-                    if let Some(code) = self.print(&screen) {
+                    let printed = if tick {
+                        self.print_unless_selection_waits(&screen)
+                    } else {
+                        self.print(&screen)
+                    };
+                    if let Some(code) = printed {
                         return Some(code);
                     }
                 }
@@ -274,7 +431,11 @@ impl Driver {
                         return Some(code);
                     }
                 }
-                Effect::Complain(message) => eprintln!("error: {}", sanitize(&message)),
+                Effect::Complain(message) => {
+                    if let Some(code) = self.complain(&message) {
+                        return Some(code);
+                    }
+                }
                 Effect::Help => {
                     if let Some(code) = self.print(&help_text()) {
                         return Some(code);
@@ -292,17 +453,8 @@ impl Driver {
 
     /// Ends the session when the process has exited or its pid was reused.
     fn check_process(&mut self) -> Option<i32> {
-        let gone = match self.source.check(&mut self.process) {
-            Liveness::Alive => return None,
-            Liveness::Exited => format!(
-                "process {} ({}) exited",
-                self.process.pid, self.process.name
-            ),
-            Liveness::Replaced => format!(
-                "process {} ({}) exited; its pid now belongs to another process",
-                self.process.pid, self.process.name
-            ),
-        };
+        let liveness = self.source.check(&mut self.process);
+        let gone = gone_message(&self.process, liveness)?;
         // The input thread may sit in raw mode: give the terminal back and
         // start a fresh line before the last message.
         self.output.restore_terminal();
@@ -347,8 +499,14 @@ impl Driver {
             },
         );
         let totals = self.accounting.refresh(&snapshot, self.process.pid);
+        self.ticks_taken += 1;
+        let replay = self
+            .settings
+            .replay
+            .as_ref()
+            .map(|r| r.tick(self.ticks_taken));
         if let Some(capture) = self.capture.as_mut() {
-            if let Err(e) = capture.write_tick(&self.source, &self.process) {
+            if let Err(e) = capture.write_tick(&self.source, &self.process, totals.as_ref()) {
                 // The session goes on; the capture stops, said once.
                 eprintln!("netmonitor: {}; capture stopped", sanitize(&e.to_string()));
                 self.capture = None;
@@ -360,12 +518,13 @@ impl Driver {
             shown.settle();
             shown
         });
-        let (text, sockets) = self.render(tab, &snapshot, totals.as_ref());
+        let (text, sockets) = self.render(tab, &snapshot, totals.as_ref(), replay.as_ref());
         self.shown = Some(Viewed {
             tab,
             snapshot,
             sockets,
             totals,
+            replay,
         });
         text
     }
@@ -375,7 +534,12 @@ impl Driver {
     fn redraw(&mut self, tab: Tab) -> String {
         match self.shown.take() {
             Some(shown) if shown.tab == tab => {
-                let (text, _) = self.render(tab, &shown.snapshot, shown.totals.as_ref());
+                let (text, _) = self.render(
+                    tab,
+                    &shown.snapshot,
+                    shown.totals.as_ref(),
+                    shown.replay.as_ref(),
+                );
                 self.shown = Some(shown);
                 text
             }
@@ -393,10 +557,14 @@ impl Driver {
         tab: Tab,
         snapshot: &crate::snapshot::Snapshot,
         totals: Option<&TcpTotals>,
-    ) -> (String, Option<crate::tabs::sockets::SocketSet>) {
+        replay: Option<&ReplayTick>,
+    ) -> (String, Option<crate::tabs::sockets::SocketSet<'static>>) {
+        let options = self.render_options();
         let ctx = ViewContext {
             earlier: self.before.as_ref().map(|before| &before.snapshot),
             totals,
+            replay,
+            rows_shown: options.max_rows,
             ..self.session.view_context(&self.process, &self.settings)
         };
         let previous = self
@@ -405,12 +573,79 @@ impl Driver {
             .filter(|before| before.tab == tab)
             .map(Viewed::before);
         let (screen, sockets) = view_with(tab, &ctx, snapshot, previous);
-        (render(&screen, &self.render_options), sockets)
+        (
+            render(&screen, &options),
+            sockets.map(crate::tabs::sockets::SocketSet::into_owned),
+        )
+    }
+
+    /// How to render now: on a terminal its size at this moment, and the
+    /// row cap the user chose (`rows`).
+    fn render_options(&self) -> RenderOptions {
+        let options = if self.interactive {
+            RenderOptions::terminal()
+        } else {
+            RenderOptions::plain()
+        };
+        RenderOptions {
+            max_rows: self.session.rows.rows(options.max_rows),
+            ..options
+        }
     }
 
     /// Prints; returns an exit status when output is no longer possible.
     fn print(&mut self, text: &str) -> Option<i32> {
-        match self.output.write(text) {
+        self.print_if(text, false)
+    }
+
+    /// Prints a tick's screen unless a selection waits to be handled.
+    fn print_unless_selection_waits(&mut self, text: &str) -> Option<i32> {
+        self.print_if(text, true)
+    }
+
+    /// An error line: on a terminal through the printer (it would garble
+    /// the prompt otherwise, and stays in order), else on stderr.
+    fn complain(&mut self, message: &str) -> Option<i32> {
+        if matches!(self.output, Output::Terminal { .. }) {
+            self.print(&format!("error: {}\n", sanitize(message)))
+        } else {
+            eprintln!("error: {}", sanitize(message));
+            None
+        }
+    }
+
+    fn print_if(&mut self, text: &str, unless_selection_waits: bool) -> Option<i32> {
+        let written = match &mut self.output {
+            Output::Terminal { gate, .. } => {
+                let gate = Arc::clone(gate);
+                // Wait until rustyline edits again; meanwhile keep reading
+                // input, so that the input thread is never blocked on a
+                // full channel.
+                let guard = loop {
+                    if let Some(guard) = gate.open(Duration::from_millis(50)) {
+                        break guard;
+                    }
+                    // Typed lines, so no limit: a full channel would keep
+                    // rustyline from drawing the prompt that opens the gate.
+                    self.read_ahead(usize::MAX);
+                };
+                // A line accepted before the prompt came back is in the
+                // channel by now.
+                if unless_selection_waits && self.selection_waits() {
+                    return None;
+                }
+                let written = self.output.write(text);
+                drop(guard);
+                written
+            }
+            Output::Plain(_) => {
+                if unless_selection_waits && self.selection_waits() {
+                    return None;
+                }
+                self.output.write(text)
+            }
+        };
+        match written {
             Ok(()) => None,
             Err(OutputError::Closed) => Some(exit::OK),
             Err(OutputError::Failed(e)) => {
@@ -422,10 +657,122 @@ impl Driver {
     }
 }
 
+/// The message for a process that is no longer the one watched.
+fn gone_message(process: &Process, liveness: Liveness) -> Option<String> {
+    match liveness {
+        Liveness::Alive => None,
+        Liveness::Exited => Some(format!("process {} ({}) exited", process.pid, process.name)),
+        Liveness::Replaced => Some(format!(
+            "process {} ({}) exited; its pid now belongs to another process",
+            process.pid, process.name
+        )),
+    }
+}
+
+/// Puts the terminal in a mode where one key can be read as it is pressed
+/// (no echo, no line editing, Ctrl+C and Ctrl+D as bytes); the mode saved
+/// at start comes back when it is dropped.
+struct KeyMode<'a> {
+    saved: &'a nix::sys::termios::Termios,
+}
+
+impl<'a> KeyMode<'a> {
+    fn enter(saved: &'a nix::sys::termios::Termios) -> Option<KeyMode<'a>> {
+        use nix::sys::termios::{LocalFlags, SetArg, SpecialCharacterIndices, tcsetattr};
+        let mut mode = saved.clone();
+        mode.local_flags
+            .remove(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG | LocalFlags::IEXTEN);
+        mode.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+        mode.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+        tcsetattr(io::stdin(), SetArg::TCSANOW, &mode).ok()?;
+        Some(KeyMode { saved })
+    }
+}
+
+impl Drop for KeyMode<'_> {
+    fn drop(&mut self) {
+        let _ = nix::sys::termios::tcsetattr(
+            io::stdin(),
+            nix::sys::termios::SetArg::TCSANOW,
+            self.saved,
+        );
+    }
+}
+
+/// Whether stdin has bytes to read within `wait`.
+fn readable_within(wait: Duration) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let stdin = io::stdin();
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+    let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
+    matches!(poll(&mut fds, timeout), Ok(n) if n > 0)
+}
+
+/// Waits for the key that starts a terminal session and swallows it (an
+/// escape sequence whole). Returns an exit status when the session ends
+/// instead: Ctrl+C, Ctrl+D, the terminal going away, or the process
+/// exiting meanwhile.
+fn wait_for_a_key(
+    source: &ProcSource,
+    process: &mut Process,
+    saved: Option<&nix::sys::termios::Termios>,
+) -> Option<i32> {
+    let mode = KeyMode::enter(saved?)?;
+    let end = |message: Option<String>| {
+        let mut stdout = io::stdout().lock();
+        let _ = writeln!(stdout);
+        if let Some(message) = message {
+            let _ = writeln!(stdout, "{}", sanitize(&message));
+        }
+        let _ = stdout.flush();
+        Some(exit::OK)
+    };
+    let mut stdin = io::stdin().lock();
+    let mut key = [0u8; 64];
+    loop {
+        if !readable_within(Duration::from_millis(250)) {
+            let liveness = source.check(process);
+            if let Some(message) = gone_message(process, liveness) {
+                drop(mode);
+                return end(Some(message));
+            }
+            continue;
+        }
+        let read = match stdin.read(&mut key) {
+            Ok(read) => read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => 0,
+        };
+        // The rest of an escape sequence (arrow and function keys) comes
+        // with it or right after: it is part of the same key.
+        if key.first() == Some(&0x1b) {
+            let mut rest = [0u8; 64];
+            while readable_within(Duration::from_millis(30)) {
+                match stdin.read(&mut rest) {
+                    Ok(n) if n > 0 => {}
+                    _ => break,
+                }
+            }
+        }
+        drop(mode);
+        return match key.get(..read) {
+            // The terminal went away, Ctrl+C or Ctrl+D.
+            None | Some([]) | Some([0x03, ..]) | Some([0x04, ..]) => end(None),
+            Some(_) => {
+                let mut stdout = io::stdout().lock();
+                let _ = writeln!(stdout);
+                let _ = stdout.flush();
+                None
+            }
+        };
+    }
+}
+
 /// What a terminal session prints first: who is watched, the commands and
-/// tabs. Name, command line and namespace come from the system (a captured
-/// tree may hold anything), so each is escaped.
-fn banner(process: &Process, interval: crate::vocab::Interval) -> String {
+/// tabs, and, without `--tab`, when the default tab comes and that a key
+/// starts the session. Name, command line and namespace come from the
+/// system (a captured tree may hold anything), so each is escaped.
+fn banner(process: &Process, interval: Interval, start_tab: Option<Tab>) -> String {
     let mut text = format!(
         "netmonitor · pid {} ({}) · {}\n",
         process.pid,
@@ -441,10 +788,16 @@ fn banner(process: &Process, interval: crate::vocab::Interval) -> String {
         text.push_str(&format!("command: {}\n", sanitize(&process.cmdline)));
     }
     text.push_str(&help_text());
-    text.push_str(&format!(
-        "No tab selected: {} appears after {interval}.\n",
-        Tab::DEFAULT.name(),
-    ));
+    match start_tab {
+        Some(tab) => text.push_str(&format!(
+            "Showing {}, refreshed every {interval}.\n",
+            tab.name()
+        )),
+        None => text.push_str(&format!(
+            "No tab selected: {} appears {interval} after the start.\nPress any key to start",
+            Tab::DEFAULT.name(),
+        )),
+    }
     text
 }
 
@@ -503,8 +856,12 @@ fn decode_line(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Tab completion of command words.
-struct PromptHelper;
+/// Tab completion of command words; the validator tells the gate that a
+/// line is being accepted.
+#[derive(Default)]
+struct PromptHelper {
+    gate: Option<Arc<Gate>>,
+}
 
 impl Completer for PromptHelper {
     type Candidate = Pair;
@@ -517,15 +874,22 @@ impl Completer for PromptHelper {
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = line.get(..pos).unwrap_or(line);
         if let Some((first, rest)) = before.trim_start().split_once(char::is_whitespace) {
-            // `scope <Tab>` completes own/all/tree; other arguments are free.
+            // `scope <Tab>` completes own/all/tree, `rows <Tab>` all/fit;
+            // other arguments are free.
             let rest = rest.trim_start();
-            if !first.eq_ignore_ascii_case("scope") || rest.contains(char::is_whitespace) {
+            let words: Vec<&str> = if first.eq_ignore_ascii_case("scope") {
+                Scope::ALL.iter().map(|s| s.name()).collect()
+            } else if first.eq_ignore_ascii_case("rows") {
+                vec!["all", "fit"]
+            } else {
+                Vec::new()
+            };
+            if words.is_empty() || rest.contains(char::is_whitespace) {
                 return Ok((pos, Vec::new()));
             }
             let word = rest.to_ascii_lowercase();
-            let candidates = Scope::ALL
-                .iter()
-                .map(|s| s.name())
+            let candidates = words
+                .into_iter()
                 .filter(|name| name.starts_with(&word))
                 .map(|name| Pair {
                     display: name.to_string(),
@@ -551,11 +915,22 @@ impl Hinter for PromptHelper {
     type Hint = String;
 }
 impl Highlighter for PromptHelper {}
-impl Validator for PromptHelper {}
 impl Helper for PromptHelper {}
 
+impl Validator for PromptHelper {
+    /// Called on Enter, in raw mode, before rustyline returns the line.
+    fn validate(&self, _ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
+        if let Some(gate) = &self.gate {
+            gate.set(Phase::Answering);
+        }
+        Ok(ValidationResult::Valid(None))
+    }
+}
+
 /// Ctrl+C: clear a half-typed line; on an empty line, end the session.
-struct CtrlC;
+struct CtrlC {
+    gate: Arc<Gate>,
+}
 
 impl ConditionalEventHandler for CtrlC {
     fn handle(
@@ -566,6 +941,7 @@ impl ConditionalEventHandler for CtrlC {
         ctx: &EventContext<'_>,
     ) -> Option<Cmd> {
         if ctx.line().is_empty() {
+            self.gate.set(Phase::Answering);
             Some(Cmd::Interrupt)
         } else {
             Some(Cmd::Kill(Movement::WholeLine))
@@ -573,34 +949,77 @@ impl ConditionalEventHandler for CtrlC {
     }
 }
 
+/// Ctrl+D: end the session, whatever is typed (rustyline alone ends only
+/// on an empty line and deletes a character otherwise).
+struct CtrlD {
+    gate: Arc<Gate>,
+}
+
+impl ConditionalEventHandler for CtrlD {
+    fn handle(
+        &self,
+        _event: &KeyEvent,
+        _n: RepeatCount,
+        _positive: bool,
+        _ctx: &EventContext<'_>,
+    ) -> Option<Cmd> {
+        self.gate.end_of_input.store(true, Ordering::SeqCst);
+        self.gate.set(Phase::Answering);
+        Some(Cmd::Interrupt)
+    }
+}
+
 /// Starts rustyline on its own thread; returns the printer for refreshes.
+/// The thread reads lines until input ends, without waiting for answers:
+/// the next prompt is drawn at once and answers are printed above it.
 fn start_editor(
     tx: SyncSender<Incoming>,
-    ack: Receiver<()>,
+    gate: Arc<Gate>,
 ) -> Result<Box<dyn ExternalPrinter + Send>, ReadlineError> {
     let mut editor: Editor<PromptHelper, DefaultHistory> = Editor::new()?;
-    editor.set_helper(Some(PromptHelper));
-    editor.bind_sequence(Key::ctrl('C'), EventHandler::Conditional(Box::new(CtrlC)));
+    editor.set_helper(Some(PromptHelper {
+        gate: Some(Arc::clone(&gate)),
+    }));
+    editor.bind_sequence(
+        Key::ctrl('C'),
+        EventHandler::Conditional(Box::new(CtrlC {
+            gate: Arc::clone(&gate),
+        })),
+    );
+    editor.bind_sequence(
+        Key::ctrl('D'),
+        EventHandler::Conditional(Box::new(CtrlD {
+            gate: Arc::clone(&gate),
+        })),
+    );
     let printer = editor.create_external_printer()?;
     thread::spawn(move || {
         loop {
-            let message = match editor.readline("netmonitor> ") {
+            let prompt = GatedPrompt {
+                gate: &gate,
+                told: Cell::new(false),
+            };
+            let message = match editor.readline(&prompt) {
                 Ok(line) => {
                     if !line.trim().is_empty() {
                         let _ = editor.add_history_entry(line.as_str());
                     }
                     Incoming::Line(line)
                 }
+                Err(ReadlineError::Interrupted) if gate.end_of_input.load(Ordering::SeqCst) => {
+                    Incoming::EndOfInput
+                }
                 Err(ReadlineError::Eof) => Incoming::EndOfInput,
                 Err(ReadlineError::Interrupted) => Incoming::Interrupted,
                 Err(e) => Incoming::Failed(e.to_string()),
             };
             let is_line = matches!(message, Incoming::Line(_));
-            if tx.send(message).is_err() || !is_line {
-                return;
+            if !is_line {
+                // rustyline has left raw mode and will not run again.
+                gate.set(Phase::Ended);
             }
-            // Wait until the main thread has printed its answer.
-            if ack.recv().is_err() {
+            if tx.send(message).is_err() || !is_line {
+                gate.set(Phase::Ended);
                 return;
             }
         }
@@ -629,7 +1048,7 @@ mod tests {
     fn completions(line: &str) -> (usize, Vec<String>) {
         let history = DefaultHistory::new();
         let ctx = rustyline::Context::new(&history);
-        let (start, pairs) = PromptHelper
+        let (start, pairs) = PromptHelper::default()
             .complete(line, line.len(), &ctx)
             .expect("completion never fails");
         (start, pairs.into_iter().map(|p| p.replacement).collect())
@@ -650,6 +1069,13 @@ mod tests {
         );
         assert_eq!(completions("scope all x"), (11, vec![]));
         assert_eq!(completions("filter a"), (8, vec![]));
+        assert_eq!(completions("row"), (0, vec!["rows".to_string()]));
+        assert_eq!(completions("rows a"), (5, vec!["all".to_string()]));
+        assert_eq!(
+            completions("rows "),
+            (5, vec!["all".to_string(), "fit".to_string()])
+        );
+        assert_eq!(completions("rows 2"), (5, vec![]));
     }
 
     #[test]
@@ -664,7 +1090,7 @@ mod tests {
             netns_error: None,
             via_thread: None,
         };
-        let text = banner(&process, crate::vocab::Interval::DEFAULT);
+        let text = banner(&process, Interval::DEFAULT, None);
         assert!(
             text.starts_with("netmonitor · pid 7 (\\x1b]0;x\\x07\\x0a) · net:[1]\\x1b[31m\\x0d\n"),
             "{text}"
@@ -676,6 +1102,55 @@ mod tests {
                 .any(|c| c != '\n' && (c.is_control() || ('\u{80}'..='\u{9f}').contains(&c))),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_gate_opens_while_rustyline_edits_and_after_it_ended() {
+        let gate = Gate::new();
+        assert!(gate.open(Duration::ZERO).is_none(), "closed until a prompt");
+        // The prompt is drawn: opens once per readline.
+        let prompt = GatedPrompt {
+            gate: &gate,
+            told: Cell::new(false),
+        };
+        assert_eq!(prompt.raw(), "netmonitor> ");
+        assert!(gate.open(Duration::ZERO).is_some());
+        // Enter: closed, and drawing the accepted line again does not open it.
+        gate.set(Phase::Answering);
+        assert_eq!(prompt.raw(), "netmonitor> ");
+        assert!(gate.open(Duration::ZERO).is_none());
+        // Input ended: open for good.
+        gate.set(Phase::Ended);
+        gate.set(Phase::Answering);
+        assert_eq!(*gate.open(Duration::ZERO).expect("open"), Phase::Ended);
+    }
+
+    #[test]
+    fn the_banner_waits_for_a_key_only_without_a_tab() {
+        let process = Process {
+            pid: 7,
+            name: "x".into(),
+            cmdline: String::new(),
+            start_time: 1,
+            parent: 1,
+            netns: None,
+            netns_error: None,
+            via_thread: None,
+        };
+        let waiting = banner(&process, Interval::DEFAULT, None);
+        assert!(
+            waiting.ends_with(
+                "No tab selected: tcp appears 2 s after the start.\nPress any key to start"
+            ),
+            "{waiting}"
+        );
+        let given = banner(&process, Interval::DEFAULT, Some(Tab::Traffic));
+        assert!(
+            given.ends_with("Showing traffic, refreshed every 2 s.\n"),
+            "{given}"
+        );
+        assert!(!given.contains("No tab selected") && !given.contains("Press any key"));
+        assert!(waiting.contains("rows N") && waiting.contains("Ctrl+D, whatever is typed"));
     }
 
     #[test]

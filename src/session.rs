@@ -7,7 +7,7 @@
 //! transitions beyond the spec's are in docs/design.md.
 
 use crate::command::{Command, CommandError};
-use crate::vocab::{CounterDisplay, Tab, ViewSettings};
+use crate::vocab::{CounterDisplay, RowCap, Tab, ViewSettings};
 use crate::vocab::{Interval, Toggle};
 
 /// Exit statuses, documented in `--help` and the README.
@@ -88,7 +88,9 @@ pub enum Effect {
     Redraw(Tab),
     /// Print the command help.
     Help,
-    /// Restart the refresh timer (the interval changed).
+    /// Restart the refresh timer: the next tick comes one interval from
+    /// now (a tab was selected, or the interval changed). A tick that was
+    /// already due is not printed.
     RestartTimer,
     /// End the program with this status.
     Exit(i32),
@@ -104,6 +106,8 @@ pub struct Session {
     pub counters: CounterDisplay,
     /// Scope and filter of the socket tabs.
     pub view: ViewSettings,
+    /// How many rows of each table are printed (`rows`).
+    pub rows: RowCap,
 }
 
 impl Session {
@@ -124,6 +128,8 @@ impl Session {
             view: &self.view,
             earlier: None,
             totals: None,
+            replay: None,
+            rows_shown: None,
         }
     }
 
@@ -133,6 +139,7 @@ impl Session {
             interval,
             counters: CounterDisplay::default(),
             view: ViewSettings::default(),
+            rows: RowCap::default(),
         }
     }
 }
@@ -155,12 +162,14 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
         interval,
         counters,
         view,
+        rows,
     } = session;
     let to = |state: State| Session {
         state,
         interval,
         counters,
         view: view.clone(),
+        rows,
     };
     // The socket tabs' view settings changed: same state, new settings, and
     // the tab on screen printed again with `effect`.
@@ -173,6 +182,7 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
                 interval,
                 counters,
                 view,
+                rows,
             },
             effects,
         )
@@ -186,13 +196,19 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
         (State::Start, Event::PidAccepted) => (to(State::NoSelection), vec![]),
 
         (state, Event::Line(Ok(command))) if state.is_running() => match command {
-            Command::Show(tab) => (to(State::TabSelected(tab)), vec![Effect::Show(tab)]),
+            // The tab is printed now and refreshed one interval later: the
+            // timer starts again, so a tick of the tab left never follows.
+            Command::Show(tab) => (
+                to(State::TabSelected(tab)),
+                vec![Effect::Show(tab), Effect::RestartTimer],
+            ),
             Command::Set(new) => (
                 Session {
                     state,
                     interval: new,
                     counters,
                     view: view.clone(),
+                    rows,
                 },
                 vec![
                     Effect::Say(format!("refresh interval set to {new}")),
@@ -217,10 +233,25 @@ pub fn step(session: Session, event: Event) -> (Session, Vec<Effect>) {
                         interval,
                         counters,
                         view: view.clone(),
+                        rows,
                     },
                     effects,
                 )
             }
+            // The row cap only changes what is printed: the tick on screen
+            // is drawn again.
+            Command::Rows(rows) => (
+                Session {
+                    state,
+                    interval,
+                    counters,
+                    view: view.clone(),
+                    rows,
+                },
+                std::iter::once(Effect::Say(format!("rows: {}", rows.describe())))
+                    .chain(state.tab().map(Effect::Redraw))
+                    .collect(),
+            ),
             // A new scope may need owners the last snapshot did not read:
             // read anew.
             Command::Scope(scope) => with_view(
@@ -318,7 +349,7 @@ mod tests {
     fn no_selection_to_tab_selected() {
         let (s, effects) = step(session(State::NoSelection), line("tcp"));
         assert_eq!(s.state, State::TabSelected(Tab::Tcp));
-        assert_eq!(effects, vec![Effect::Show(Tab::Tcp)]);
+        assert_eq!(effects, vec![Effect::Show(Tab::Tcp), Effect::RestartTimer]);
     }
 
     #[test]
@@ -335,7 +366,61 @@ mod tests {
     fn refreshing_to_tab_selected() {
         let (s, effects) = step(session(State::Refreshing(Tab::Tcp)), line("tcp"));
         assert_eq!(s.state, State::TabSelected(Tab::Tcp));
-        assert_eq!(effects, vec![Effect::Show(Tab::Tcp)]);
+        assert_eq!(effects, vec![Effect::Show(Tab::Tcp), Effect::RestartTimer]);
+    }
+
+    #[test]
+    fn tab_selected_to_another_tab_restarts_the_timer() {
+        let (s, effects) = step(session(State::TabSelected(Tab::Tcp)), line("udp"));
+        assert_eq!(s.state, State::TabSelected(Tab::Udp));
+        assert_eq!(effects, vec![Effect::Show(Tab::Udp), Effect::RestartTimer]);
+        // The next tick shows the tab chosen, never the one left.
+        let (s, effects) = step(s, Event::Tick);
+        assert_eq!(s.state, State::TabSelected(Tab::Udp));
+        assert_eq!(effects, vec![Effect::Show(Tab::Udp)]);
+    }
+
+    #[test]
+    fn rows_sets_the_cap_and_redraws_the_tab_on_screen() {
+        let (s, effects) = step(session(State::TabSelected(Tab::Udp)), line("rows 200"));
+        assert_eq!(s.state, State::TabSelected(Tab::Udp));
+        assert_eq!(s.rows, RowCap::Limit(200));
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say("rows: tables show at most 200 rows".into()),
+                Effect::Redraw(Tab::Udp)
+            ]
+        );
+        let (s, effects) = step(s, line("rows all"));
+        assert_eq!(s.rows, RowCap::All);
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Say("rows: tables show every row".into()),
+                Effect::Redraw(Tab::Udp)
+            ]
+        );
+        let (s, _) = step(s, line("rows fit"));
+        assert_eq!(s.rows, RowCap::Fit);
+    }
+
+    #[test]
+    fn rows_without_a_tab_only_confirms_and_survives_changes() {
+        let (s, effects) = step(session(State::NoSelection), line("rows 7"));
+        assert_eq!(s.state, State::NoSelection);
+        assert_eq!(
+            effects,
+            vec![Effect::Say("rows: tables show at most 7 rows".into())]
+        );
+        let (s, _) = step(s, Event::Tick);
+        let (s, _) = step(s, line("arp"));
+        let (s, _) = step(s, line("set 3"));
+        assert_eq!(s.rows, RowCap::Limit(7));
+        let before = s.clone();
+        let (s, effects) = step(s, line("rows 0"));
+        assert_eq!(s, before);
+        assert!(matches!(effects.as_slice(), [Effect::Complain(_)]));
     }
 
     #[test]

@@ -260,6 +260,33 @@ pub struct TcpFlow {
     pub delivery_rate: u64,
 }
 
+#[cfg(test)]
+impl TcpFlow {
+    /// An established loopback connection to port 6000 with socket `inode`
+    /// (also its cookie) that sent `sent` bytes (tests).
+    pub(crate) fn sample(inode: u64, sent: u64) -> TcpFlow {
+        TcpFlow {
+            inode,
+            uid: 0,
+            local: SocketAddr::from(([127, 0, 0, 1], 6000)),
+            peer: SocketAddr::from(([127, 0, 0, 1], 40000 + (inode % 1000) as u16)),
+            interface: 0,
+            cookie: inode.to_le_bytes(),
+            state: 1,
+            bytes_acked: sent,
+            bytes_received: 0,
+            bytes_sent: sent,
+            bytes_retrans: 0,
+            rtt_us: 0,
+            rttvar_us: 0,
+            snd_cwnd: 10,
+            retrans: 0,
+            total_retrans: 0,
+            delivery_rate: 0,
+        }
+    }
+}
+
 /// Where a dump was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DumpPlace {

@@ -38,7 +38,7 @@ pub struct ProcSource {
 
 /// One thing read below the root, by its path relative to the root.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Recorded {
+pub(crate) enum Recorded {
     /// A file and its bytes, as read.
     File(PathBuf, Vec<u8>),
     /// A symbolic link and its target.
@@ -49,7 +49,7 @@ pub enum Recorded {
 
 /// Collects what a [`ProcSource`] reads, from any thread, until taken.
 #[derive(Debug, Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     seen: Mutex<Vec<Recorded>>,
 }
 
@@ -62,7 +62,7 @@ impl Recorder {
     }
 
     /// Everything recorded since the last call, in the order it was read.
-    pub fn take(&self) -> Vec<Recorded> {
+    pub(crate) fn take(&self) -> Vec<Recorded> {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         std::mem::take(&mut *seen)
     }
@@ -70,7 +70,7 @@ impl Recorder {
 
 /// What a liveness check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Liveness {
+pub(crate) enum Liveness {
     Alive,
     /// The process is gone (or only its zombie is left).
     Exited,
@@ -80,7 +80,7 @@ pub enum Liveness {
 
 /// A process found by its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamedProcess {
+pub(crate) struct NamedProcess {
     pub pid: u32,
     /// Owner of its `/proc` directory (its real user), when readable.
     pub uid: Option<u32>,
@@ -90,7 +90,7 @@ pub struct NamedProcess {
 
 /// Whole lines of a file being read, decoded like [`read_text`].
 #[derive(Debug)]
-pub struct Block {
+pub(crate) struct Block {
     /// Whether the block starts the file.
     pub first: bool,
     pub text: String,
@@ -113,7 +113,7 @@ impl ProcSource {
     }
 
     /// The same source, recording every read into `recorder`.
-    pub fn recording(mut self, recorder: Arc<Recorder>) -> Self {
+    pub(crate) fn recording(mut self, recorder: Arc<Recorder>) -> Self {
         self.recorder = Some(recorder);
         self
     }
@@ -124,7 +124,7 @@ impl ProcSource {
     }
 
     /// Reads a whole file (see [`read_text`]), recording its bytes.
-    pub fn read_text(&self, path: &Path) -> Result<String, ReadError> {
+    pub(crate) fn read_text(&self, path: &Path) -> Result<String, ReadError> {
         let bytes = read_bytes(path)?;
         if let (Some(recorder), Some(relative)) = (&self.recorder, self.relative(path)) {
             recorder.push(Recorded::File(relative, bytes.clone()));
@@ -136,7 +136,7 @@ impl ProcSource {
     /// its newline), handing each to `on_block` as soon as it is complete,
     /// decoded like [`read_text`]; records the bytes like
     /// [`ProcSource::read_text`].
-    pub fn stream_text(
+    pub(crate) fn stream_text(
         &self,
         path: &Path,
         mut on_block: impl FnMut(Block),
@@ -192,7 +192,7 @@ impl ProcSource {
     }
 
     /// The target of a symbolic link, recorded.
-    pub fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+    pub(crate) fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
         let target = fs::read_link(path)?;
         if let (Some(recorder), Some(relative)) = (&self.recorder, self.relative(path)) {
             recorder.push(Recorded::Link(relative, target.clone()));
@@ -212,7 +212,7 @@ impl ProcSource {
 
     /// The entries of a directory as (name, path), recorded. Entries that
     /// vanish while the directory is listed are skipped.
-    pub fn read_dir(&self, dir: &Path) -> io::Result<Vec<(OsString, PathBuf)>> {
+    pub(crate) fn read_dir(&self, dir: &Path) -> io::Result<Vec<(OsString, PathBuf)>> {
         let entries: Vec<(OsString, PathBuf)> = fs::read_dir(dir)?
             .flatten()
             .map(|e| (e.file_name(), e.path()))
@@ -226,7 +226,13 @@ impl ProcSource {
         Ok(entries)
     }
 
-    pub fn root(&self) -> &Path {
+    /// Whether `net/<name>` of the process exists (what a captured tree
+    /// holds).
+    pub(crate) fn holds_net(&self, process: &Process, name: &str) -> bool {
+        self.net_path(process, name).exists()
+    }
+
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
@@ -359,7 +365,7 @@ impl ProcSource {
 
     /// Whether `process` is still running, and still the same process.
     /// Re-picks the live thread when the main thread has exited meanwhile.
-    pub fn check(&self, process: &mut Process) -> Liveness {
+    pub(crate) fn check(&self, process: &mut Process) -> Liveness {
         let stat = match self.read_stat(&self.pid_dir(process.pid)) {
             Ok(stat) => stat,
             Err(_) => return Liveness::Exited,
@@ -432,7 +438,7 @@ impl ProcSource {
     /// hold no sockets and are left out. Threads with a descriptor table of
     /// their own are not read here (only the monitored process's are, by
     /// [`ProcSource::socket_inodes`]).
-    pub fn scan_processes(&self, netns: Option<&str>) -> Result<ProcessScan, ReadError> {
+    pub(crate) fn scan_processes(&self, netns: Option<&str>) -> Result<ProcessScan, ReadError> {
         let entries = self
             .read_dir(&self.root)
             .map_err(|e| ReadError::new(&self.root, e))?;
@@ -482,7 +488,7 @@ impl ProcSource {
     /// The processes whose name (`comm`) is exactly `name`, as `pgrep -x`
     /// finds them, in pid order; netmonitor itself is left out. Processes
     /// that vanish during the walk are skipped.
-    pub fn find_by_name(&self, name: &str) -> Result<Vec<NamedProcess>, ReadError> {
+    pub(crate) fn find_by_name(&self, name: &str) -> Result<Vec<NamedProcess>, ReadError> {
         let entries = self
             .read_dir(&self.root)
             .map_err(|e| ReadError::new(&self.root, e))?;
@@ -516,7 +522,7 @@ impl ProcSource {
 
     /// Reads a file below the root that is not per-process (`/etc/passwd`
     /// is read from the real filesystem, see [`read_passwd`]).
-    pub fn read_global(&self, relative: &str) -> Result<String, ReadError> {
+    pub(crate) fn read_global(&self, relative: &str) -> Result<String, ReadError> {
         self.read_text(&self.root.join(relative))
     }
 
@@ -527,9 +533,19 @@ impl ProcSource {
         let opened = fs::File::open(dir).map_err(|e| ReadError::new(dir, e))?;
         for (name, _) in entries {
             found.descriptors += 1;
-            // Descriptors close while we list them: skip what vanished.
-            let Ok(target) = self.read_link_at(&opened, dir, &name) else {
-                continue;
+            // Descriptors close while we list them: skip what vanished. A
+            // link that cannot be read (no right to, e.g. without
+            // CAP_SYS_PTRACE over a more privileged process) makes the
+            // whole listing unknown: an empty set would claim "no sockets".
+            let target = match self.read_link_at(&opened, dir, &name) {
+                Ok(target) => target,
+                Err(e) => {
+                    let error = ReadError::new(dir.join(&name), e);
+                    if error.is_not_found() {
+                        continue;
+                    }
+                    return Err(error);
+                }
             };
             if let Some(inode) = target.to_str().and_then(socket_inode) {
                 found.inodes.insert(inode);
@@ -537,11 +553,6 @@ impl ProcSource {
         }
         Ok(())
     }
-}
-
-/// `/etc/passwd` of the machine netmonitor runs on, for user names.
-pub fn read_passwd() -> Option<String> {
-    read_text(Path::new("/etc/passwd")).ok()
 }
 
 /// Whether two threads of the live system share one descriptor table
@@ -567,7 +578,7 @@ fn shares_fd_table(a: u32, b: u32) -> bool {
 /// page-sized pieces, so this reads until end of file. Bytes that are not
 /// UTF-8 (interface names may hold any byte) become `\xNN` text, so parsers
 /// work on `&str` and nothing is lost silently.
-pub fn read_text(path: &Path) -> Result<String, ReadError> {
+pub(crate) fn read_text(path: &Path) -> Result<String, ReadError> {
     read_bytes(path).map(decode_bytes)
 }
 

@@ -626,30 +626,6 @@ mod tests {
         }
     }
 
-    fn flow(inode: u64, sent: u64) -> TcpFlow {
-        TcpFlow {
-            inode,
-            uid: 0,
-            local: "127.0.0.1:6000".parse().unwrap(),
-            peer: format!("127.0.0.1:{}", 40000 + inode % 1000)
-                .parse()
-                .unwrap(),
-            interface: 0,
-            cookie: inode.to_le_bytes(),
-            state: 1,
-            bytes_acked: sent,
-            bytes_received: 0,
-            bytes_sent: sent,
-            bytes_retrans: 0,
-            rtt_us: 0,
-            rttvar_us: 0,
-            snd_cwnd: 10,
-            retrans: 0,
-            total_retrans: 0,
-            delivery_rate: 0,
-        }
-    }
-
     fn live_plan(tab: Tab, scope: Scope, earlier: Option<&FlowDump>) -> Plan<'_> {
         plan(&crate::plan::TickInputs {
             tab,
@@ -738,7 +714,7 @@ mod tests {
         let (source, process) = captured();
         // 22870 is one of the process's sockets; 5 is a neighbour's.
         let kernel = FakeKernel {
-            connections: vec![flow(22870, 100), flow(5, 7)],
+            connections: vec![TcpFlow::sample(22870, 100), TcpFlow::sample(5, 7)],
             ..FakeKernel::default()
         };
         let first = execute(
@@ -772,7 +748,7 @@ mod tests {
 
         // A lookup that fails falls back to a dump.
         let failing = FakeKernel {
-            connections: vec![flow(22870, 100)],
+            connections: vec![TcpFlow::sample(22870, 100)],
             refuse_lookups: true,
             ..FakeKernel::default()
         };
@@ -790,7 +766,7 @@ mod tests {
     fn the_flows_tab_in_scope_all_dumps_every_connection_and_a_capture_asks_nothing() {
         let (source, process) = captured();
         let kernel = FakeKernel {
-            connections: vec![flow(22870, 100), flow(5, 7)],
+            connections: vec![TcpFlow::sample(22870, 100), TcpFlow::sample(5, 7)],
             ..FakeKernel::default()
         };
         let all = execute(

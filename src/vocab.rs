@@ -213,6 +213,62 @@ impl CounterDisplay {
     }
 }
 
+/// How many rows of each table a terminal session prints; set by `rows`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RowCap {
+    /// As many as fit the terminal's height at each print (none on a pipe).
+    #[default]
+    Fit,
+    /// At most this many (at least 1).
+    Limit(u32),
+    /// Every row.
+    All,
+}
+
+impl RowCap {
+    /// Largest number `rows N` accepts.
+    pub const MAX: u32 = 1_000_000;
+
+    /// Parses the argument of `rows`: a number from 1 to [`RowCap::MAX`],
+    /// `all`, or `fit` (any case).
+    pub fn parse(text: &str) -> Option<RowCap> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("all") {
+            return Some(RowCap::All);
+        }
+        if text.eq_ignore_ascii_case("fit") {
+            return Some(RowCap::Fit);
+        }
+        if text.is_empty() || text.len() > 7 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse::<u32>()
+            .ok()
+            .filter(|n| (1..=RowCap::MAX).contains(n))
+            .map(RowCap::Limit)
+    }
+
+    /// The cap: `fit` is what the terminal's height allows (`fit`), `None`
+    /// meaning every row.
+    pub fn rows(self, fit: Option<usize>) -> Option<usize> {
+        match self {
+            RowCap::Fit => fit,
+            RowCap::Limit(n) => Some(n as usize),
+            RowCap::All => None,
+        }
+    }
+
+    /// What the setting does, for the confirmation.
+    pub fn describe(self) -> String {
+        match self {
+            RowCap::Fit => "tables are cut to fit the terminal's height".into(),
+            RowCap::Limit(1) => "tables show at most 1 row".into(),
+            RowCap::Limit(n) => format!("tables show at most {n} rows"),
+            RowCap::All => "tables show every row".into(),
+        }
+    }
+}
+
 /// Smallest and largest refresh interval, in milliseconds.
 const MIN_INTERVAL_MS: u64 = 500;
 const MAX_INTERVAL_MS: u64 = 3_600_000;
@@ -331,7 +387,7 @@ pub struct CommandHelp {
 
 /// The commands besides tab names, in the order help lists them. The
 /// prompt's `help`, its completion and `--help` are all made from this.
-pub const COMMANDS: [CommandHelp; 11] = [
+pub const COMMANDS: [CommandHelp; 14] = [
     CommandHelp {
         usage: "set SECONDS",
         summary: "refresh interval, 0.5 to 3600",
@@ -373,13 +429,28 @@ pub const COMMANDS: [CommandHelp; 11] = [
         words: &["changed"],
     },
     CommandHelp {
+        usage: "rows N",
+        summary: "print at most N rows of each table (1 to 1000000)",
+        words: &["rows"],
+    },
+    CommandHelp {
+        usage: "rows all",
+        summary: "print every row",
+        words: &[],
+    },
+    CommandHelp {
+        usage: "rows fit",
+        summary: "cut tables to the terminal's height (default)",
+        words: &[],
+    },
+    CommandHelp {
         usage: "help",
         summary: "this list",
         words: &["help"],
     },
     CommandHelp {
         usage: "quit",
-        summary: "end (also Ctrl+D; Ctrl+C on an empty line)",
+        summary: "end (also Ctrl+D, whatever is typed; Ctrl+C on an empty line)",
         words: &["quit", "exit"],
     },
     CommandHelp {

@@ -270,6 +270,8 @@ impl Watcher {
             &crate::diag::Netlink,
             &self.source.view_dir(&process),
             self.source.origin(),
+            // A replay's recorded totals are one process's: not exported.
+            Vec::new(),
         );
         self.watched.insert(
             process.pid,
@@ -344,6 +346,8 @@ impl Watcher {
             view,
             earlier: None,
             totals: None,
+            replay: None,
+            rows_shown: None,
         }
     }
 
@@ -793,6 +797,8 @@ mod tests {
                 clock_ticks: 100,
                 users: NameService::default(),
                 tcp_source: crate::vocab::TcpSource::Proc,
+                replay_totals: Vec::new(),
+                replay: None,
             },
         )
     }

@@ -159,6 +159,7 @@ fn neighbours(now: &Snapshot, netlink: &Netlink) -> Block {
         facts,
         problems: Problem::lines(ARP, &parsed.bad_lines),
         labels: Vec::new(),
+        unbuilt_rows: 0,
     })
 }
 
@@ -487,6 +488,7 @@ fn cache_statistics(now: &Snapshot, previous: Option<&Snapshot>) -> Block {
         facts: vec![Fact::new("cpus", Value::UInt(cpus as u64))],
         problems: Problem::lines(ARP_CACHE, &stats.bad_lines),
         labels: Vec::new(),
+        unbuilt_rows: 0,
     })
 }
 

@@ -397,6 +397,7 @@ pub fn keyed_counter_table(
         facts: Vec::new(),
         problems: Vec::new(),
         labels: key.labels,
+        unbuilt_rows: 0,
     }
 }
 

@@ -658,6 +658,8 @@ mod tests {
             view: &VIEW,
             earlier,
             totals: None,
+            replay: None,
+            rows_shown: None,
         }
     }
 

@@ -68,11 +68,11 @@ const SPEC: SocketTab = SocketTab {
 
 /// The tab's screen from this tick and the one before (as its view left
 /// it); also returns this tick's socket set for the next one.
-pub fn view(
+pub fn view<'s>(
     ctx: &ViewContext<'_>,
-    now: &Snapshot,
+    now: &'s Snapshot,
     before: Option<Before<'_>>,
-) -> (Screen, SocketSet) {
+) -> (Screen, SocketSet<'s>) {
     let previous = before.map(|b| b.snapshot);
     let (mut screen, set) = socket_screen(&SPEC, ctx, now, before);
     for family in [Family::V4, Family::V6] {
@@ -393,6 +393,7 @@ fn counter_block(
         facts: Vec::new(),
         problems: problems.clone(),
         labels: vec![("family", family_label.into())],
+        unbuilt_rows: 0,
     });
     (block, facts, Vec::new())
 }

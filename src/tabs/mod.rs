@@ -86,6 +86,10 @@ pub struct Settings {
     pub clock_ticks: u64,
     pub users: crate::users::NameService,
     pub tcp_source: TcpSource,
+    /// A replay's recorded TCP totals, by tick (empty otherwise).
+    pub replay_totals: Vec<crate::accounting::RecordedTotals>,
+    /// What a replayed capture holds (`None` on a live system).
+    pub replay: Option<Replay>,
 }
 
 /// Everything a view needs besides the snapshots.
@@ -113,6 +117,12 @@ pub struct ViewContext<'a> {
     /// The process's TCP totals over the session, closed connections
     /// included, when this tick took them ([`crate::accounting`]).
     pub totals: Option<&'a TcpTotals>,
+    /// The tick of a capture being replayed (`--proc-root` of a capture).
+    pub replay: Option<&'a ReplayTick>,
+    /// How many rows of a table the display shows (a terminal's height):
+    /// a view may leave the rest unbuilt. `None`: every row (machine
+    /// output, `--once`, pipes).
+    pub rows_shown: Option<usize>,
 }
 
 impl ViewContext<'_> {
@@ -120,13 +130,17 @@ impl ViewContext<'_> {
     /// and — once two live snapshots exist and the process's `fd/` can be
     /// read — its TCP send and receive rate since the earlier one.
     pub fn headline(&self, tab: Tab, snapshot: &Snapshot) -> String {
+        let time = match self.replay {
+            Some(replay) if replay.ticks == 0 => "replay".to_string(),
+            Some(replay) => format!("replay, captured {}", replay.taken_at),
+            None => snapshot.taken_at.format("%H:%M:%S").to_string(),
+        };
         let mut line = format!(
-            "{} · pid {} ({}) · refresh every {} · {}",
+            "{} · pid {} ({}) · refresh every {} · {time}",
             tab.name(),
             self.process.pid,
             self.process.name,
             human_seconds(self.interval.as_secs_f64()),
-            snapshot.taken_at.format("%H:%M:%S"),
         );
         if let Some(rates) = self.tcp_rates(snapshot) {
             line.push_str(&format!(
@@ -229,13 +243,87 @@ pub fn thread_notes(snapshot: &Snapshot) -> Option<String> {
     ))
 }
 
+/// What a replayed capture holds, from its manifest and tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    pub ticks: u64,
+    /// When each tick was taken (RFC 3339), as far as recorded.
+    pub tick_times: Vec<String>,
+    pub first_tick: String,
+    pub last_tick: String,
+    /// The tabs whose files the capture holds.
+    pub captured: Vec<Tab>,
+}
+
+impl Replay {
+    /// The `tick`-th tick of the replay (1 for the first): the capture's
+    /// own time for it, its last once past the end.
+    pub fn tick(&self, tick: u64) -> ReplayTick {
+        let index = usize::try_from(tick.saturating_sub(1)).unwrap_or(usize::MAX);
+        let at = self
+            .tick_times
+            .get(index)
+            .or_else(|| (tick >= self.ticks).then_some(&self.last_tick))
+            .or(self.tick_times.last())
+            .unwrap_or(&self.first_tick);
+        let time = |rfc: &str, format: &str| {
+            chrono::DateTime::parse_from_rfc3339(rfc)
+                .map(|t| t.format(format).to_string())
+                .unwrap_or_else(|_| "an unknown time".into())
+        };
+        ReplayTick {
+            tick,
+            ticks: self.ticks,
+            taken_at: time(at, "%H:%M:%S"),
+            first: time(&self.first_tick, "%Y-%m-%d %H:%M:%S"),
+            last: time(&self.last_tick, "%H:%M:%S"),
+            captured: self.captured.clone(),
+        }
+    }
+}
+
+/// Which tick of a capture a replay shows, for its status box.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayTick {
+    /// The replayed tick (1 for the first) and the capture's tick count.
+    pub tick: u64,
+    pub ticks: u64,
+    /// When the capture took this tick (`HH:MM:SS`; the last tick's time
+    /// once past the capture's end).
+    pub taken_at: String,
+    /// When the capture started and ended (`YYYY-MM-DD HH:MM:SS`).
+    pub first: String,
+    pub last: String,
+    /// The tabs whose files the capture holds.
+    pub captured: Vec<Tab>,
+}
+
+impl ReplayTick {
+    /// The status line that says what is replayed.
+    pub fn line(&self) -> String {
+        if self.ticks == 0 {
+            return "replay of a /proc tree without a capture manifest: nothing here is live"
+                .into();
+        }
+        format!(
+            "replay of a capture taken {} – {} ({} {}), tick {} of {}: nothing here is live; files are as the capture last read them",
+            self.first,
+            self.last,
+            self.ticks,
+            crate::render::plural(self.ticks as usize, "tick", "ticks"),
+            self.tick.min(self.ticks),
+            self.ticks
+        )
+    }
+}
+
 /// The tick shown before this one, as a view uses it: its snapshot (for
 /// counter changes and rates) and, when a socket tab's view kept it, its
 /// parsed socket set (so it is not parsed again).
 #[derive(Debug, Clone, Copy)]
 pub struct Before<'a> {
     pub snapshot: &'a Snapshot,
-    pub sockets: Option<&'a SocketSet>,
+    pub sockets: Option<&'a SocketSet<'a>>,
 }
 
 impl<'a> Before<'a> {
@@ -255,9 +343,11 @@ pub struct Viewed {
     pub tab: Tab,
     pub snapshot: Snapshot,
     /// The socket set a socket tab parsed from `snapshot`.
-    pub sockets: Option<SocketSet>,
+    pub sockets: Option<SocketSet<'static>>,
     /// The process's TCP totals as this tick took them.
     pub totals: Option<TcpTotals>,
+    /// Which tick of a capture it replays.
+    pub replay: Option<ReplayTick>,
 }
 
 impl Viewed {
@@ -293,14 +383,19 @@ pub fn view(
 
 /// [`view`], given the previous tick as its view left it; also returns
 /// the socket set a socket tab parsed, for the next tick.
-pub fn view_with(
+pub fn view_with<'s>(
     tab: Tab,
     ctx: &ViewContext<'_>,
-    now: &Snapshot,
+    now: &'s Snapshot,
     before: Option<Before<'_>>,
-) -> (Screen, Option<SocketSet>) {
+) -> (Screen, Option<SocketSet<'s>>) {
+    if let Some(replay) = ctx.replay {
+        if let Some(screen) = not_in_capture(tab, ctx, now, replay) {
+            return (screen, None);
+        }
+    }
     let previous = before.map(|b| b.snapshot);
-    let kept = |(screen, set): (Screen, SocketSet)| (screen, Some(set));
+    let kept = |(screen, set): (Screen, SocketSet<'s>)| (screen, Some(set));
     let (mut screen, sockets) = match tab {
         Tab::Tcp => kept(tcp::view(ctx, now, before)),
         Tab::Udp => kept(udp::view(ctx, now, before)),
@@ -320,6 +415,7 @@ pub fn view_with(
         _ => None,
     });
     screen.problems.splice(0..0, unreadable);
+    screen.status.extend(ctx.replay.map(ReplayTick::line));
     screen.status.extend(totals_notes(ctx.totals, now));
     screen.facts.extend(totals_facts(ctx.totals));
     // The process's TCP rate of the status box, for machine output too.
@@ -334,6 +430,43 @@ pub fn view_with(
         ));
     }
     (screen, sockets)
+}
+
+/// The screen of a tab none of whose files a replayed capture holds: it
+/// says so and which tabs the capture has, instead of tables that would
+/// look empty.
+fn not_in_capture(
+    tab: Tab,
+    ctx: &ViewContext<'_>,
+    now: &Snapshot,
+    replay: &ReplayTick,
+) -> Option<Screen> {
+    let files = tab.net_files();
+    if files.is_empty() || replay.captured.contains(&tab) {
+        return None;
+    }
+    let captured: Vec<&str> = replay.captured.iter().map(|t| t.name()).collect();
+    Some(Screen {
+        status: vec![
+            ctx.headline(tab, now),
+            replay.line(),
+            format!(
+                "{} is not in this capture (it holds no {}); captured: {}",
+                tab.name(),
+                files
+                    .iter()
+                    .map(|f| format!("net/{f}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if captured.is_empty() {
+                    "nothing of the process's network".to_string()
+                } else {
+                    captured.join(", ")
+                }
+            ),
+        ],
+        ..Screen::default()
+    })
 }
 
 /// The process's TCP totals as facts (JSON status facts, OpenMetrics

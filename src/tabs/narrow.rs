@@ -246,7 +246,7 @@ fn narrow_tables_name_what_they_leave_out_and_wide_output_keeps_it() {
     }
     let at80 = narrow(80);
     assert!(
-        at80.contains("left out to fit 80 columns: Retrans, Inode"),
+        at80.contains("left out to fit 80 columns: Timer, Retrans, Inode"),
         "{at80}"
     );
     assert!(at80.contains("┆ root │"), "{at80}");

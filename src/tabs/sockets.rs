@@ -133,7 +133,7 @@ pub enum Ownership {
 
 /// The rows of a socket tab for one tick.
 #[derive(Debug, Clone)]
-pub struct SocketSet {
+pub struct SocketSet<'s> {
     /// The sockets in scope, ordered.
     pub sockets: Vec<Socket>,
     pub ownership: Ownership,
@@ -144,9 +144,10 @@ pub struct SocketSet {
     /// (see [`SocketSet::lists`]).
     pub keys: FxHashSet<u64>,
     /// Fingerprints of the rows left out while the tables were read
-    /// ([`crate::snapshot::Table::left_out`]), per table: a copy, so the
-    /// set outlives the snapshot's text and serves the next tick.
-    pub left_out: Vec<FxHashSet<u64>>,
+    /// ([`crate::snapshot::Table::left_out`]), per table: borrowed from
+    /// the snapshot, copied only when the set is kept for the next tick
+    /// ([`SocketSet::into_owned`]).
+    pub left_out: Vec<Cow<'s, FxHashSet<u64>>>,
     /// Inode → the processes holding it, when the scope shows owners and
     /// the processes could be listed.
     pub owners: Option<HashMap<u64, Vec<Owner>>>,
@@ -225,12 +226,12 @@ impl Problems {
 /// scope of `ctx` shows (all of them when the process's `fd/` is
 /// unreadable) and orders them with `rank` first (lower first), then by
 /// local and peer address.
-pub fn collect(
-    snapshot: &Snapshot,
+pub fn collect<'s>(
+    snapshot: &'s Snapshot,
     tables: &[&'static str],
     ctx: &ViewContext<'_>,
     rank: impl Fn(&SocketEntry) -> u8 + Sync,
-) -> SocketSet {
+) -> SocketSet<'s> {
     let mut problems = Problems::default();
     let scope = ctx.view.scope;
     let mut notes = Vec::new();
@@ -291,7 +292,7 @@ pub fn collect(
     let mut left_out = Vec::new();
     for &table in tables {
         if let Some(Ok(read)) = snapshot.table(table) {
-            left_out.extend(read.left_out().cloned());
+            left_out.extend(read.left_out().map(Cow::Borrowed));
         }
         // Each row is decoded on its own, on every core; what depends on
         // the rows before it (duplicates) is decided after, in order.
@@ -708,7 +709,28 @@ fn classify(
         .collect()
 }
 
-impl SocketSet {
+impl SocketSet<'_> {
+    /// The set with its own copy of what it borrowed from the snapshot,
+    /// to outlive it.
+    pub fn into_owned(self) -> SocketSet<'static> {
+        SocketSet {
+            left_out: self
+                .left_out
+                .into_iter()
+                .map(|set| Cow::Owned(set.into_owned()))
+                .collect(),
+            sockets: self.sockets,
+            ownership: self.ownership,
+            namespace_total: self.namespace_total,
+            keys: self.keys,
+            owners: self.owners,
+            other: self.other,
+            notes: self.notes,
+            problems: self.problems,
+            typed_problems: self.typed_problems,
+        }
+    }
+
     /// Whether these tables list the socket of key `fingerprint`.
     pub fn lists(&self, fingerprint: u64) -> bool {
         self.keys.contains(&fingerprint)
@@ -842,19 +864,19 @@ pub struct SocketTab {
 }
 
 /// Builds a socket tab's screen: status box, the table (Owner column in
-/// scope all/tree, `+` column once there is a previous tick) and the lines
+/// scope all/tree, `+` column for rows new since the previous tick) and the lines
 /// under it.
 /// Also returns the tick's socket set, which the next tick's view takes
 /// as its `previous` instead of parsing this snapshot again.
-pub fn socket_screen(
+pub fn socket_screen<'s>(
     spec: &SocketTab,
     ctx: &ViewContext<'_>,
-    now: &Snapshot,
+    now: &'s Snapshot,
     previous: Option<Before<'_>>,
-) -> (Screen, SocketSet) {
+) -> (Screen, SocketSet<'s>) {
     let set = collect(now, spec.tables, ctx, spec.rank);
     let parsed;
-    let before: Option<&SocketSet> = match previous {
+    let before: Option<&SocketSet<'_>> = match previous {
         Some(Before {
             sockets: Some(sockets),
             ..
@@ -880,19 +902,23 @@ pub fn socket_screen(
         filter.is_none_or(|f| f.matches(&cells.iter().map(|c| &c.text).collect::<Vec<_>>()))
     };
 
-    let mut columns: Vec<Column> = Vec::new();
-    if before.is_some() {
-        columns.push(Column::new("", "new"));
-    }
+    // The `+` column is there from the first tick, so the layout does not
+    // shift on the second; with nothing before, whether a row is new is not
+    // known (null in JSON).
+    let mut columns: Vec<Column> = vec![Column::new("", "new")];
     columns.extend(spec.columns.iter().cloned());
     if with_owner {
         columns.push(Column::new("Owner", "owners").importance(4));
     }
 
     // Rows are built on every core, straight into one vector in the order
-    // of the sockets; rows the filter hides are dropped after.
-    let built: Vec<Option<Row>> = set
-        .sockets
+    // of the sockets; rows the filter hides are dropped after. Without a
+    // filter, rows past what the display shows are not built at all.
+    let build = match (ctx.rows_shown, filter) {
+        (Some(cap), None) => cap.min(set.sockets.len()),
+        _ => set.sockets.len(),
+    };
+    let built: Vec<Option<Row>> = set.sockets[..build]
         .par_iter()
         .map(|socket| {
             let mut cells = cells_of(&set, socket);
@@ -902,13 +928,12 @@ pub fn socket_screen(
             let is_new = before
                 .as_ref()
                 .is_some_and(|b| !b.lists(socket.key().fingerprint()));
-            if before.is_some() {
-                cells.reserve_exact(1);
-                cells.insert(
-                    0,
-                    Cell::new(if is_new { "+" } else { "" }, Value::Bool(is_new)),
-                );
-            }
+            let new = match before {
+                Some(_) => Cell::new(if is_new { "+" } else { "" }, Value::Bool(is_new)),
+                None => Cell::new("", Value::Null),
+            };
+            cells.reserve_exact(1);
+            cells.insert(0, new);
             let emphasis = if is_new {
                 Emphasis::Highlight
             } else {
@@ -921,18 +946,19 @@ pub fn socket_screen(
             })
         })
         .collect();
-    let shown: Vec<&Socket> = set
-        .sockets
-        .iter()
-        .zip(&built)
-        .filter_map(|(socket, row)| row.as_ref().map(|_| socket))
-        .collect();
+    let shown: Vec<&Socket> = match filter {
+        Some(_) => set
+            .sockets
+            .iter()
+            .zip(&built)
+            .filter_map(|(socket, row)| row.as_ref().map(|_| socket))
+            .collect(),
+        None => set.sockets.iter().collect(),
+    };
+    let unbuilt_rows = set.sockets.len() - build;
     // In place: an optional row is as big as a row.
     let rows: Vec<Row> = built.into_iter().flatten().collect();
-    let unknown_owner = with_owner
-        && rows
-            .iter()
-            .any(|r| r.cells.last().is_some_and(|c| c.text == "?"));
+    let unknown_owner = with_owner && shown.iter().any(|s| set.owner_cell(s).text == "?");
 
     let mut status = vec![
         ctx.headline(spec.tab, now),
@@ -994,6 +1020,7 @@ pub fn socket_screen(
             facts: socket_facts(&shown),
             problems: set.typed_problems.clone(),
             labels: Vec::new(),
+            unbuilt_rows,
         })],
         problems: Vec::new(),
     };

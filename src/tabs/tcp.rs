@@ -51,11 +51,11 @@ const SPEC: SocketTab = SocketTab {
 
 /// The tab's screen from this tick and the one before (as its view left
 /// it); also returns this tick's socket set for the next one.
-pub fn view(
+pub fn view<'s>(
     ctx: &ViewContext<'_>,
-    now: &Snapshot,
+    now: &'s Snapshot,
     previous: Option<Before<'_>>,
-) -> (Screen, SocketSet) {
+) -> (Screen, SocketSet<'s>) {
     socket_screen(&SPEC, ctx, now, previous)
 }
 
@@ -226,6 +226,8 @@ mod tests {
             counters: Default::default(),
             earlier: None,
             totals: None,
+            replay: None,
+            rows_shown: None,
         };
         f(&ctx)
     }
@@ -276,6 +278,34 @@ mod tests {
         };
         assert!(!tcp6.contains(" 22855 "), "{tcp6}");
         assert_eq!(tcp6.lines().count(), 5, "line numbers are kept");
+    }
+
+    #[test]
+    fn rows_past_the_display_cap_are_not_built_and_the_screen_is_the_same() {
+        use crate::render::{RenderOptions, render};
+        let options = RenderOptions {
+            width: None,
+            colour: false,
+            max_rows: Some(3),
+        };
+        let screen = |rows_shown| {
+            with_captured_process(|ctx| {
+                let ctx = ViewContext {
+                    rows_shown,
+                    ..ctx.clone()
+                };
+                view(&ctx, &captured_snapshot(), None).0
+            })
+        };
+        let capped = screen(Some(3));
+        let crate::render::Block::Table(table) = &capped.blocks[0] else {
+            panic!("a table");
+        };
+        assert_eq!(table.rows.len(), 3, "only the rows shown are built");
+        assert_eq!(table.unbuilt_rows, 10);
+        let text = render(&capped, &options);
+        assert_eq!(text, render(&screen(None), &options));
+        assert!(text.contains("… 10 more rows"), "{text}");
     }
 
     #[test]

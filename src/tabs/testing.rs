@@ -88,6 +88,8 @@ pub fn context(counters: CounterDisplay) -> ViewContext<'static> {
         view: &VIEW,
         earlier: None,
         totals: None,
+        replay: None,
+        rows_shown: None,
     }
 }
 

@@ -484,6 +484,7 @@ fn other_table(devices: &[DevCounters], changes: &[Vec<Change>], has_previous: b
              carrier/link errors"
                 .into(),
         ],
+        unbuilt_rows: 0,
     }
 }
 

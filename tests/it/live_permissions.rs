@@ -102,7 +102,7 @@ fn as_nobody_every_tab_works_or_says_what_it_cannot_read() {
                 // Every socket of the namespace: the target's are all there.
                 let sockets = match tab {
                     Tab::Tcp => rows.len(),
-                    _ => rows.iter().filter(|r| r[0] == tab.name()).count(),
+                    _ => rows.iter().filter(|r| r[1] == tab.name()).count(),
                 };
                 let expected = if tab == Tab::Tcp { 3 } else { 1 };
                 assert_eq!(sockets, expected, "{}: {text}", tab.name());
@@ -151,9 +151,97 @@ fn as_nobody_every_tab_works_or_says_what_it_cannot_read() {
     assert_eq!(out.status.code(), Some(0));
     let rows = table_rows(&text);
     assert_eq!(rows.len(), 3, "{text}");
-    assert!(rows.iter().all(|r| r[9] == "?"), "{text}");
+    assert!(rows.iter().all(|r| r[10] == "?"), "{text}");
     assert!(
         text.contains("owners may be missing (shown as ?): cannot read fd/ of"),
         "{text}"
+    );
+}
+
+/// Root without CAP_SYS_PTRACE (the usual state inside a container)
+/// watching a root process, which has every capability: `fd/` can be
+/// listed but none of its links read. The socket tabs and the flows tab
+/// then show the namespace with owners unknown and say why — not an empty
+/// "0 of N" table.
+#[test]
+fn unreadable_fd_links_fall_back_to_the_namespace_and_say_why() {
+    let test = "unreadable_fd_links_fall_back_to_the_namespace_and_say_why";
+    if !root_or_skip(test) || !tools_or_skip(test, &[["setpriv", "--version"]], "util-linux") {
+        return;
+    }
+    let ns = Netns::new("noptrace");
+    let target = ns.spawn_python(
+        r#"
+import socket as S, time
+l = S.socket(); l.bind(("127.0.0.1", 7500)); l.listen(8)
+c = S.create_connection(("127.0.0.1", 7500)); a, _ = l.accept()
+u = S.socket(S.AF_INET, S.SOCK_DGRAM); u.bind(("127.0.0.1", 7501))
+print("ready", flush=True)
+time.sleep(600)
+"#,
+    );
+    let pid = target.pid().to_string();
+    let without_ptrace = |tab: &str| {
+        let output = Command::new("setpriv")
+            .args(["--bounding-set=-sys_ptrace", "--inh-caps=-sys_ptrace"])
+            .arg(env!("CARGO_BIN_EXE_netmonitor"))
+            .args(["--json", "--once", "--tab", tab, pid.as_str()])
+            .output()
+            .expect("setpriv runs");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("a JSON document")
+    };
+    for tab in ["tcp", "udp"] {
+        let doc = without_ptrace(tab);
+        let status = &doc["status"];
+        assert_eq!(status["ownership"], "namespace_fallback", "{tab}: {status}");
+        let reason = status["fallback_reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains(&format!("cannot read /proc/{pid}/fd/"))
+                && reason.contains("permission denied"),
+            "{tab}: {reason}"
+        );
+        let text = doc.to_string();
+        let port = if tab == "udp" { "7501" } else { "7500" };
+        assert!(
+            text.contains(port),
+            "{tab}: the namespace's sockets are shown: {text}"
+        );
+    }
+    // The flows dump follows the same rule: a process in netmonitor's own
+    // namespace (entering another one would need CAP_SYS_PTRACE too).
+    let mut here = Command::new("python3")
+        .args([
+            "-c",
+            "import socket as S, time\nl = S.socket(); l.bind(('127.0.0.1', 0)); l.listen(8)\nc = S.create_connection(l.getsockname()); a, _ = l.accept()\nprint('ready', flush=True)\ntime.sleep(600)\n",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(here.stdout.as_mut().expect("stdout")),
+        &mut line,
+    )
+    .expect("ready line");
+    let output = Command::new("setpriv")
+        .args(["--bounding-set=-sys_ptrace", "--inh-caps=-sys_ptrace"])
+        .arg(env!("CARGO_BIN_EXE_netmonitor"))
+        .args(["--json", "--once", "--tab", "flows", &here.id().to_string()])
+        .output()
+        .expect("setpriv runs");
+    let _ = here.kill();
+    let _ = here.wait();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON document");
+    let lines = doc["status_lines"].to_string();
+    assert!(
+        lines.contains(&format!("cannot read /proc/{}/fd/", here.id()))
+            && lines.contains("permission denied"),
+        "flows: {lines}"
     );
 }

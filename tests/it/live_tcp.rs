@@ -38,7 +38,7 @@ time.sleep(120)
 fn netmonitor_rows(text: &str) -> BTreeSet<(String, String, String)> {
     table_rows(text)
         .into_iter()
-        .map(|r| (r[0].clone(), r[3].clone(), r[4].clone()))
+        .map(|r| (r[1].clone(), r[4].clone(), r[5].clone()))
         .collect()
 }
 

@@ -11,6 +11,7 @@ mod fixtures;
 mod hostile_input;
 mod live_big;
 mod live_closes;
+mod live_every_byte;
 mod live_flows;
 mod live_hostile;
 mod live_namespace;

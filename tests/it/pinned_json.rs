@@ -83,11 +83,24 @@ fn mask_times(value: &mut Json) {
 /// measured time between the ticks (`over the last 0.51 s`) as
 /// `[elapsed]`: a loaded machine stretches it.
 fn without_clock(text: &str) -> String {
-    let text = match text.split_once("over the last ") {
-        Some((head, tail)) if tail.ends_with(" s") => format!("{head}over the last [elapsed]"),
-        _ => text.to_string(),
-    };
-    let text = text.as_str();
+    // `last 0.51 s` (the measured time between the ticks) anywhere.
+    let mut masked = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("last ") {
+        let (head, tail) = rest.split_at(at + "last ".len());
+        masked.push_str(head);
+        let number = tail
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(tail.len());
+        if number > 0 && tail[number..].starts_with(" s") {
+            masked.push_str("[elapsed]");
+            rest = &tail[number + " s".len()..];
+        } else {
+            rest = tail;
+        }
+    }
+    masked.push_str(rest);
+    let text = masked.as_str();
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut index = 0;
@@ -119,6 +132,10 @@ fn the_clock_mask_hides_times_and_nothing_else() {
     assert_eq!(
         without_clock("changes and rates over the last 0.51 s"),
         "changes and rates over the last [elapsed]"
+    );
+    assert_eq!(
+        without_clock("Findings (last 0.5 s) · no anomalies in the last 2 s · the last word"),
+        "Findings (last [elapsed]) · no anomalies in the last [elapsed] · the last word"
     );
 }
 

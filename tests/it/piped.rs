@@ -54,11 +54,11 @@ fn exactly_the_processs_own_sockets_are_listed() {
     let out = run(&["--proc-root", &root(), "--once", PID], b"", QUICK);
     let text = stdout_of(&out);
     let rows = table_rows(&text);
-    let mut inodes: Vec<&str> = rows.iter().map(|r| r[8].as_str()).collect();
+    let mut inodes: Vec<&str> = rows.iter().map(|r| r[9].as_str()).collect();
     inodes.sort_unstable();
     assert_eq!(inodes, OWN_INODES, "{text}");
     // Listeners first, then by local address.
-    let states: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    let states: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
     let first_other = states.iter().position(|s| *s != "LISTEN").unwrap();
     assert!(
         states[first_other..].iter().all(|s| *s != "LISTEN"),
@@ -70,16 +70,16 @@ fn exactly_the_processs_own_sockets_are_listed() {
     );
     let unread = rows
         .iter()
-        .find(|r| r[3] == "127.0.0.1:5555" && r[4] == "127.0.0.1:56086")
+        .find(|r| r[4] == "127.0.0.1:5555" && r[5] == "127.0.0.1:56086")
         .expect("the connection with unread bytes");
-    assert_eq!(unread[1], "1000", "Recv-Q");
+    assert_eq!(unread[2], "1000", "Recv-Q");
     let syn_sent = rows
         .iter()
-        .find(|r| r[0] == "SYN-SENT")
+        .find(|r| r[1] == "SYN-SENT")
         .expect("a SYN-SENT row");
-    assert!(syn_sent[5].starts_with("retrans "), "{syn_sent:?}");
-    assert!(rows.iter().any(|r| r[3] == "[::ffff:127.0.0.1]:5557"));
-    assert!(rows.iter().any(|r| r[3] == "[::]:5557" && r[4] == "*"));
+    assert!(syn_sent[6].starts_with("retrans "), "{syn_sent:?}");
+    assert!(rows.iter().any(|r| r[4] == "[::ffff:127.0.0.1]:5557"));
+    assert!(rows.iter().any(|r| r[4] == "[::]:5557" && r[5] == "*"));
 }
 
 #[test]
@@ -96,7 +96,7 @@ fn a_socket_whose_fd_is_closed_is_not_listed() {
     let text = stdout_of(&out);
     let rows = table_rows(&text);
     assert_eq!(rows.len(), 12, "{text}");
-    assert!(!rows.iter().any(|r| r[8] == "22851" || r[8] == "22855"));
+    assert!(!rows.iter().any(|r| r[9] == "22851" || r[9] == "22855"));
     assert!(text.contains("own sockets: 12 of 19"), "{text}");
 }
 
@@ -286,4 +286,52 @@ fn a_full_disk_is_reported_with_status_1() {
     let out = session.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_of(&out).contains("cannot write output: No space left on device"));
+}
+
+#[test]
+fn rows_caps_the_tables_and_rows_all_shows_every_row_again() {
+    let out = run(
+        &["--proc-root", &root(), "-i", "30", PID],
+        b"rows 3\ntcp\nrows all\nrows 0\n",
+        QUICK,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        text.starts_with("rows: tables show at most 3 rows\n"),
+        "{text}"
+    );
+    let (capped, all) = text
+        .split_once("rows: tables show every row\n")
+        .expect("the rows all confirmation");
+    assert_eq!(table_rows(capped).len(), 3, "{capped}");
+    assert!(
+        capped.contains("… 11 more rows (`rows all` or `rows N` shows more"),
+        "{capped}"
+    );
+    // `rows all` draws the same tick again, every row.
+    assert_eq!(table_rows(all).len(), 14, "{all}");
+    assert!(!all.contains("more rows"), "{all}");
+    assert!(
+        stderr_of(&out).contains("error: rows takes a number of rows from 1 to 1000000"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn the_new_row_column_is_there_from_the_first_print() {
+    let out = run(&["--proc-root", &root(), "-i", "0.5", PID], b"tcp\n", QUICK);
+    let text = stdout_of(&out);
+    let header = |screen: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains("State"))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let first = header(&text);
+    assert!(first.starts_with("│   ┆ State "), "{text}");
+    let rows = table_rows(&text);
+    assert!(rows.iter().all(|r| r[0].is_empty()), "{text}");
 }

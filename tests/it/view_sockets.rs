@@ -193,6 +193,8 @@ fn screen(
         view: settings,
         earlier: None,
         totals: None,
+        replay: None,
+        rows_shown: None,
     };
     view(tab, &ctx, now, previous)
 }
@@ -694,32 +696,32 @@ fn captured_datagram_tables_render_in_each_tab() {
     };
     // u4_flooded: memory queued and datagrams dropped.
     let flooded = row(&udp, "15325");
-    assert_ne!(flooded[2], "0", "{flooded:?}");
-    assert_ne!(flooded[6], "0", "{flooded:?}");
-    assert_eq!(row(&udp, "15326")[1], "ESTAB");
-    assert_eq!(row(&udp, "15332")[4], "[::ffff:127.0.0.1]:40014");
-    assert_eq!(row(&udp, "15332")[5], "[::ffff:127.0.0.1]:40002");
-    assert_eq!(row(&udp, "15333")[0], "udplite");
-    assert_eq!(row(&udp, "15334")[4], "[::1]:40022");
+    assert_ne!(flooded[3], "0", "{flooded:?}");
+    assert_ne!(flooded[7], "0", "{flooded:?}");
+    assert_eq!(row(&udp, "15326")[2], "ESTAB");
+    assert_eq!(row(&udp, "15332")[5], "[::ffff:127.0.0.1]:40014");
+    assert_eq!(row(&udp, "15332")[6], "[::ffff:127.0.0.1]:40002");
+    assert_eq!(row(&udp, "15333")[1], "udplite");
+    assert_eq!(row(&udp, "15334")[5], "[::1]:40022");
     insta::assert_snapshot!("captured_udp", text(&udp));
 
     let raw = screen(Tab::Raw, &scope(Scope::Own), &now, None);
-    assert_eq!(row(&raw, "15335")[5], "1 icmp");
-    assert_eq!(row(&raw, "15336")[5], "255 raw");
+    assert_eq!(row(&raw, "15335")[6], "1 icmp");
+    assert_eq!(row(&raw, "15336")[6], "255 raw");
     let r253 = row(&raw, "15337");
     assert_eq!(
-        (&r253[1][..], &r253[4][..], &r253[5][..], &r253[6][..]),
+        (&r253[2][..], &r253[5][..], &r253[6][..], &r253[7][..]),
         ("ESTAB", "198.51.100.1", "253 experimental", "198.51.100.2")
     );
-    assert_eq!(row(&raw, "15338")[5], "58 ipv6-icmp");
-    assert_eq!(row(&raw, "15339")[4], "2001:db8:1::1");
+    assert_eq!(row(&raw, "15338")[6], "58 ipv6-icmp");
+    assert_eq!(row(&raw, "15339")[5], "2001:db8:1::1");
     insta::assert_snapshot!("captured_raw", text(&raw));
 
     let icmp = screen(Tab::Icmp, &scope(Scope::Own), &now, None);
-    assert_eq!(row(&icmp, "15340")[5], "4660");
-    assert_eq!(row(&icmp, "15341")[5], "8738");
-    assert_eq!(row(&icmp, "15342")[5], "17185");
-    assert_eq!(row(&icmp, "15340")[6], "127.0.0.1");
-    assert_eq!(row(&icmp, "15341")[6], "*");
+    assert_eq!(row(&icmp, "15340")[6], "4660");
+    assert_eq!(row(&icmp, "15341")[6], "8738");
+    assert_eq!(row(&icmp, "15342")[6], "17185");
+    assert_eq!(row(&icmp, "15340")[7], "127.0.0.1");
+    assert_eq!(row(&icmp, "15341")[7], "*");
     insta::assert_snapshot!("captured_icmp", text(&icmp));
 }
