@@ -113,8 +113,28 @@ fn run() -> i32 {
         replay: None,
     };
 
+    if let Some(listen) = cli.listen {
+        let mut pids: Vec<u32> = cli
+            .pid
+            .into_iter()
+            .chain(cli.more_pids.iter().copied())
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        return crate::exporter::run(
+            crate::exporter::Config {
+                listen,
+                pids,
+                names: cli.names.clone(),
+                interval: cli.interval.duration(),
+                per_connection: cli.per_connection,
+            },
+            ProcSource::new(&cli.proc_root),
+            settings,
+        );
+    }
     let mut source = ProcSource::new(&cli.proc_root);
-    let pid = match (cli.pid, &cli.name) {
+    let pid = match (cli.pid, cli.name()) {
         (Some(pid), _) => pid,
         (None, Some(name)) => match pick_by_name(&source, name, &settings) {
             Ok(pid) => pid,

@@ -31,6 +31,9 @@ pub(crate) fn after_help() -> String {
 Scripts: --json or --format openmetrics print one tick and exit (or --count N ticks, one \
 document each, --interval apart); --capture DIR saves what was read for --proc-root DIR.
 
+Prometheus: --listen [ADDR:]PORT serves GET /metrics for the PIDs and --names given (repeatable, \
+looked up at every refresh) until SIGTERM or SIGINT (status 0); see docs/exporter.md.
+
 Shell completions: --generate-completions SHELL (bash, zsh, fish, elvish, powershell) prints \
 the script; --generate-man prints the man page (roff).
 
@@ -50,7 +53,9 @@ pub(crate) fn command() -> clap::Command {
 /// The process's arguments, parsed.
 pub(crate) fn parse() -> Result<Cli, clap::Error> {
     let matches = command().try_get_matches()?;
-    Cli::from_arg_matches(&matches)
+    let cli = Cli::from_arg_matches(&matches)?;
+    cli.check()?;
+    Ok(cli)
 }
 
 /// What a run prints.
@@ -77,13 +82,25 @@ pub struct Cli {
     #[arg(
         value_parser = parse_pid,
         allow_negative_numbers = true,
-        required_unless_present_any = ["name", "generate_completions", "generate_man"],
+        required_unless_present_any = ["names", "generate_completions", "generate_man"],
     )]
     pub pid: Option<u32>,
 
-    /// Watch the process with this exact name instead of a PID (as `pgrep -x`)
-    #[arg(long, value_name = "NAME", conflicts_with = "pid")]
-    pub name: Option<String>,
+    /// More processes to watch, with --listen
+    #[arg(value_parser = parse_pid, value_name = "MORE_PIDS", requires = "listen", hide_short_help = true)]
+    pub more_pids: Vec<u32>,
+
+    /// Watch the process with this exact name instead of a PID (as `pgrep -x`); with --listen, repeatable and combinable with PIDs
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Serve Prometheus metrics of the PIDs and --name processes on [ADDR:]PORT (a bare port binds 127.0.0.1) until SIGTERM or SIGINT (docs/exporter.md)
+    #[arg(long, value_name = "[ADDR:]PORT", value_parser = parse_listen, conflicts_with_all = ["once", "count", "json", "capture", "tab", "all", "children"])]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// With --listen: also export one series per TCP connection (many series on a busy process)
+    #[arg(long, requires = "listen")]
+    pub per_connection: bool,
 
     /// Refresh interval in seconds, 0.5 to 3600
     #[arg(short, long, value_name = "SECONDS", default_value = "2", value_parser = parse_interval_arg)]
@@ -159,6 +176,31 @@ pub struct BatchMode {
 }
 
 impl Cli {
+    /// Rules clap cannot state: without `--listen`, one process, by PID
+    /// or by one `--name`.
+    fn check(&self) -> Result<(), clap::Error> {
+        if self.listen.is_some() {
+            return Ok(());
+        }
+        let conflict = |message: &str| Err(command().error(ErrorKind::ArgumentConflict, message));
+        if self.pid.is_some() && !self.names.is_empty() {
+            return conflict(
+                "the argument '--name <NAME>' cannot be used with '[PID]' (except with --listen)",
+            );
+        }
+        if self.names.len() > 1 {
+            return conflict(
+                "the argument '--name <NAME>' cannot be used multiple times (except with --listen)",
+            );
+        }
+        Ok(())
+    }
+
+    /// The one `--name` of a run without `--listen`.
+    pub fn name(&self) -> Option<&str> {
+        self.names.first().map(String::as_str)
+    }
+
     /// The output format, `--json` included.
     pub fn output_format(&self) -> Format {
         if self.json { Format::Json } else { self.format }
@@ -208,6 +250,21 @@ pub fn parse_pid(text: &str) -> Result<u32, String> {
         Ok(pid) if (1..=u64::from(PID_MAX_LIMIT)).contains(&pid) => Ok(pid as u32),
         _ => Err(invalid()),
     }
+}
+
+/// `--listen [ADDR:]PORT`: a bare port is loopback only; any other
+/// address must be written out (`0.0.0.0:9184`, `[::]:9184`).
+pub fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{Ipv4Addr, SocketAddr};
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<u16>()
+            .map(|port| SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+            .map_err(|_| "expected a port from 0 to 65535".to_string());
+    }
+    text.parse::<SocketAddr>().map_err(|_| {
+        "expected PORT, IPv4:PORT or [IPv6]:PORT (an address, not a host name)".to_string()
+    })
 }
 
 fn parse_tab(text: &str) -> Result<Tab, String> {
@@ -296,6 +353,61 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            parse_listen("9184").map(|a| a.to_string()),
+            Ok("127.0.0.1:9184".into())
+        );
+        assert_eq!(
+            parse_listen("0.0.0.0:9184").map(|a| a.to_string()),
+            Ok("0.0.0.0:9184".into())
+        );
+        assert_eq!(
+            parse_listen("[::1]:80").map(|a| a.to_string()),
+            Ok("[::1]:80".into())
+        );
+        for bad in [
+            "",
+            "65536",
+            "localhost:9184",
+            ":9184",
+            "9184:",
+            "1.2.3.4",
+            "-1",
+        ] {
+            assert!(parse_listen(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn several_processes_only_with_listen() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).and_then(|c| c.check().map(|()| c));
+        let cli = parse(&[
+            "netmonitor",
+            "--listen",
+            "9184",
+            "1",
+            "2",
+            "--name",
+            "a",
+            "--name",
+            "b",
+        ])
+        .unwrap();
+        assert_eq!((cli.pid, cli.more_pids.as_slice()), (Some(1), &[2][..]));
+        assert_eq!(cli.names, ["a", "b"]);
+        assert!(parse(&["netmonitor", "1", "2"]).is_err());
+        assert!(parse(&["netmonitor", "--name", "a", "--name", "b"]).is_err());
+        assert!(parse(&["netmonitor", "--name", "a", "1"]).is_err());
+        assert!(parse(&["netmonitor", "--per-connection", "1"]).is_err());
+        assert!(parse(&["netmonitor", "--listen", "9184", "--once", "1"]).is_err());
+        assert_eq!(
+            parse(&["netmonitor", "--name", "a"]).unwrap().name(),
+            Some("a")
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod closes;
 pub mod command;
 pub mod diag;
 pub mod error;
+mod exporter;
 pub mod ledger;
 mod neighbours;
 pub mod parse;

@@ -322,7 +322,7 @@ fn metric_value(value: &Value) -> Option<String> {
 }
 
 /// A float as OpenMetrics writes it (integers without a fraction).
-fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     if value.is_nan() {
         "NaN".into()
     } else if value.is_infinite() {
@@ -332,6 +332,32 @@ fn number(value: f64) -> String {
     } else {
         format!("{value}")
     }
+}
+
+/// One sample of a screen's metrics: its family, its labels (the table's
+/// and the row's, in order) and its value as written.
+pub(crate) type ScreenSample = (&'static Family, Vec<(String, String)>, String);
+
+/// The metric samples of `screen` (facts, then table rows), each label set
+/// once per family, as [`openmetrics`] writes them: for encoders that add
+/// labels of their own (the exporter, `crate::exporter`).
+pub(crate) fn screen_samples(screen: &Screen) -> Vec<ScreenSample> {
+    let mut exposition = Exposition::default();
+    collect_facts(&mut exposition, &screen.facts, &[]);
+    for block in &screen.blocks {
+        if let Block::Table(table) = block {
+            collect_table(&mut exposition, table);
+        }
+    }
+    exposition
+        .families
+        .into_iter()
+        .flat_map(|(family, samples)| {
+            samples
+                .into_iter()
+                .map(move |sample| (family, sample.labels, sample.value))
+        })
+        .collect()
 }
 
 /// The OpenMetrics exposition of one tick, ending with `# EOF`.
@@ -388,7 +414,7 @@ pub fn openmetrics(screen: &Screen, tick: &Tick<'_>) -> String {
 }
 
 /// HELP text escapes backslash and newline.
-fn escape_help(text: &str) -> String {
+pub(crate) fn escape_help(text: &str) -> String {
     text.replace('\\', "\\\\").replace('\n', "\\n")
 }
 

@@ -5,6 +5,7 @@
 mod cli;
 mod datagram_fixtures;
 mod docs_claims;
+mod exporter;
 mod faults;
 mod fixtures;
 mod hostile_input;
