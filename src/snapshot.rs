@@ -63,7 +63,10 @@ pub enum Table {
         left_out: FxHashSet<u64>,
     },
     /// The file's text, read whole because the dump asked for failed.
-    TextAfterFailedDump { text: String, why: DiagError },
+    TextAfterFailedDump {
+        text: String,
+        why: std::sync::Arc<DiagError>,
+    },
 }
 
 impl Table {
@@ -147,7 +150,7 @@ impl Snapshot {
     /// tables were then read as text).
     pub fn failed_dump(&self) -> Option<&DiagError> {
         self.tables.iter().find_map(|(_, table)| match table {
-            Ok(Table::TextAfterFailedDump { why, .. }) => Some(why),
+            Ok(Table::TextAfterFailedDump { why, .. }) => Some(why.as_ref()),
             _ => None,
         })
     }

@@ -157,12 +157,14 @@ pub(crate) fn execute(
         // The text has the same rows: read it whole (the views sort out
         // whose rows they are).
         Some(Err(why)) => {
+            // One reason, told by both tables.
+            let why = std::sync::Arc::new(why);
             let mut text = read_whole(source, process, &TCP_TABLES);
             for (_, table) in &mut text {
                 if let Ok(Table::Text(read)) = table {
                     *table = Ok(Table::TextAfterFailedDump {
                         text: std::mem::take(read),
-                        why: copy_of(&why),
+                        why: std::sync::Arc::clone(&why),
                     });
                 }
             }
@@ -187,30 +189,6 @@ pub(crate) fn execute(
         snapshot.tables.extend(more);
     }
     snapshot
-}
-
-/// A copy of `why` that says the same (an I/O error cannot be cloned;
-/// its code, kind and text can).
-fn copy_of(why: &DiagError) -> DiagError {
-    match why {
-        DiagError::OtherNamespace { why } => DiagError::OtherNamespace { why: why.clone() },
-        DiagError::NotPermitted { path, source } => DiagError::NotPermitted {
-            path: path.clone(),
-            source: copy_io(source),
-        },
-        DiagError::Namespace { path, source } => DiagError::Namespace {
-            path: path.clone(),
-            source: copy_io(source),
-        },
-        DiagError::Netlink(source) => DiagError::Netlink(copy_io(source)),
-    }
-}
-
-fn copy_io(error: &io::Error) -> io::Error {
-    match error.raw_os_error() {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => io::Error::new(error.kind(), error.to_string()),
-    }
 }
 
 /// The process's TCP connections as `connections` asks.
