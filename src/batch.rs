@@ -15,7 +15,6 @@ use std::time::Instant;
 use crate::accounting::Accounting;
 use crate::capture::Capture;
 use crate::cli::{BatchMode, Format};
-use crate::plan::TickInputs;
 use crate::render::{RenderOptions, render, sanitize};
 use crate::report::{Tick, json_document, openmetrics};
 use crate::session::{Session, exit};
@@ -75,42 +74,34 @@ pub fn run(
         }
         // The sock_diag dump of every tick gives the status box its TCP
         // rate; a single print has no second tick to compare with.
-        let snapshot = crate::tick::take(
+        let mut taken = crate::tick::take_viewed(
             source,
             &process,
-            &TickInputs {
-                tab,
-                scope: session.view.scope,
-                origin: source.origin(),
-                tcp_source: settings.tcp_source,
-                with_rate: mode.count > 1,
-                earlier: previous
-                    .as_ref()
-                    .and_then(|p| p.snapshot.flows.as_ref())
-                    .and_then(|f| f.as_ref().ok()),
-                scan_listener_owners: accounting
-                    .as_ref()
-                    .is_some_and(|a| a.wants_owner_scan(Instant::now())),
-            },
+            settings,
+            tab,
+            session.view.scope,
+            previous.as_ref(),
+            accounting.as_mut(),
+            number,
         );
-        let totals = accounting
-            .as_mut()
-            .and_then(|a| a.refresh(&snapshot, process.pid));
         if let Some(capture) = capture.as_mut() {
-            if let Err(e) = capture.write_tick(source, &process, totals.as_ref()) {
+            if let Err(e) = capture.write_tick(source, &process, taken.totals.as_ref()) {
                 eprintln!("netmonitor: {}", sanitize(&e.to_string()));
                 return exit::FAILURE;
             }
         }
-        let replay = settings.replay.as_ref().map(|r| r.tick(number));
         let ctx = ViewContext {
             earlier: previous.as_ref().map(|p| &p.snapshot),
-            totals: totals.as_ref(),
-            replay: replay.as_ref(),
+            totals: taken.totals.as_ref(),
+            replay: taken.replay.as_ref(),
             ..session.view_context(&process, settings)
         };
-        let (screen, sockets) =
-            view_with(tab, &ctx, &snapshot, previous.as_ref().map(Viewed::before));
+        let (screen, sockets) = view_with(
+            tab,
+            &ctx,
+            &taken.snapshot,
+            previous.as_ref().map(Viewed::before),
+        );
         // Kept only when another tick follows (a copy of what the set
         // borrowed from this snapshot).
         let sockets = sockets
@@ -120,25 +111,24 @@ pub fn run(
             tab,
             number,
             process: &process,
-            taken_at: snapshot.taken_at,
+            taken_at: taken.snapshot.taken_at,
             elapsed: previous
                 .as_ref()
-                .and_then(|p| snapshot.instant.checked_duration_since(p.snapshot.instant))
+                .and_then(|p| {
+                    taken
+                        .snapshot
+                        .instant
+                        .checked_duration_since(p.snapshot.instant)
+                })
                 .map(|d| d.as_secs_f64()),
             interval_seconds: interval.as_secs_f64(),
         };
         // Keep this tick only when another tick follows, without the text
         // its socket set was parsed from.
         let previous_for_next = (number < mode.count).then(|| {
-            let mut viewed = Viewed {
-                tab,
-                snapshot,
-                sockets,
-                totals,
-                replay,
-            };
-            viewed.settle();
-            viewed
+            taken.sockets = sockets;
+            taken.settle();
+            taken
         });
         let text = match mode.format {
             Format::Text => {

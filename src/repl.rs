@@ -42,7 +42,6 @@ use rustyline::{
 use crate::accounting::{Accounting, TcpTotals};
 use crate::capture::Capture;
 use crate::command::Command;
-use crate::plan::TickInputs;
 use crate::render::{RenderOptions, render, sanitize};
 use crate::session::{Effect, Event, Session, exit, step};
 use crate::snapshot::Process;
@@ -480,33 +479,19 @@ impl Driver {
 
     /// Reads a snapshot for `tab` and renders it against the previous one.
     fn show(&mut self, tab: Tab) -> String {
-        let earlier = self
-            .shown
-            .as_ref()
-            .and_then(|shown| shown.snapshot.flows.as_ref())
-            .and_then(|flows| flows.as_ref().ok());
-        let snapshot = crate::tick::take(
+        self.ticks_taken += 1;
+        let mut tick = crate::tick::take_viewed(
             &self.source,
             &self.process,
-            &TickInputs {
-                tab,
-                scope: self.session.view.scope,
-                origin: self.source.origin(),
-                tcp_source: self.settings.tcp_source,
-                with_rate: true,
-                earlier,
-                scan_listener_owners: self.accounting.wants_owner_scan(Instant::now()),
-            },
+            &self.settings,
+            tab,
+            self.session.view.scope,
+            self.shown.as_ref(),
+            Some(&mut self.accounting),
+            self.ticks_taken,
         );
-        let totals = self.accounting.refresh(&snapshot, self.process.pid);
-        self.ticks_taken += 1;
-        let replay = self
-            .settings
-            .replay
-            .as_ref()
-            .map(|r| r.tick(self.ticks_taken));
         if let Some(capture) = self.capture.as_mut() {
-            if let Err(e) = capture.write_tick(&self.source, &self.process, totals.as_ref()) {
+            if let Err(e) = capture.write_tick(&self.source, &self.process, tick.totals.as_ref()) {
                 // The session goes on; the capture stops, said once.
                 eprintln!("netmonitor: {}; capture stopped", sanitize(&e.to_string()));
                 self.capture = None;
@@ -518,14 +503,14 @@ impl Driver {
             shown.settle();
             shown
         });
-        let (text, sockets) = self.render(tab, &snapshot, totals.as_ref(), replay.as_ref());
-        self.shown = Some(Viewed {
+        let (text, sockets) = self.render(
             tab,
-            snapshot,
-            sockets,
-            totals,
-            replay,
-        });
+            &tick.snapshot,
+            tick.totals.as_ref(),
+            tick.replay.as_ref(),
+        );
+        tick.sockets = sockets;
+        self.shown = Some(tick);
         text
     }
 

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use rustc_hash::FxHashSet;
 
+use crate::accounting::Accounting;
 use crate::diag::{Netlink, SockDiag};
 use crate::error::{DiagError, ReadError};
 use crate::parse::inet_diag::InetDiagMsg;
@@ -25,6 +26,8 @@ use crate::plan::{Connections, Plan, TCP_TABLES, TableRead, TickInputs, lookups,
 use crate::snapshot::{FlowDump, OwnConnections, Process, Snapshot, Table, Tables};
 use crate::source::{Block, ProcSource};
 use crate::tabs::sockets::{left_out, needs_other_tables, sift_block};
+use crate::tabs::{Settings, Viewed};
+use crate::vocab::{Scope, Tab};
 
 /// Where a thread waiting for the process's socket inodes gets them, once
 /// `fd/` is listed (`None` when it cannot be).
@@ -34,6 +37,52 @@ type InodesLater = mpsc::Receiver<Option<FxHashSet<u64>>>;
 /// a captured tree.
 pub(crate) fn take(source: &ProcSource, process: &Process, inputs: &TickInputs<'_>) -> Snapshot {
     execute(source, &Netlink, process, &plan(inputs))
+}
+
+/// One tick as both drivers take it: the reads of `tab` (the tick shown
+/// before, `previous`, may let the process's connections be looked up
+/// rather than dumped), the process's TCP totals taken into the session's
+/// `accounting` (none for a single print, which has no rate either), and
+/// for a replay which tick of the capture it is (`number`, 1 for the
+/// first). The view adds the socket set.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn take_viewed(
+    source: &ProcSource,
+    process: &Process,
+    settings: &Settings,
+    tab: Tab,
+    scope: Scope,
+    previous: Option<&Viewed>,
+    mut accounting: Option<&mut Accounting>,
+    number: u64,
+) -> Viewed {
+    let snapshot = take(
+        source,
+        process,
+        &TickInputs {
+            tab,
+            scope,
+            origin: source.origin(),
+            tcp_source: settings.tcp_source,
+            with_rate: accounting.is_some(),
+            earlier: previous
+                .and_then(|p| p.snapshot.flows.as_ref())
+                .and_then(|f| f.as_ref().ok()),
+            scan_listener_owners: accounting
+                .as_ref()
+                .is_some_and(|a| a.wants_owner_scan(Instant::now())),
+        },
+    );
+    let totals = accounting
+        .as_mut()
+        .and_then(|a| a.refresh(&snapshot, process.pid));
+    Viewed {
+        tab,
+        replay: settings.replay.as_ref().map(|r| r.tick(number)),
+        snapshot,
+        sockets: None,
+        totals,
+    }
 }
 
 /// Reads what `plan` asks for.
