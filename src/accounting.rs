@@ -110,9 +110,8 @@ pub(crate) struct Accounting {
 
 impl Accounting {
     /// Subscribes to the closes of the namespace of the process whose view
-    /// directory is `view_dir`; a captured tree has none to follow.
-    /// For a captured tree that recorded totals, those are replayed tick
-    /// by tick.
+    /// directory is `view_dir`. A captured tree has none to follow: the
+    /// totals it `recorded`, if any, are replayed tick by tick.
     pub(crate) fn start(
         kernel: &dyn SockDiag,
         view_dir: &std::path::Path,
