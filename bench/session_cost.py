@@ -40,19 +40,51 @@ from compare import needs_root_and, socket_namespace  # noqa: E402
 
 HEADLINE = b"tcp \xc2\xb7 pid "
 
+# Runs a command and writes its CPU seconds, peak RSS (KiB) and exit status
+# to the file named first. Measured from a fresh small interpreter: Linux
+# keeps a process's peak RSS across exec, so a command forked straight from
+# this script (whose memory grows as it reads the sessions' output) would
+# report this script's size when that is bigger than its own peak.
+LAUNCHER = r"""
+import os, sys
+report, argv = sys.argv[1], sys.argv[2:]
+child = os.fork()
+if child == 0:
+    try:
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(child, 0)
+with open(report, "w") as out:
+    out.write(f"{usage.ru_utime + usage.ru_stime} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
 
-def cpu_and_peak(child):
-    """Waits for `child`; returns (CPU seconds, peak RSS KiB, status)."""
-    _, status, usage = os.wait4(child.pid, 0)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+def launched(argv):
+    """`argv` behind the launcher, and the file it reports to."""
+    report = tempfile.NamedTemporaryFile(prefix="nm-usage-", delete=False)
+    report.close()
+    return [sys.executable, "-c", LAUNCHER, report.name] + argv, report.name
+
+
+def cpu_and_peak(child, report):
+    """Waits for `child` (started with `launched`); returns (CPU seconds,
+    peak RSS KiB, status) of the command it ran."""
+    child.wait()
+    try:
+        with open(report) as f:
+            cpu, rss, status = f.read().split()
+    finally:
+        os.unlink(report)
+    return float(cpu), int(rss), int(status)
 
 
 def cold(enter, binary, pid, runs):
     cpus, peak = [], 0
     for _ in range(runs):
-        child = subprocess.Popen(enter + [binary, "--once", "--tab", "tcp", str(pid)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cpu, rss, status = cpu_and_peak(child)
+        argv, report = launched(enter + [binary, "--once", "--tab", "tcp", str(pid)])
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu, rss, status = cpu_and_peak(child, report)
         if status != 0:
             raise SystemExit(f"{binary} --once failed ({status})")
         cpus.append(cpu)
@@ -62,8 +94,8 @@ def cold(enter, binary, pid, runs):
 
 def session(enter, binary, pid, prints):
     with tempfile.TemporaryFile() as out:
-        child = subprocess.Popen(enter + [binary, "--interval", "2", "--tab", "tcp", str(pid)],
-                                 stdin=subprocess.PIPE, stdout=out, stderr=subprocess.DEVNULL)
+        argv, report = launched(enter + [binary, "--interval", "2", "--tab", "tcp", str(pid)])
+        child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 2.5 * prints + 30
         while time.monotonic() < deadline:
             time.sleep(0.2)
@@ -71,7 +103,7 @@ def session(enter, binary, pid, prints):
             if out.read().count(HEADLINE) >= prints:
                 break
         child.stdin.close()
-        cpu, rss, status = cpu_and_peak(child)
+        cpu, rss, status = cpu_and_peak(child, report)
         out.seek(0)
         shown = out.read().count(HEADLINE)
     if status != 0 or shown < prints:
@@ -83,8 +115,8 @@ def terminal_session(enter, binary, pid, prints):
     """The session on a pseudo-terminal of 50 rows x 200 columns."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
-    child = subprocess.Popen(enter + [binary, "--interval", "2", "--tab", "tcp", str(pid)],
-                             stdin=slave, stdout=slave, stderr=subprocess.DEVNULL,
+    argv, report = launched(enter + [binary, "--interval", "2", "--tab", "tcp", str(pid)])
+    child = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=subprocess.DEVNULL,
                              start_new_session=True)
     os.close(slave)
     seen = b""
@@ -109,7 +141,7 @@ def terminal_session(enter, binary, pid, prints):
                 break
         if child.poll() is not None:
             break
-    cpu, rss, status = cpu_and_peak(child)
+    cpu, rss, status = cpu_and_peak(child, report)
     os.close(master)
     if status != 0 or shown < prints:
         raise SystemExit(f"{binary} terminal session failed ({status}, {shown} screens)")
