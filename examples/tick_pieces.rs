@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use netmonitor::diag::{Netlink, SockDiag};
+use netmonitor::diag::{Netlink, SockDiag, SocketName};
 use netmonitor::source::ProcSource;
 
 fn main() -> ExitCode {
@@ -67,7 +67,7 @@ fn main() -> ExitCode {
             continue;
         };
         let start = Instant::now();
-        let wanted: Vec<_> = own.flows.iter().collect();
+        let wanted: Vec<SocketName> = own.flows.iter().map(SocketName::from).collect();
         let looked_up = Netlink.look_up(&source.view_dir(&process), &wanted);
         let each = start.elapsed();
         println!(
@@ -75,7 +75,7 @@ fn main() -> ExitCode {
             own.flows.len(),
             kept.as_secs_f64() * 1000.0,
             each.as_secs_f64() * 1000.0,
-            looked_up.map_or(0, |d| d.flows.len())
+            looked_up.map_or(0, |(found, _)| found.len())
         );
     }
     ExitCode::SUCCESS

@@ -100,8 +100,10 @@ pub(crate) struct Accounting {
     /// Socket inode → the other processes holding it, for the process's
     /// listeners, from the last owner scan.
     listener_owners: HashMap<u64, Vec<u32>>,
-    /// When owners were last scanned, and whether the process listens.
+    /// When owners were last scanned, how many closes had been accepted
+    /// on the process's listeners then, and whether the process listens.
     scanned_at: Option<Instant>,
+    accepted_at_scan: u64,
     listens: bool,
     /// A replay: the totals its capture recorded, by tick, and how many
     /// ticks were replayed so far.
@@ -118,7 +120,11 @@ impl Accounting {
         origin: Origin,
         recorded: Vec<RecordedTotals>,
     ) -> Self {
-        let ledger = Arc::new(Mutex::new(Ledger::new()));
+        let mut ledger = Ledger::new();
+        if origin != Origin::Captured {
+            ledger.await_owner_scan();
+        }
+        let ledger = Arc::new(Mutex::new(ledger));
         let (reader, unavailable) = match origin {
             Origin::Captured => (None, Some("a captured tree has no close events".into())),
             Origin::Live | Origin::LiveRecorded => {
@@ -149,19 +155,30 @@ impl Accounting {
             unavailable,
             listener_owners: HashMap::new(),
             scanned_at: None,
+            accepted_at_scan: 0,
             listens: false,
             replay: (origin == Origin::Captured && !recorded.is_empty()).then_some((recorded, 0)),
         }
     }
 
     /// Whether the next tick should scan every process's `fd/`, to tell
-    /// who else holds the process's listeners.
+    /// who else holds the process's listeners: only when connections
+    /// accepted on them closed — first when the first do (they wait for
+    /// it, uncounted: [`Ledger::await_owner_scan`]), then every
+    /// [`OWNER_SCAN_EVERY`] while more do. On a namespace of 100 000
+    /// sockets a scan costs as much as a tick.
     pub(crate) fn wants_owner_scan(&self, now: Instant) -> bool {
-        self.unavailable.is_none()
-            && self.listens
-            && self
-                .scanned_at
-                .is_none_or(|at| now.saturating_duration_since(at) >= OWNER_SCAN_EVERY)
+        if self.unavailable.is_some() || !self.listens {
+            return false;
+        }
+        let ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        match self.scanned_at {
+            None => ledger.awaiting_owners() > 0,
+            Some(at) => {
+                ledger.accepted_closes() > self.accepted_at_scan
+                    && now.saturating_duration_since(at) >= OWNER_SCAN_EVERY
+            }
+        }
     }
 
     /// Takes this tick's reading into the ledger; `None` when the tick
@@ -197,8 +214,10 @@ impl Accounting {
             Some(Ok(all)) => all.iter().map(|l| (u64::from(l.inode), l.local)).collect(),
             _ => Vec::new(),
         };
+        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(Ok(scan)) = &snapshot.processes {
             self.scanned_at = Some(snapshot.instant);
+            ledger.owners_scanned();
             self.listener_owners.clear();
             for process in scan.processes.iter().filter(|p| p.pid != pid) {
                 for &(inode, _) in &listening {
@@ -234,11 +253,11 @@ impl Accounting {
             })
             .collect();
         self.listens = !listeners.is_empty();
-        let refresh = self
-            .ledger
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .refresh(&own, &listeners, snapshot.instant);
+        let refresh = ledger.refresh(&own, &listeners, snapshot.instant);
+        if self.scanned_at == Some(snapshot.instant) {
+            // What waited for this scan is counted now, not after it.
+            self.accepted_at_scan = ledger.accepted_closes();
+        }
         Some(TcpTotals::Counted(Box::new(refresh)))
     }
 }
@@ -301,8 +320,11 @@ mod tests {
             fn look_up(
                 &self,
                 _: &std::path::Path,
-                _: &[&crate::snapshot::TcpFlow],
-            ) -> Result<crate::snapshot::FlowDump, crate::error::DiagError> {
+                _: &[crate::diag::SocketName],
+            ) -> Result<
+                (Vec<crate::diag::Found>, crate::snapshot::DumpPlace),
+                crate::error::DiagError,
+            > {
                 unreachable!("a replay asks no kernel")
             }
             fn neighbours(

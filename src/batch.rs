@@ -20,7 +20,6 @@ use crate::report::{Tick, json_document, openmetrics};
 use crate::session::{Session, exit};
 use crate::snapshot::Process;
 use crate::source::{Liveness, ProcSource};
-use crate::tabs::sockets::SocketSet;
 use crate::tabs::{CounterDisplay, Settings, Tab, ViewContext, Viewed, view_with};
 
 /// Prints `mode.count` ticks of `tab` to stdout; returns the exit status.
@@ -102,11 +101,8 @@ pub fn run(
             &taken.snapshot,
             previous.as_ref().map(Viewed::before),
         );
-        // Kept only when another tick follows (a copy of what the set
-        // borrowed from this snapshot).
-        let sockets = sockets
-            .filter(|_| number < mode.count)
-            .map(SocketSet::into_owned);
+        // Kept only when another tick follows.
+        let sockets = sockets.filter(|_| number < mode.count);
         let tick = Tick {
             tab,
             number,

@@ -60,11 +60,15 @@ pub trait SockDiag: Sync {
         only: Option<&FxHashSet<u64>>,
     ) -> Result<(FlowDump, usize), DiagError>;
 
-    /// Each of `flows` again, by its addresses, interface and cookie: the
-    /// ones still open, with their counters now. A socket that closed
-    /// meanwhile (or whose 4-tuple a new socket took: the cookie differs)
-    /// is left out.
-    fn look_up(&self, view_dir: &Path, flows: &[&TcpFlow]) -> Result<FlowDump, DiagError>;
+    /// Each of `sockets` again, by its addresses, interface and cookie:
+    /// the ones still open, as they are now (a connection with its
+    /// counters). A socket that closed meanwhile (or whose 4-tuple a new
+    /// socket took: the cookie differs) is left out.
+    fn look_up(
+        &self,
+        view_dir: &Path,
+        sockets: &[SocketName],
+    ) -> Result<(Vec<Found>, DumpPlace), DiagError>;
 
     /// The neighbours of both families, as `ip neigh` lists them (over
     /// rtnetlink: no `/proc` file has the IPv6 ones).
@@ -93,6 +97,53 @@ pub trait SockDiag: Sync {
     ) -> Result<DumpPlace, DiagError>;
 }
 
+/// What names one TCP socket to a lookup: its addresses, the interface
+/// it is bound to and the kernel's cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketName {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub interface: u32,
+    pub cookie: [u8; 8],
+}
+
+impl From<&TcpFlow> for SocketName {
+    fn from(flow: &TcpFlow) -> Self {
+        SocketName {
+            local: flow.local,
+            remote: flow.peer,
+            interface: flow.interface,
+            cookie: flow.cookie,
+        }
+    }
+}
+
+impl From<&InetDiagMsg> for SocketName {
+    fn from(header: &InetDiagMsg) -> Self {
+        SocketName {
+            local: header.local,
+            remote: header.remote,
+            interface: header.interface,
+            cookie: header.cookie,
+        }
+    }
+}
+
+/// One socket a lookup found: its fixed header, as a dump describes it,
+/// and for a connection its counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub header: InetDiagMsg,
+    pub flow: Option<TcpFlow>,
+}
+
+/// Whether a socket in TCP state `state` is a connection, which carries
+/// `tcp_info` and data: every state but listeners and the mini-sockets
+/// (TIME_WAIT, and SYN_RECV / NEW_SYN_RECV request sockets).
+pub fn is_connection(state: u8) -> bool {
+    !matches!(state, 3 | 6 | 10 | 12)
+}
+
 /// The running kernel.
 pub struct Netlink;
 
@@ -112,13 +163,12 @@ impl SockDiag for Netlink {
         Ok((dump, described))
     }
 
-    fn look_up(&self, view_dir: &Path, flows: &[&TcpFlow]) -> Result<FlowDump, DiagError> {
-        let (flows, place) = in_namespace_of(view_dir, |socket| look_up(socket, flows))?;
-        Ok(FlowDump {
-            flows,
-            place,
-            own: None,
-        })
+    fn look_up(
+        &self,
+        view_dir: &Path,
+        sockets: &[SocketName],
+    ) -> Result<(Vec<Found>, DumpPlace), DiagError> {
+        in_namespace_of(view_dir, |socket| look_up(socket, sockets))
     }
 
     fn neighbours(&self, view_dir: &Path) -> Result<Vec<Neighbour>, DiagError> {
@@ -475,20 +525,20 @@ const LOOKUP_BATCH: usize = 32;
 /// caller then dumps instead).
 const LOOKUP_PATIENCE: Duration = Duration::from_secs(2);
 
-/// Asks for each of `flows` by itself; returns those still open.
-fn look_up(socket: &Socket, flows: &[&TcpFlow]) -> Result<Vec<TcpFlow>, DiagError> {
+/// Asks for each of `sockets` by itself; returns those still open.
+fn look_up(socket: &Socket, sockets: &[SocketName]) -> Result<Vec<Found>, DiagError> {
     let patience = TimeVal::new(LOOKUP_PATIENCE.as_secs() as _, 0);
     setsockopt(socket, sockopt::ReceiveTimeout, &patience)
         .map_err(|errno| DiagError::Netlink(errno.into()))?;
-    let mut found = Vec::with_capacity(flows.len());
+    let mut found = Vec::with_capacity(sockets.len());
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     let mut sequence: u32 = 0;
-    for batch in flows.chunks(LOOKUP_BATCH) {
+    for batch in sockets.chunks(LOOKUP_BATCH) {
         let first = sequence.wrapping_add(1);
         let mut requests = Vec::new();
-        for flow in batch {
+        for name in batch {
             sequence = sequence.wrapping_add(1);
-            requests.extend(lookup_request(flow, sequence));
+            requests.extend(lookup_request(name, sequence));
         }
         socket.send(&requests, 0)?;
         let ours = first..=sequence;
@@ -496,11 +546,7 @@ fn look_up(socket: &Socket, flows: &[&TcpFlow]) -> Result<Vec<TcpFlow>, DiagErro
         receive(socket, &mut buffer, |answer| {
             match answer {
                 Answer::Socket(seq, message) if ours.contains(&seq) => {
-                    if let NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) =
-                        decode(message.into_inner())?.payload
-                    {
-                        found.extend(flow_of(&response));
-                    }
+                    found.push(found_in(message)?);
                     answered += 1;
                 }
                 // Gone, or its 4-tuple now names another socket.
@@ -526,9 +572,27 @@ fn look_up(socket: &Socket, flows: &[&TcpFlow]) -> Result<Vec<TcpFlow>, DiagErro
     Ok(found)
 }
 
-/// The request for the one socket `flow` names, as netlink bytes.
-fn lookup_request(flow: &TcpFlow, sequence: u32) -> Vec<u8> {
-    let family = if flow.local.is_ipv4() {
+/// A lookup's answer: the fixed header, and the counters of a connection
+/// (the only answers whose attributes are decoded).
+fn found_in(message: NetlinkBuffer<&[u8]>) -> Result<Found, DiagError> {
+    let header = parse_inet_diag_msg(message.payload())
+        .map_err(|why| DiagError::netlink(format!("cannot decode an answer: {why}")))?;
+    let flow = if is_connection(header.state) {
+        match decode(message.into_inner())?.payload {
+            NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
+                flow_of(&response)
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
+    Ok(Found { header, flow })
+}
+
+/// The request for the one socket `name` names, as netlink bytes.
+fn lookup_request(name: &SocketName, sequence: u32) -> Vec<u8> {
+    let family = if name.local.is_ipv4() {
         AF_INET
     } else {
         AF_INET6
@@ -542,12 +606,12 @@ fn lookup_request(flow: &TcpFlow, sequence: u32) -> Vec<u8> {
             extensions: ExtensionFlags::INFO,
             states: StateFlags::all(),
             socket_id: SocketId {
-                source_port: flow.local.port(),
-                destination_port: flow.peer.port(),
-                source_address: flow.local.ip(),
-                destination_address: flow.peer.ip(),
-                interface_id: flow.interface,
-                cookie: flow.cookie,
+                source_port: name.local.port(),
+                destination_port: name.remote.port(),
+                source_address: name.local.ip(),
+                destination_address: name.remote.ip(),
+                interface_id: name.interface,
+                cookie: name.cookie,
             },
         },
     )
@@ -688,10 +752,13 @@ mod tests {
             let own6 = set(&ends);
             let dumped = own_connections(&Netlink, here, &own6, None).unwrap();
             assert_eq!(dumped.flows.len(), ends.len(), "{:?}", dumped.flows);
-            let looked_up = Netlink
-                .look_up(here, &dumped.flows.iter().collect::<Vec<_>>())
-                .unwrap();
-            let mut found: Vec<u64> = looked_up.flows.iter().map(|f| f.inode).collect();
+            let names: Vec<SocketName> = dumped.flows.iter().map(SocketName::from).collect();
+            let (looked_up, _) = Netlink.look_up(here, &names).unwrap();
+            let mut found: Vec<u64> = looked_up
+                .iter()
+                .filter_map(|f| f.flow.as_ref())
+                .map(|f| f.inode)
+                .collect();
             found.sort_unstable();
             ends.sort_unstable();
             assert_eq!(found, ends);
@@ -700,10 +767,37 @@ mod tests {
         // A cookie that names no socket: that one is left out.
         let mut stale = first.flows.clone();
         stale[0].cookie = [0xAB; 8];
-        let found = Netlink
-            .look_up(here, &stale.iter().collect::<Vec<_>>())
+        let names: Vec<SocketName> = stale.iter().map(SocketName::from).collect();
+        let (found, _) = Netlink.look_up(here, &names).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].header.inode as u64, stale[1].inode);
+        assert_eq!(
+            found[0].flow.as_ref().map(|f| f.inode),
+            Some(stale[1].inode)
+        );
+
+        // A listener is found by its address and cookie too, as the
+        // dump describes it, without counters.
+        let mut listening = None;
+        dump(
+            &open_socket(NETLINK_SOCK_DIAG).unwrap(),
+            ExtensionFlags::empty(),
+            StateFlags::LISTEN,
+            |message| {
+                let header = parse_inet_diag_msg(message.payload()).unwrap();
+                if u64::from(header.inode) == inode_of(&listener) {
+                    listening = Some(header);
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        let listening = listening.expect("the listener is dumped");
+        let (found, _) = Netlink
+            .look_up(here, &[SocketName::from(&listening)])
             .unwrap();
-        assert_eq!(found.flows.len(), 1);
-        assert_eq!(found.flows[0].inode, stale[1].inode);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].header, listening);
+        assert_eq!(found[0].flow, None);
     }
 }

@@ -288,6 +288,16 @@ struct Recent {
     peer: SocketAddr,
 }
 
+/// A connection accepted on one of the process's listeners that closed
+/// before anyone looked for the listener's other holders: counted once
+/// they are known (see [`Ledger::await_owner_scan`]).
+#[derive(Debug, Clone, Copy)]
+struct Unlabelled {
+    local: SocketAddr,
+    peer: SocketAddr,
+    bytes: Bytes,
+}
+
 /// The per-process accounting of one session.
 #[derive(Debug)]
 pub struct Ledger {
@@ -306,6 +316,12 @@ pub struct Ledger {
     lower_bound_since: Option<(Instant, LowerBound)>,
     subscribed: bool,
     previous: Option<(Instant, Bytes)>,
+    /// Whether the listeners' other holders were looked for yet; until
+    /// then connections accepted on them wait (those of this refresh
+    /// interval, and of the one before), at most [`RECENT_CAP`].
+    owners_scanned: bool,
+    unlabelled: Vec<Unlabelled>,
+    unlabelled_before: Vec<Unlabelled>,
 }
 
 impl Default for Ledger {
@@ -331,7 +347,37 @@ impl Ledger {
             lower_bound_since: None,
             subscribed: true,
             previous: None,
+            owners_scanned: true,
+            unlabelled: Vec::new(),
+            unlabelled_before: Vec::new(),
         }
+    }
+
+    /// The listeners' other holders are not known yet: a connection
+    /// accepted on a listener that closes waits, uncounted, for the next
+    /// refresh after [`Ledger::owners_scanned`] (at most the refresh after
+    /// next), so that it is told whether others may have served it. A
+    /// ledger starts with the listeners' holders as its refreshes give
+    /// them.
+    pub fn await_owner_scan(&mut self) {
+        self.owners_scanned = false;
+    }
+
+    /// The listeners' other holders are known from now on (the listeners
+    /// of the next refresh say who they are).
+    pub fn owners_scanned(&mut self) {
+        self.owners_scanned = true;
+    }
+
+    /// How many closed connections wait for the listeners' holders.
+    pub fn awaiting_owners(&self) -> usize {
+        self.unlabelled.len() + self.unlabelled_before.len()
+    }
+
+    /// How many closed connections were counted as accepted on the
+    /// process's listeners so far.
+    pub fn accepted_closes(&self) -> u64 {
+        self.counters.accepted_closes
     }
 
     /// There is no subscription (any more) from `now`: connections that
@@ -396,7 +442,7 @@ impl Ledger {
         let listener = listener_for(&self.listeners, event.local).cloned();
         let attributed = listener.is_some();
         match listener {
-            Some(listener) => self.accepted(&listener, event.local, event.peer, last),
+            Some(listener) => self.accept_when_labelled(&listener, event.local, event.peer, last),
             None => {
                 self.counters.unattributed_closes += 1;
                 self.counters.unattributed_bytes += last.total();
@@ -500,6 +546,7 @@ impl Ledger {
         self.settle(now);
         self.listeners = listeners.to_vec();
         self.claim_accepted();
+        self.label_waiting();
         self.shared
             .retain(|tally| listeners.iter().any(|l| l.local == tally.local));
 
@@ -575,7 +622,48 @@ impl Ledger {
         }
         for (listener, recent) in claimed {
             self.unclaimed_was_ours(recent.bytes);
-            self.accepted(&listener, recent.local, recent.peer, recent.bytes);
+            self.accept_when_labelled(&listener, recent.local, recent.peer, recent.bytes);
+        }
+    }
+
+    /// Counts a connection accepted on `listener` that closed, or keeps it
+    /// for later while the listeners' other holders are unknown.
+    fn accept_when_labelled(
+        &mut self,
+        listener: &Listener,
+        local: SocketAddr,
+        peer: SocketAddr,
+        bytes: Bytes,
+    ) {
+        if self.owners_scanned || self.awaiting_owners() >= RECENT_CAP {
+            self.accepted(listener, local, peer, bytes);
+        } else {
+            self.unlabelled.push(Unlabelled { local, peer, bytes });
+        }
+    }
+
+    /// Counts the accepted connections that waited for the listeners'
+    /// holders: all once they are known, otherwise those that waited a
+    /// whole refresh interval already (with what is known of them).
+    fn label_waiting(&mut self) {
+        let due = if self.owners_scanned {
+            let mut due = std::mem::take(&mut self.unlabelled_before);
+            due.append(&mut self.unlabelled);
+            due
+        } else {
+            std::mem::replace(
+                &mut self.unlabelled_before,
+                std::mem::take(&mut self.unlabelled),
+            )
+        };
+        for waiting in due {
+            let listener = listener_for(&self.listeners, waiting.local)
+                .cloned()
+                .unwrap_or(Listener {
+                    local: waiting.local,
+                    shared_with: Vec::new(),
+                });
+            self.accepted(&listener, waiting.local, waiting.peer, waiting.bytes);
         }
     }
 
@@ -983,6 +1071,55 @@ mod tests {
         );
         assert_eq!(found("[fd00::1]:8080"), Some(addr("[fd00::1]:8080")));
         assert_eq!(found("[fd00::2]:8080"), None);
+    }
+
+    /// While nobody has looked for the listeners' other holders, a
+    /// connection accepted on one waits: counted at the refresh after
+    /// the owner scan, with whom the listener is shared; without a scan,
+    /// a refresh later, as the process's alone.
+    #[test]
+    fn accepted_closes_wait_for_the_owner_scan() {
+        let t = Instant::now();
+        let second = |n: u64| t + Duration::from_secs(n);
+        let mut ledger = Ledger::new();
+        ledger.await_owner_scan();
+        ledger.refresh(&[], &[listener("0.0.0.0:8080", &[])], t);
+        ledger.record_close(&closed(1, "127.0.0.1:8080", "127.0.0.1:5000", 10, 20));
+        assert_eq!(ledger.awaiting_owners(), 1);
+        assert_eq!(ledger.accepted_closes(), 0);
+
+        // The scan found a forked worker holding the listener.
+        ledger.owners_scanned();
+        let scanned = [listener("0.0.0.0:8080", &[301])];
+        let refresh = ledger.refresh(&[], &scanned, second(1));
+        assert_eq!(ledger.awaiting_owners(), 0);
+        assert_eq!(refresh.totals, bytes(10, 20));
+        assert_eq!(refresh.counters.shared_closes, 1);
+        assert_eq!(
+            refresh.since_last.biggest[0].how,
+            Attribution::Accepted {
+                shared_with: vec![301]
+            }
+        );
+        // Once known, later closes are counted as they come.
+        ledger.record_close(&closed(2, "127.0.0.1:8080", "127.0.0.1:5001", 1, 2));
+        assert_eq!(ledger.awaiting_owners(), 0);
+        assert_eq!(ledger.accepted_closes(), 2);
+
+        // No scan came: counted a refresh later, the listener's holders
+        // unknown.
+        let mut unscanned = Ledger::new();
+        unscanned.await_owner_scan();
+        let listeners = [listener("0.0.0.0:8080", &[])];
+        unscanned.refresh(&[], &listeners, t);
+        unscanned.record_close(&closed(1, "127.0.0.1:8080", "127.0.0.1:5000", 10, 20));
+        let waited = unscanned.refresh(&[], &listeners, second(1));
+        assert_eq!(waited.totals, bytes(0, 0));
+        assert_eq!(unscanned.awaiting_owners(), 1);
+        let counted = unscanned.refresh(&[], &listeners, second(2));
+        assert_eq!(counted.totals, bytes(10, 20));
+        assert_eq!(counted.counters.accepted_closes, 1);
+        assert_eq!(unscanned.awaiting_owners(), 0);
     }
 
     #[test]

@@ -11,9 +11,13 @@
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashSet;
 
-use crate::snapshot::{FlowDump, OwnConnections, TcpFlow};
+use crate::diag::SocketName;
+use crate::parse::inet_diag::InetDiagMsg;
+use crate::snapshot::{FlowDump, OwnConnections, Snapshot, Table, TcpFlow};
 use crate::vocab::{Scope, Tab, TcpSource};
 
 /// Where a tick's data comes from.
@@ -44,6 +48,70 @@ pub(crate) struct TickInputs<'a> {
     /// Scan every process's `fd/` to learn who else holds the process's
     /// listeners ([`crate::accounting`] asks now and then).
     pub scan_listener_owners: bool,
+    /// What the last tick of the tcp tab knew of the process's sockets,
+    /// which may let this one look them up instead of dumping.
+    pub earlier_rows: Option<KnownRows<'a>>,
+}
+
+/// What a tick of the tcp tab in scope own knew of the process's TCP
+/// sockets, read over sock_diag: enough for the next one to look each of
+/// them up by its cookie instead of dumping the namespace again, while the
+/// process holds the same sockets ([`row_lookups`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KnownRows<'a> {
+    /// The process's rows of `tcp` and `tcp6`.
+    pub rows: [&'a [InetDiagMsg]; 2],
+    /// The fingerprints of the other sockets of each table.
+    pub left_out: [&'a Arc<FxHashSet<u64>>; 2],
+    /// The process's socket inodes then.
+    pub held: &'a FxHashSet<u64>,
+    /// When the namespace was last dumped.
+    pub dumped_at: Instant,
+    /// How many connections the namespace had then, when known.
+    pub connections: Option<usize>,
+}
+
+impl<'a> KnownRows<'a> {
+    /// What `snapshot` knew, when it read the tcp tab's tables over
+    /// sock_diag with only the process's sockets among the rows (scope
+    /// own, or a process holding every socket).
+    pub fn of(snapshot: &'a Snapshot) -> Option<KnownRows<'a>> {
+        let held = &snapshot.fd.as_ref()?.as_ref().ok()?.inodes;
+        let table = |name| match snapshot.table(name)?.ok()? {
+            Table::Dumped { rows, left_out } => Some((rows, left_out, snapshot.instant)),
+            Table::LookedUp {
+                rows,
+                left_out,
+                dumped_at,
+            } => Some((rows, left_out, *dumped_at)),
+            _ => None,
+        };
+        let (v4, v4_others, dumped_at) = table(TCP_TABLES[0])?;
+        let (v6, v6_others, _) = table(TCP_TABLES[1])?;
+        let only_held = v4
+            .iter()
+            .chain(v6)
+            .all(|row| held.contains(&u64::from(row.inode)));
+        let connections = snapshot
+            .flows
+            .as_ref()
+            .and_then(|f| f.as_ref().ok())
+            .and_then(|f| f.own.as_ref())
+            .map(|own| own.in_namespace);
+        only_held.then_some(KnownRows {
+            rows: [v4, v6],
+            left_out: [v4_others, v6_others],
+            held,
+            dumped_at,
+            connections,
+        })
+    }
+
+    /// How many TCP sockets the namespace had at the last dump.
+    pub fn namespace(&self) -> usize {
+        self.rows.iter().map(|rows| rows.len()).sum::<usize>()
+            + self.left_out.iter().map(|set| set.len()).sum::<usize>()
+    }
 }
 
 /// The reads of one tick.
@@ -65,6 +133,10 @@ pub(crate) struct Plan<'a> {
     /// Socket tables read afterwards, whole, only when a socket held in
     /// scope is listed in none of `tables` (to say what kind it is).
     pub if_unexplained: Vec<&'static str>,
+    /// The tcp tab's rows in scope own (over sock_diag): what the last
+    /// tick knew of them, to look them up rather than dump while the
+    /// process holds the same sockets ([`row_lookups`]).
+    pub known_rows: Option<KnownRows<'a>>,
 }
 
 /// How one `net/` table is read.
@@ -117,7 +189,7 @@ pub(crate) fn plan<'a>(inputs: &TickInputs<'a>) -> Plan<'a> {
     let tcp_over_sock_diag = inputs.tcp_source == TcpSource::Netlink
         && inputs.origin == Origin::Live
         && TCP_TABLES.iter().all(|t| files.contains(t));
-    let tables = files
+    let tables: Vec<TableRead> = files
         .iter()
         .map(|&name| TableRead {
             name,
@@ -125,6 +197,11 @@ pub(crate) fn plan<'a>(inputs: &TickInputs<'a>) -> Plan<'a> {
             sifted: fd && inputs.scope == Scope::Own && displayed.contains(&name),
         })
         .collect();
+    let rows_sifted_over_sock_diag =
+        tcp_over_sock_diag && tables.iter().filter(|t| t.over_sock_diag).all(|t| t.sifted);
+    let known_rows = inputs
+        .earlier_rows
+        .filter(|_| tab == Tab::Tcp && rows_sifted_over_sock_diag);
     Plan {
         tables,
         fd,
@@ -138,6 +215,7 @@ pub(crate) fn plan<'a>(inputs: &TickInputs<'a>) -> Plan<'a> {
         } else {
             crate::tabs::sockets::other_tables(displayed)
         },
+        known_rows,
     }
 }
 
@@ -155,6 +233,36 @@ pub(crate) const REDUMP_AFTER: Duration = Duration::from_secs(10);
 /// are enough of them for it to matter.
 const LOOKUP_COST: usize = 3;
 const LOOKUP_ANYWAY: usize = 300;
+
+/// Whether looking up `wanted` sockets one by one costs less than dumping
+/// a namespace of `in_namespace`.
+pub(crate) fn worth_looking_up(wanted: usize, in_namespace: usize) -> bool {
+    wanted.saturating_mul(LOOKUP_COST) <= in_namespace.max(LOOKUP_ANYWAY)
+}
+
+/// The sockets to look up for the tcp tab's rows, when the process holds
+/// exactly the sockets it held at the last tick (`known`): none new, none
+/// gone — a socket that came or went may be a connection the namespace's
+/// dump must show, or no longer the process's. `None` (dump instead) when
+/// they differ, the namespace was dumped more than [`REDUMP_AFTER`] ago
+/// (its other sockets are counted again, and a socket of the process that
+/// was bound but not yet listening or connected is found), or the process
+/// holds so much of the namespace that one dump is cheaper.
+pub(crate) fn row_lookups(
+    own: &FxHashSet<u64>,
+    known: &KnownRows<'_>,
+    now: Instant,
+) -> Option<Vec<SocketName>> {
+    if now.saturating_duration_since(known.dumped_at) > REDUMP_AFTER || own != known.held {
+        return None;
+    }
+    let rows = known.rows.iter().flat_map(|rows| rows.iter());
+    let wanted: Vec<SocketName> = rows.map(SocketName::from).collect();
+    if !worth_looking_up(wanted.len(), known.namespace()) {
+        return None;
+    }
+    Some(wanted)
+}
 
 /// The connections to look up, and what to know afterwards, when
 /// `earlier` explains every socket in `own` (the process's socket inodes
@@ -184,7 +292,7 @@ pub(crate) fn lookups<'e>(
         .iter()
         .filter(|f| own.contains(&f.inode))
         .collect();
-    if wanted.len().saturating_mul(LOOKUP_COST) > known.in_namespace.max(LOOKUP_ANYWAY) {
+    if !worth_looking_up(wanted.len(), known.in_namespace) {
         return None;
     }
     let others = known
@@ -225,6 +333,7 @@ mod tests {
             with_rate: true,
             earlier: None,
             scan_listener_owners: false,
+            earlier_rows: None,
         }
     }
 
@@ -357,6 +466,7 @@ mod tests {
                 neighbours: false,
                 displayed: &[],
                 if_unexplained: Vec::new(),
+                known_rows: None,
             }
         );
     }

@@ -543,7 +543,7 @@ impl Driver {
         snapshot: &crate::snapshot::Snapshot,
         totals: Option<&TcpTotals>,
         replay: Option<&ReplayTick>,
-    ) -> (String, Option<crate::tabs::sockets::SocketSet<'static>>) {
+    ) -> (String, Option<crate::tabs::sockets::SocketSet>) {
         let options = self.render_options();
         let ctx = ViewContext {
             earlier: self.before.as_ref().map(|before| &before.snapshot),
@@ -558,10 +558,7 @@ impl Driver {
             .filter(|before| before.tab == tab)
             .map(Viewed::before);
         let (screen, sockets) = view_with(tab, &ctx, snapshot, previous);
-        (
-            render(&screen, &options),
-            sockets.map(crate::tabs::sockets::SocketSet::into_owned),
-        )
+        (render(&screen, &options), sockets)
     }
 
     /// How to render now: on a terminal its size at this moment, and the

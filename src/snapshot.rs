@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rustc_hash::FxHashSet;
@@ -51,22 +52,31 @@ pub enum Table {
     Text(String),
     /// The file's text without the rows of sockets no process in scope
     /// holds, left out while it was read (their lines are empty, so line
-    /// numbers stay true); `left_out` holds their key fingerprints.
+    /// numbers stay true); `left_out` holds their key fingerprints (shared
+    /// with the socket set the view keeps for the next tick).
     Sifted {
         text: String,
-        left_out: FxHashSet<u64>,
+        left_out: Arc<FxHashSet<u64>>,
     },
     /// The table's sockets from a sock_diag dump (tcp, tcp6), in the
-    /// kernel's order, with those left out as for [`Table::Sifted`].
+    /// kernel's order, with those left out as for [`Table::Sifted`] (in
+    /// scope own, every socket the process does not hold, inode-less
+    /// ones included).
     Dumped {
         rows: Vec<InetDiagMsg>,
-        left_out: FxHashSet<u64>,
+        left_out: Arc<FxHashSet<u64>>,
+    },
+    /// The process's own sockets of the table, each looked up by its
+    /// cookie because it held the same sockets as at the tick before
+    /// (scope own): the namespace was not dumped again, so the others are
+    /// those the dump at `dumped_at` left out.
+    LookedUp {
+        rows: Vec<InetDiagMsg>,
+        left_out: Arc<FxHashSet<u64>>,
+        dumped_at: Instant,
     },
     /// The file's text, read whole because the dump asked for failed.
-    TextAfterFailedDump {
-        text: String,
-        why: std::sync::Arc<DiagError>,
-    },
+    TextAfterFailedDump { text: String, why: Arc<DiagError> },
 }
 
 impl Table {
@@ -76,22 +86,34 @@ impl Table {
             Table::Text(text)
             | Table::Sifted { text, .. }
             | Table::TextAfterFailedDump { text, .. } => Some(text),
-            Table::Dumped { .. } => None,
+            Table::Dumped { .. } | Table::LookedUp { .. } => None,
         }
     }
 
-    /// The table's sockets, when they came from a dump.
+    /// The table's sockets, when they came over sock_diag (a dump or
+    /// lookups).
     pub fn dumped(&self) -> Option<&[InetDiagMsg]> {
         match self {
-            Table::Dumped { rows, .. } => Some(rows),
+            Table::Dumped { rows, .. } | Table::LookedUp { rows, .. } => Some(rows),
             _ => None,
         }
     }
 
     /// Key fingerprints of the rows left out while the table was read.
-    pub fn left_out(&self) -> Option<&FxHashSet<u64>> {
+    pub fn left_out(&self) -> Option<&Arc<FxHashSet<u64>>> {
         match self {
-            Table::Sifted { left_out, .. } | Table::Dumped { left_out, .. } => Some(left_out),
+            Table::Sifted { left_out, .. }
+            | Table::Dumped { left_out, .. }
+            | Table::LookedUp { left_out, .. } => Some(left_out),
+            _ => None,
+        }
+    }
+
+    /// When the rows left out were counted, if not by this tick (the
+    /// process's sockets were looked up instead of dumping the namespace).
+    pub fn others_counted_at(&self) -> Option<Instant> {
+        match self {
+            Table::LookedUp { dumped_at, .. } => Some(*dumped_at),
             _ => None,
         }
     }

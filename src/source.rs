@@ -204,8 +204,10 @@ impl ProcSource {
     /// recorded.
     fn read_link_at(&self, opened: &fs::File, dir: &Path, name: &OsStr) -> io::Result<PathBuf> {
         let target = PathBuf::from(nix::fcntl::readlinkat(opened, name).map_err(io::Error::from)?);
-        if let (Some(recorder), Some(relative)) = (&self.recorder, self.relative(dir)) {
-            recorder.push(Recorded::Link(relative.join(name), target.clone()));
+        if let Some(recorder) = &self.recorder {
+            if let Some(relative) = self.relative(dir) {
+                recorder.push(Recorded::Link(relative.join(name), target.clone()));
+            }
         }
         Ok(target)
     }

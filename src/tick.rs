@@ -13,19 +13,21 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use rustc_hash::FxHashSet;
 
 use crate::accounting::Accounting;
-use crate::diag::{Netlink, SockDiag};
+use crate::diag::{Found, Netlink, SockDiag, SocketName, is_connection};
 use crate::error::{DiagError, ReadError};
 use crate::parse::inet_diag::InetDiagMsg;
-use crate::plan::{Connections, Plan, TCP_TABLES, TableRead, TickInputs, lookups, plan};
-use crate::snapshot::{FlowDump, OwnConnections, Process, Snapshot, Table, Tables};
+use crate::plan::{
+    Connections, KnownRows, Plan, TCP_TABLES, TableRead, TickInputs, lookups, plan, row_lookups,
+};
+use crate::snapshot::{DumpPlace, FlowDump, OwnConnections, Process, Snapshot, Table, Tables};
 use crate::source::{Block, ProcSource};
-use crate::tabs::sockets::{left_out, needs_other_tables, sift_block};
+use crate::tabs::sockets::{left_out_of_dump, needs_other_tables, sift_block};
 use crate::tabs::{Settings, Viewed};
 use crate::vocab::{Scope, Tab};
 
@@ -71,6 +73,9 @@ pub(crate) fn take_viewed(
             scan_listener_owners: accounting
                 .as_ref()
                 .is_some_and(|a| a.wants_owner_scan(Instant::now())),
+            earlier_rows: previous
+                .filter(|p| p.tab == tab)
+                .and_then(|p| KnownRows::of(&p.snapshot)),
         },
     );
     let totals = accounting
@@ -107,10 +112,14 @@ pub(crate) fn execute(
         .collect();
     let sift_text = read.iter().any(|t| t.sifted);
     let sift_dump = !dumped.is_empty() && dumped.iter().all(|t| t.sifted);
-    let own_connections = matches!(
-        plan.connections,
-        Connections::Own(_) | Connections::OwnShown
-    );
+    // The tcp tab in scope own reads the process's connections with its
+    // rows: they are among them, and looked up by their cookies.
+    let with_rows = sift_dump && matches!(plan.connections, Connections::Own(_));
+    let own_connections = !with_rows
+        && matches!(
+            plan.connections,
+            Connections::Own(_) | Connections::OwnShown
+        );
     // The threads that wait for the process's socket inodes get them as
     // soon as `fd/` is listed.
     let (to_sifter, for_sifter) = mpsc::channel();
@@ -131,9 +140,19 @@ pub(crate) fn execute(
         std::thread::scope(|scope| {
             // Not deferred: it does the work of the table readers.
             let dumper = (!dumped.is_empty()).then(|| {
-                scope.spawn(|| {
-                    let inodes = sift_dump.then_some(for_table_dumper);
-                    dump_tables(kernel, view_dir, inodes)
+                scope.spawn(move || {
+                    if sift_dump {
+                        own_rows(
+                            kernel,
+                            view_dir,
+                            plan.known_rows,
+                            for_table_dumper,
+                            with_rows,
+                        )
+                    } else {
+                        let rows = dump_tables(kernel, view_dir, Sieve::None);
+                        (rows.map(|rows| rows.tables), None)
+                    }
                 })
             });
             let fd = plan.fd.then(|| {
@@ -153,7 +172,7 @@ pub(crate) fn execute(
                     source.scan_processes(process.netns.as_deref())
                 })
             });
-            let flows = (plan.connections != Connections::Skip).then(|| {
+            let flows = (plan.connections != Connections::Skip && !with_rows).then(|| {
                 scope.spawn(move || {
                     defer_to_readers();
                     read_connections(kernel, view_dir, plan.connections, for_connections)
@@ -169,18 +188,23 @@ pub(crate) fn execute(
                 .neighbours
                 .then(|| scope.spawn(|| kernel.neighbours(view_dir)));
             let tables = read_tables(scope, source, process, &read, for_sifter);
-            let dumped_tables = dumper.map(|dumper| {
-                dumper
-                    .join()
-                    .unwrap_or_else(|_| Err(DiagError::netlink("the dumping thread failed")))
-            });
+            let (dumped_tables, flows_with_rows) = match dumper.map(|dumper| dumper.join()) {
+                Some(Ok((tables, flows))) => (Some(tables), flows),
+                Some(Err(_)) => {
+                    let failed = || DiagError::netlink("the dumping thread failed");
+                    (Some(Err(failed())), with_rows.then(|| Err(failed())))
+                }
+                None => (None, None),
+            };
             let fd = fd.map(|reader| joined(reader, &view_dir.join("fd")));
             let processes = processes.map(|reader| joined(reader, source.root()));
-            let flows = flows.map(|reader| {
-                reader
-                    .join()
-                    .unwrap_or_else(|_| Err(DiagError::netlink("the dumping thread failed")))
-            });
+            let flows = flows
+                .map(|reader| {
+                    reader
+                        .join()
+                        .unwrap_or_else(|_| Err(DiagError::netlink("the dumping thread failed")))
+                })
+                .or(flows_with_rows);
             let neighbours = neighbours.map(|reader| {
                 reader
                     .join()
@@ -276,9 +300,13 @@ pub(crate) fn own_connections(
 ) -> Result<FlowDump, DiagError> {
     let now = Instant::now();
     if let Some((wanted, known)) = lookups(own, earlier, now) {
-        if let Ok(mut dump) = kernel.look_up(view_dir, &wanted) {
-            dump.own = Some(known);
-            return Ok(dump);
+        let names: Vec<SocketName> = wanted.into_iter().map(SocketName::from).collect();
+        if let Ok((found, place)) = kernel.look_up(view_dir, &names) {
+            return Ok(FlowDump {
+                flows: found.into_iter().filter_map(|f| f.flow).collect(),
+                place,
+                own: Some(known),
+            });
         }
     }
     let (mut dump, in_namespace) = kernel.connections(view_dir, Some(own))?;
@@ -295,23 +323,52 @@ pub(crate) fn own_connections(
     Ok(dump)
 }
 
-/// The sockets of `net/tcp` and `net/tcp6` from one sock_diag dump. With
-/// `inodes`, other processes' sockets are left out (their fingerprints
-/// kept) as soon as the process's socket inodes arrive; those described
-/// before wait until then.
+/// Where a dump of the TCP tables gets the process's socket inodes from,
+/// to leave out the others' sockets (scope own).
+enum Sieve {
+    /// Keep every socket.
+    None,
+    /// From `fd/`'s listing, on its way: the sockets described before it
+    /// arrives wait for it.
+    Later(InodesLater),
+    /// Already listed (`None`: it could not be; keep every socket).
+    Known(Option<FxHashSet<u64>>),
+}
+
+/// What a dump of the TCP tables gave.
+struct DumpedRows {
+    tables: Tables,
+    /// The process's socket inodes it sifted with, when it did.
+    inodes: Option<FxHashSet<u64>>,
+    /// How many connections the namespace has (every socket but listeners,
+    /// TIME_WAIT and request sockets).
+    connections: usize,
+    place: DumpPlace,
+}
+
+/// The sockets of `net/tcp` and `net/tcp6` from one sock_diag dump, the
+/// other processes' left out (their fingerprints kept) as `sieve` says.
 fn dump_tables(
     kernel: &dyn SockDiag,
     view_dir: &Path,
-    inodes: Option<InodesLater>,
-) -> Result<Tables, DiagError> {
-    let sifting = inodes.is_some();
+    sieve: Sieve,
+) -> Result<DumpedRows, DiagError> {
+    let sifting = !matches!(sieve, Sieve::None);
     let mut sorter = RowSorter {
         inodes: None,
         rows: [Vec::new(), Vec::new()],
         left_out: [FxHashSet::default(), FxHashSet::default()],
+        connections: 0,
     };
-    let mut waiting = inodes.map(|inodes| (inodes, Vec::new()));
-    kernel.sockets(view_dir, &mut |header| {
+    let mut waiting = match sieve {
+        Sieve::None => None,
+        Sieve::Later(inodes) => Some((inodes, Vec::new())),
+        Sieve::Known(inodes) => {
+            sorter.inodes = inodes;
+            None
+        }
+    };
+    let place = kernel.sockets(view_dir, &mut |header| {
         if let Some((inodes, pending)) = &mut waiting {
             match inodes.try_recv() {
                 Err(mpsc::TryRecvError::Empty) => {
@@ -335,19 +392,30 @@ fn dump_tables(
             sorter.take(header);
         }
     }
-    let RowSorter { rows, left_out, .. } = sorter;
-    Ok(TCP_TABLES
+    let RowSorter {
+        inodes,
+        rows,
+        left_out,
+        connections,
+    } = sorter;
+    let tables = TCP_TABLES
         .into_iter()
         .zip(rows.into_iter().zip(left_out))
         .map(|(name, (rows, left_out))| {
-            let left_out = if sifting {
+            let left_out = Arc::new(if sifting {
                 left_out
             } else {
                 Default::default()
-            };
+            });
             (name, Ok(Table::Dumped { rows, left_out }))
         })
-        .collect())
+        .collect();
+    Ok(DumpedRows {
+        tables,
+        inodes,
+        connections,
+        place,
+    })
 }
 
 /// Puts each socket of a dump with its table, or among those left out.
@@ -356,20 +424,177 @@ struct RowSorter {
     inodes: Option<FxHashSet<u64>>,
     rows: [Vec<InetDiagMsg>; 2],
     left_out: [FxHashSet<u64>; 2],
+    connections: usize,
 }
 
 impl RowSorter {
     fn take(&mut self, header: InetDiagMsg) {
         let table = header.table();
         let index = usize::from(table != TCP_TABLES[0]);
+        self.connections += usize::from(is_connection(header.state));
         if let Some(inodes) = &self.inodes {
-            if let Some(fingerprint) = left_out(table, u64::from(header.inode), inodes) {
+            if let Some(fingerprint) = left_out_of_dump(table, &header, inodes) {
                 self.left_out[index].insert(fingerprint);
                 return;
             }
         }
         self.rows[index].push(header);
     }
+}
+
+/// The tcp tab's rows in scope own and, `with_connections`, the process's
+/// connections with their counters. While the process holds the sockets
+/// it held at the last tick (`known`), each is looked up by its cookie
+/// and the namespace is not dumped ([`row_lookups`]); otherwise the
+/// namespace is dumped, sifted with the inodes `fd/` lists, and the
+/// connections among the rows are looked up (or dumped, when the process
+/// holds most of the namespace's).
+fn own_rows(
+    kernel: &dyn SockDiag,
+    view_dir: &Path,
+    known: Option<KnownRows<'_>>,
+    inodes: InodesLater,
+    with_connections: bool,
+) -> (
+    Result<Tables, DiagError>,
+    Option<Result<FlowDump, DiagError>>,
+) {
+    let started = Instant::now();
+    let sieve = match known {
+        Some(known) => {
+            let own = inodes.recv().ok().flatten();
+            if let Some(looked_up) = own
+                .as_ref()
+                .and_then(|own| look_up_rows(kernel, view_dir, own, &known, started))
+            {
+                let (tables, flows) = looked_up;
+                return (Ok(tables), with_connections.then_some(Ok(flows)));
+            }
+            Sieve::Known(own)
+        }
+        None => Sieve::Later(inodes),
+    };
+    let dumped = match dump_tables(kernel, view_dir, sieve) {
+        Ok(dumped) => dumped,
+        Err(why) => {
+            // Without the rows nothing says which connections are the
+            // process's; a dump of them would fail the same way.
+            let flows = with_connections.then(|| Err(DiagError::netlink(why.to_string())));
+            return (Err(why), flows);
+        }
+    };
+    let flows = with_connections.then(|| {
+        let own = dumped.inodes.clone().unwrap_or_default();
+        connections_of_rows(kernel, view_dir, &own, &dumped, started)
+    });
+    (Ok(dumped.tables), flows)
+}
+
+/// The process's sockets looked up one by one, as [`row_lookups`] allows:
+/// the tables (the others as the last dump counted them) and the
+/// connections. `None` (dump instead) when not allowed, when a lookup
+/// fails, or when a socket was not found as it was (closed, or no longer
+/// in a table).
+fn look_up_rows(
+    kernel: &dyn SockDiag,
+    view_dir: &Path,
+    own: &FxHashSet<u64>,
+    known: &KnownRows<'_>,
+    now: Instant,
+) -> Option<(Tables, FlowDump)> {
+    let wanted = row_lookups(own, known, now)?;
+    let (found, place) = kernel.look_up(view_dir, &wanted).ok()?;
+    let as_before = found.len() == wanted.len()
+        && found
+            .iter()
+            .all(|f| f.header.inode != 0 && own.contains(&u64::from(f.header.inode)));
+    if !as_before {
+        return None;
+    }
+    let mut rows = [Vec::new(), Vec::new()];
+    let mut flows = Vec::new();
+    for Found { header, flow } in found {
+        rows[usize::from(header.table() != TCP_TABLES[0])].push(header);
+        flows.extend(flow);
+    }
+    let tables = TCP_TABLES
+        .into_iter()
+        .zip(rows.into_iter().zip(known.left_out))
+        .map(|(name, (rows, left_out))| {
+            let table = Table::LookedUp {
+                rows,
+                left_out: Arc::clone(left_out),
+                dumped_at: known.dumped_at,
+            };
+            (name, Ok(table))
+        })
+        .collect();
+    let connections: FxHashSet<u64> = flows.iter().map(|f| f.inode).collect();
+    let dump = FlowDump {
+        own: Some(OwnConnections {
+            others: own
+                .iter()
+                .copied()
+                .filter(|inode| !connections.contains(inode))
+                .collect(),
+            dumped_at: known.dumped_at,
+            in_namespace: known.connections.unwrap_or(flows.len()),
+        }),
+        flows,
+        place,
+    };
+    Some((tables, dump))
+}
+
+/// The process's connections with their counters, after a dump of the
+/// namespace gave its rows (`own`: its socket inodes): each looked up by
+/// its cookie, or when that would cost more than the dump (most of the
+/// namespace's connections are the process's) or a lookup fails, dumped.
+fn connections_of_rows(
+    kernel: &dyn SockDiag,
+    view_dir: &Path,
+    own: &FxHashSet<u64>,
+    dumped: &DumpedRows,
+    dumped_at: Instant,
+) -> Result<FlowDump, DiagError> {
+    let wanted: Vec<SocketName> = dumped
+        .tables
+        .iter()
+        .filter_map(|(_, table)| table.as_ref().ok()?.dumped())
+        .flatten()
+        .filter(|row| is_connection(row.state))
+        .map(SocketName::from)
+        .collect();
+    let known = OwnConnections {
+        others: FxHashSet::default(),
+        dumped_at,
+        in_namespace: dumped.connections,
+    };
+    let looked_up = if wanted.is_empty() {
+        Some((Vec::new(), dumped.place.clone()))
+    } else if crate::plan::worth_looking_up(wanted.len(), dumped.connections) {
+        kernel.look_up(view_dir, &wanted).ok()
+    } else {
+        None
+    };
+    let mut dump = match looked_up {
+        Some((found, place)) => FlowDump {
+            flows: found.into_iter().filter_map(|f| f.flow).collect(),
+            place,
+            own: None,
+        },
+        None => kernel.connections(view_dir, Some(own))?.0,
+    };
+    let connections: FxHashSet<u64> = dump.flows.iter().map(|f| f.inode).collect();
+    dump.own = Some(OwnConnections {
+        others: own
+            .iter()
+            .copied()
+            .filter(|inode| !connections.contains(inode))
+            .collect(),
+        ..known
+    });
+    Ok(dump)
 }
 
 /// Reads the `net/` tables of `reads`, one thread each; those to sift are
@@ -444,7 +669,7 @@ fn read_tables<'scope>(
                 (Some(whole), _) => Ok(Table::Text(whole)),
                 (None, Some((kept, dropped))) => Ok(Table::Sifted {
                     text: std::mem::take(&mut kept[index]),
-                    left_out: std::mem::take(&mut dropped[index]),
+                    left_out: Arc::new(std::mem::take(&mut dropped[index])),
                 }),
                 (None, None) => Err(ReadError::new(
                     source.net_path(process, read.name),
@@ -568,22 +793,34 @@ mod tests {
             Ok((dump, self.connections.len()))
         }
 
-        fn look_up(&self, _: &Path, flows: &[&TcpFlow]) -> Result<FlowDump, DiagError> {
+        fn look_up(
+            &self,
+            _: &Path,
+            sockets: &[SocketName],
+        ) -> Result<(Vec<Found>, DumpPlace), DiagError> {
             self.asked.lock().unwrap().push("look_up");
             self.refusal()?;
             if self.refuse_lookups {
                 return Err(DiagError::netlink("no answer"));
             }
-            let flows = flows
+            let found = sockets
                 .iter()
-                .filter_map(|wanted| self.connections.iter().find(|f| f.cookie == wanted.cookie))
-                .cloned()
+                .filter_map(|wanted| {
+                    let flow = self
+                        .connections
+                        .iter()
+                        .find(|f| f.cookie == wanted.cookie)
+                        .cloned();
+                    let header = self
+                        .sockets
+                        .iter()
+                        .find(|h| h.cookie == wanted.cookie)
+                        .copied()
+                        .or_else(|| flow.as_ref().map(header_of))?;
+                    Some(Found { header, flow })
+                })
                 .collect();
-            Ok(FlowDump {
-                flows,
-                place: DumpPlace::SameNamespace,
-                own: None,
-            })
+            Ok((found, DumpPlace::SameNamespace))
         }
 
         fn listeners(&self, _: &Path) -> Result<Vec<InetDiagMsg>, DiagError> {
@@ -653,6 +890,25 @@ mod tests {
         }
     }
 
+    /// The fixed header of a connection known by its counters.
+    fn header_of(flow: &TcpFlow) -> InetDiagMsg {
+        InetDiagMsg {
+            family: if flow.local.is_ipv4() { 2 } else { 10 },
+            state: flow.state,
+            timer: 0,
+            retransmits: 0,
+            local: flow.local,
+            remote: flow.peer,
+            interface: flow.interface,
+            cookie: flow.cookie,
+            expires_ms: 0,
+            rx_queue: 0,
+            tx_queue: 0,
+            uid: flow.uid,
+            inode: flow.inode as u32,
+        }
+    }
+
     fn live_plan(tab: Tab, scope: Scope, earlier: Option<&FlowDump>) -> Plan<'_> {
         plan(&crate::plan::TickInputs {
             tab,
@@ -662,6 +918,7 @@ mod tests {
             with_rate: true,
             earlier,
             scan_listener_owners: false,
+            earlier_rows: None,
         })
     }
 
@@ -685,10 +942,10 @@ mod tests {
         );
         let tcp = snapshot.table("tcp").unwrap().unwrap();
         let kept: Vec<u32> = tcp.dumped().unwrap().iter().map(|h| h.inode).collect();
-        // The process's listener and the inode-less TIME_WAIT stay; the
-        // neighbour's listener is only counted.
-        assert_eq!(kept, [22851, 0]);
-        assert_eq!(tcp.left_out().map(|set| set.len()), Some(1));
+        // The process's listener stays; the neighbour's listener and the
+        // inode-less TIME_WAIT (no process's) are only counted.
+        assert_eq!(kept, [22851]);
+        assert_eq!(tcp.left_out().map(|set| set.len()), Some(2));
         let tcp6 = snapshot.table("tcp6").unwrap().unwrap();
         assert!(tcp6.dumped().unwrap().is_empty());
         assert_eq!(tcp6.left_out().map(|set| set.len()), Some(1));
@@ -707,6 +964,127 @@ mod tests {
         let tcp = all.table("tcp").unwrap().unwrap();
         assert_eq!(tcp.dumped().unwrap().len(), 3);
         assert!(tcp.left_out().unwrap().is_empty());
+    }
+
+    /// The namespace of the captured process: its listener 22851 and
+    /// connection 22870, a neighbour's listener and connection, and a
+    /// TIME_WAIT socket.
+    fn namespace_with_a_connection() -> FakeKernel {
+        FakeKernel {
+            sockets: vec![
+                header(22851, "127.0.0.1:5555", "0.0.0.0:0", 10),
+                header(22870, "127.0.0.1:6000", "127.0.0.1:40870", 1),
+                header(99, "127.0.0.1:7000", "0.0.0.0:0", 10),
+                header(98, "127.0.0.1:7000", "127.0.0.1:40098", 1),
+                header(0, "127.0.0.1:5555", "127.0.0.1:40000", 6),
+            ],
+            connections: vec![TcpFlow::sample(22870, 100), TcpFlow::sample(98, 7)],
+            ..FakeKernel::default()
+        }
+    }
+
+    fn tcp_plan_after<'a>(known: Option<KnownRows<'a>>) -> Plan<'a> {
+        plan(&crate::plan::TickInputs {
+            earlier_rows: known,
+            ..live_inputs(Tab::Tcp, Scope::Own)
+        })
+    }
+
+    fn live_inputs(tab: Tab, scope: Scope) -> crate::plan::TickInputs<'static> {
+        crate::plan::TickInputs {
+            tab,
+            scope,
+            origin: Origin::Live,
+            tcp_source: TcpSource::Netlink,
+            with_rate: true,
+            earlier: None,
+            scan_listener_owners: false,
+            earlier_rows: None,
+        }
+    }
+
+    fn inodes_of(snapshot: &Snapshot, table: &str) -> Vec<u32> {
+        let rows = snapshot.table(table).unwrap().unwrap().dumped().unwrap();
+        rows.iter().map(|h| h.inode).collect()
+    }
+
+    #[test]
+    fn the_tcp_tab_looks_up_the_sockets_it_knew_instead_of_dumping_the_namespace() {
+        let (source, process) = captured();
+        let kernel = namespace_with_a_connection();
+        let first = execute(&source, &kernel, &process, &tcp_plan_after(None));
+        // One dump for the rows; the connection among them is looked up
+        // by its cookie for its counters, not dumped again.
+        assert_eq!(kernel.asked_for_connections(), ["sockets", "look_up"]);
+        assert_eq!(inodes_of(&first, "tcp"), [22851, 22870]);
+        let flows = first.flows.as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(
+            flows.flows.iter().map(|f| f.inode).collect::<Vec<_>>(),
+            [22870]
+        );
+        let own = flows.own.as_ref().unwrap();
+        assert_eq!(own.in_namespace, 2, "both connections of the namespace");
+        assert!(own.others.contains(&22851));
+
+        // The process holds the same sockets: each is looked up, the
+        // namespace is not dumped, and the others are those counted then.
+        let known = KnownRows::of(&first).expect("scope own rows over sock_diag");
+        assert_eq!(known.namespace(), 5);
+        let second = execute(&source, &kernel, &process, &tcp_plan_after(Some(known)));
+        assert_eq!(
+            kernel.asked_for_connections(),
+            ["sockets", "look_up", "look_up"]
+        );
+        let tcp = second.table("tcp").unwrap().unwrap();
+        assert!(matches!(tcp, Table::LookedUp { .. }), "{tcp:?}");
+        assert_eq!(inodes_of(&second, "tcp"), [22851, 22870]);
+        assert!(std::sync::Arc::ptr_eq(
+            tcp.left_out().unwrap(),
+            first.table("tcp").unwrap().unwrap().left_out().unwrap()
+        ));
+        assert_eq!(tcp.others_counted_at(), Some(first.instant));
+        let flows = second.flows.as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(flows.flows.len(), 1);
+        assert_eq!(flows.flows[0].bytes_acked, 100);
+        let own = flows.own.as_ref().unwrap();
+        assert_eq!((own.in_namespace, own.dumped_at), (2, first.instant));
+        // A tick built on a looked-up one knows as much.
+        let known = KnownRows::of(&second).unwrap();
+        assert_eq!(known.dumped_at, first.instant);
+        assert_eq!(known.namespace(), 5);
+
+        // A socket that is no longer found as it was (here: gone from the
+        // kernel while still listed in fd/): the namespace is dumped.
+        let closed = FakeKernel {
+            sockets: kernel.sockets[..1].to_vec(),
+            ..FakeKernel::default()
+        };
+        let third = execute(&source, &closed, &process, &tcp_plan_after(Some(known)));
+        assert_eq!(closed.asked_for_connections(), ["look_up", "sockets"]);
+        assert!(matches!(third.table("tcp"), Some(Ok(Table::Dumped { .. }))));
+        assert_eq!(inodes_of(&third, "tcp"), [22851]);
+    }
+
+    #[test]
+    fn rows_of_every_socket_are_no_basis_for_lookups() {
+        let (source, process) = captured();
+        let kernel = namespace_with_a_connection();
+        let all = execute(
+            &source,
+            &kernel,
+            &process,
+            &plan(&live_inputs(Tab::Tcp, Scope::All)),
+        );
+        assert_eq!(KnownRows::of(&all), None, "the neighbour's rows are there");
+        // A tab other than tcp never looks its rows up.
+        let own = execute(&source, &kernel, &process, &tcp_plan_after(None));
+        let known = KnownRows::of(&own);
+        assert!(known.is_some());
+        let udp = plan(&crate::plan::TickInputs {
+            earlier_rows: known,
+            ..live_inputs(Tab::Udp, Scope::Own)
+        });
+        assert_eq!(udp.known_rows, None);
     }
 
     #[test]
@@ -811,6 +1189,7 @@ mod tests {
             with_rate: true,
             earlier: None,
             scan_listener_owners: false,
+            earlier_rows: None,
         });
         let quiet = FakeKernel::default();
         let snapshot = execute(&source, &quiet, &process, &captured_plan);

@@ -378,6 +378,7 @@ impl Watcher {
             with_rate: false,
             earlier: None,
             scan_listener_owners: false,
+            earlier_rows: None,
         };
         let mut plan = crate::plan::plan(&inputs);
         for name in MORE_TABLES.iter().chain(Tab::Analysis.net_files()) {

@@ -68,11 +68,11 @@ const SPEC: SocketTab = SocketTab {
 
 /// The tab's screen from this tick and the one before (as its view left
 /// it); also returns this tick's socket set for the next one.
-pub fn view<'s>(
+pub fn view(
     ctx: &ViewContext<'_>,
-    now: &'s Snapshot,
+    now: &Snapshot,
     before: Option<Before<'_>>,
-) -> (Screen, SocketSet<'s>) {
+) -> (Screen, SocketSet) {
     let previous = before.map(|b| b.snapshot);
     let (mut screen, set) = socket_screen(&SPEC, ctx, now, before);
     for family in [Family::V4, Family::V6] {

@@ -37,7 +37,7 @@ pub use crate::vocab::{CounterDisplay, Filter, Scope, Tab, ViewSettings};
 use crate::accounting::TcpTotals;
 use crate::parse::Endian;
 use crate::render::{Fact, Family, MetricKind, Problem, Screen, Value, human_rate, human_seconds};
-use crate::snapshot::{Process, Snapshot};
+use crate::snapshot::{Process, Snapshot, Table};
 use sockets::SocketSet;
 
 impl Tab {
@@ -323,7 +323,7 @@ impl ReplayTick {
 #[derive(Debug, Clone, Copy)]
 pub struct Before<'a> {
     pub snapshot: &'a Snapshot,
-    pub sockets: Option<&'a SocketSet<'a>>,
+    pub sockets: Option<&'a SocketSet>,
 }
 
 impl<'a> Before<'a> {
@@ -343,7 +343,7 @@ pub struct Viewed {
     pub tab: Tab,
     pub snapshot: Snapshot,
     /// The socket set a socket tab parsed from `snapshot`.
-    pub sockets: Option<SocketSet<'static>>,
+    pub sockets: Option<SocketSet>,
     /// The process's TCP totals as this tick took them.
     pub totals: Option<TcpTotals>,
     /// Which tick of a capture it replays.
@@ -359,15 +359,21 @@ impl Viewed {
         }
     }
 
-    /// Drops the text its socket set was parsed from: once a newer tick is
-    /// on screen nothing reads it again, and on a big namespace it is the
-    /// bulk of what a session holds.
+    /// Drops the tables its socket set was parsed from: once a newer tick
+    /// is on screen nothing reads them again, and on a big namespace they
+    /// are the bulk of what a session holds. The process's own TCP rows
+    /// read over sock_diag stay (a few per socket it holds): the next tick
+    /// may look them up instead of dumping the namespace
+    /// ([`crate::plan::KnownRows`]).
     pub fn settle(&mut self) {
-        if let (Some(_), Some(parsed)) = (&self.sockets, self.tab.socket_tables()) {
-            self.snapshot
-                .tables
-                .retain(|(name, _)| !parsed.contains(name));
-        }
+        let Some(parsed) = self.tab.socket_tables().filter(|_| self.sockets.is_some()) else {
+            return;
+        };
+        let keep_rows = crate::plan::KnownRows::of(&self.snapshot).is_some();
+        self.snapshot.tables.retain(|(name, table)| {
+            !parsed.contains(name)
+                || keep_rows && matches!(table, Ok(Table::Dumped { .. } | Table::LookedUp { .. }))
+        });
     }
 }
 
@@ -383,19 +389,19 @@ pub fn view(
 
 /// [`view`], given the previous tick as its view left it; also returns
 /// the socket set a socket tab parsed, for the next tick.
-pub fn view_with<'s>(
+pub fn view_with(
     tab: Tab,
     ctx: &ViewContext<'_>,
-    now: &'s Snapshot,
+    now: &Snapshot,
     before: Option<Before<'_>>,
-) -> (Screen, Option<SocketSet<'s>>) {
+) -> (Screen, Option<SocketSet>) {
     if let Some(replay) = ctx.replay {
         if let Some(screen) = not_in_capture(tab, ctx, now, replay) {
             return (screen, None);
         }
     }
     let previous = before.map(|b| b.snapshot);
-    let kept = |(screen, set): (Screen, SocketSet<'s>)| (screen, Some(set));
+    let kept = |(screen, set): (Screen, SocketSet)| (screen, Some(set));
     let (mut screen, sockets) = match tab {
         Tab::Tcp => kept(tcp::view(ctx, now, before)),
         Tab::Udp => kept(udp::view(ctx, now, before)),

@@ -18,6 +18,8 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
 
 use compact_str::{ToCompactString, format_compact};
 use rayon::prelude::*;
@@ -25,6 +27,7 @@ use rustc_hash::FxHashSet;
 
 use super::{Before, Scope, Tab, ViewContext};
 use crate::error::ReadError;
+use crate::parse::inet_diag::InetDiagMsg;
 use crate::parse::other_sockets::{parse_inode_column, parse_unix_inodes};
 use crate::parse::sockets::{
     SocketEntry, parse_socket_inodes, parse_socket_line, socket_line_inode,
@@ -133,7 +136,7 @@ pub enum Ownership {
 
 /// The rows of a socket tab for one tick.
 #[derive(Debug, Clone)]
-pub struct SocketSet<'s> {
+pub struct SocketSet {
     /// The sockets in scope, ordered.
     pub sockets: Vec<Socket>,
     pub ownership: Ownership,
@@ -144,10 +147,12 @@ pub struct SocketSet<'s> {
     /// (see [`SocketSet::lists`]).
     pub keys: FxHashSet<u64>,
     /// Fingerprints of the rows left out while the tables were read
-    /// ([`crate::snapshot::Table::left_out`]), per table: borrowed from
-    /// the snapshot, copied only when the set is kept for the next tick
-    /// ([`SocketSet::into_owned`]).
-    pub left_out: Vec<Cow<'s, FxHashSet<u64>>>,
+    /// ([`crate::snapshot::Table::left_out`]), per table, shared with the
+    /// snapshot.
+    pub left_out: Vec<Arc<FxHashSet<u64>>>,
+    /// How long before this tick the rows left out were counted, when not
+    /// by this tick ([`crate::snapshot::Table::others_counted_at`]).
+    pub others_counted_before: Option<Duration>,
     /// Inode → the processes holding it, when the scope shows owners and
     /// the processes could be listed.
     pub owners: Option<HashMap<u64, Vec<Owner>>>,
@@ -226,12 +231,12 @@ impl Problems {
 /// scope of `ctx` shows (all of them when the process's `fd/` is
 /// unreadable) and orders them with `rank` first (lower first), then by
 /// local and peer address.
-pub fn collect<'s>(
-    snapshot: &'s Snapshot,
+pub fn collect(
+    snapshot: &Snapshot,
     tables: &[&'static str],
     ctx: &ViewContext<'_>,
     rank: impl Fn(&SocketEntry) -> u8 + Sync,
-) -> SocketSet<'s> {
+) -> SocketSet {
     let mut problems = Problems::default();
     let scope = ctx.view.scope;
     let mut notes = Vec::new();
@@ -290,9 +295,13 @@ pub fn collect<'s>(
         TableLine::Socket(socket, fingerprint)
     };
     let mut left_out = Vec::new();
+    let mut others_counted_before = None;
     for &table in tables {
         if let Some(Ok(read)) = snapshot.table(table) {
-            left_out.extend(read.left_out().map(Cow::Borrowed));
+            left_out.extend(read.left_out().cloned());
+            if let Some(at) = read.others_counted_at() {
+                others_counted_before = Some(snapshot.instant.saturating_duration_since(at));
+            }
         }
         // Each row is decoded on its own, on every core; what depends on
         // the rows before it (duplicates) is decided after, in order.
@@ -397,6 +406,7 @@ pub fn collect<'s>(
         namespace_total,
         keys,
         left_out,
+        others_counted_before,
         owners,
         other,
         notes,
@@ -511,6 +521,30 @@ pub(crate) fn sift_block(
 pub(crate) fn left_out(table: &'static str, inode: u64, inodes: &FxHashSet<u64>) -> Option<u64> {
     (inode != 0 && !inodes.contains(&inode))
         .then(|| SocketKey::of_inode(table, inode).fingerprint())
+}
+
+/// For a socket of a sock_diag dump of `table`: `None` to keep it (the
+/// process holds it: its inode is among `inodes`), or the fingerprint of
+/// its key to count it by. Unlike the text's sieve ([`left_out`]) the
+/// inode-less rows (TIME_WAIT, requests) are left out too: their
+/// addresses are already decoded, and they are no process's.
+pub(crate) fn left_out_of_dump(
+    table: &'static str,
+    header: &InetDiagMsg,
+    inodes: &FxHashSet<u64>,
+) -> Option<u64> {
+    let inode = u64::from(header.inode);
+    if inode != 0 {
+        return left_out(table, inode, inodes);
+    }
+    let key = SocketKey {
+        table,
+        inode,
+        local: header.local,
+        remote: header.remote,
+        state: header.state,
+    };
+    Some(key.fingerprint())
 }
 
 /// The socket tables a tab does not display: read only when a socket held
@@ -709,28 +743,7 @@ fn classify(
         .collect()
 }
 
-impl SocketSet<'_> {
-    /// The set with its own copy of what it borrowed from the snapshot,
-    /// to outlive it.
-    pub fn into_owned(self) -> SocketSet<'static> {
-        SocketSet {
-            left_out: self
-                .left_out
-                .into_iter()
-                .map(|set| Cow::Owned(set.into_owned()))
-                .collect(),
-            sockets: self.sockets,
-            ownership: self.ownership,
-            namespace_total: self.namespace_total,
-            keys: self.keys,
-            owners: self.owners,
-            other: self.other,
-            notes: self.notes,
-            problems: self.problems,
-            typed_problems: self.typed_problems,
-        }
-    }
-
+impl SocketSet {
     /// Whether these tables list the socket of key `fingerprint`.
     pub fn lists(&self, fingerprint: u64) -> bool {
         self.keys.contains(&fingerprint)
@@ -744,7 +757,12 @@ impl SocketSet<'_> {
         let shown = self.sockets.len();
         match &self.ownership {
             Ownership::Own => format!(
-                "scope own · the process's own sockets: {shown} of {total} {kind} sockets in {netns}"
+                "scope own · the process's own sockets: {shown} of {total} {kind} sockets in {netns}{}",
+                self.others_counted_before
+                    .map_or(String::new(), |before| format!(
+                        " (the others as counted {:.0} s ago)",
+                        before.as_secs_f64()
+                    ))
             ),
             Ownership::Tree { descendants } => format!(
                 "scope tree · sockets of pid {pid} and its {descendants} {}: {shown} of {total} {kind} sockets in {netns}",
@@ -827,6 +845,11 @@ impl SocketSet<'_> {
             ),
             Fact::new("scope_sockets", Value::UInt(self.sockets.len() as u64)),
             Fact::new(
+                "namespace_counted_seconds_ago",
+                self.others_counted_before
+                    .map_or(Value::Null, |before| Value::float(before.as_secs_f64())),
+            ),
+            Fact::new(
                 "filter",
                 filter.map_or(Value::Null, |f| Value::Str(f.into())),
             ),
@@ -868,15 +891,15 @@ pub struct SocketTab {
 /// under it.
 /// Also returns the tick's socket set, which the next tick's view takes
 /// as its `previous` instead of parsing this snapshot again.
-pub fn socket_screen<'s>(
+pub fn socket_screen(
     spec: &SocketTab,
     ctx: &ViewContext<'_>,
-    now: &'s Snapshot,
+    now: &Snapshot,
     previous: Option<Before<'_>>,
-) -> (Screen, SocketSet<'s>) {
+) -> (Screen, SocketSet) {
     let set = collect(now, spec.tables, ctx, spec.rank);
     let parsed;
-    let before: Option<&SocketSet<'_>> = match previous {
+    let before: Option<&SocketSet> = match previous {
         Some(Before {
             sockets: Some(sockets),
             ..

@@ -182,7 +182,7 @@ pub fn sifted_own(mut snapshot: Snapshot, tables: &[&'static str]) -> Snapshot {
             sift_block(table, text, true, &fd.inodes, &mut kept, &mut left_out);
             *result = Ok(Table::Sifted {
                 text: kept,
-                left_out,
+                left_out: std::sync::Arc::new(left_out),
             });
         }
     }

@@ -51,11 +51,11 @@ pub const QUEUE_NOTE: &str = "Recv-Q/Send-Q: memory charged to the socket in byt
 
 /// The tab's screen from this tick and the one before (as its view left
 /// it); also returns this tick's socket set for the next one.
-pub fn view<'s>(
+pub fn view(
     ctx: &ViewContext<'_>,
-    now: &'s Snapshot,
+    now: &Snapshot,
     previous: Option<Before<'_>>,
-) -> (Screen, SocketSet<'s>) {
+) -> (Screen, SocketSet) {
     socket_screen(&SPEC, ctx, now, previous)
 }
 
