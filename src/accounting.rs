@@ -14,7 +14,7 @@ use crate::closes::{CloseReader, Delivery};
 use crate::diag::SockDiag;
 use crate::ledger::{Ledger, Listener, Refresh};
 use crate::plan::Origin;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, TcpFlow};
 use crate::tabs::sockets::is_own;
 
 /// How often the owners of the process's listeners are looked up again
@@ -204,11 +204,10 @@ impl Accounting {
         let Some(Ok(fd)) = &snapshot.fd else {
             return None;
         };
-        let own: Vec<_> = dump
+        let own: Vec<&TcpFlow> = dump
             .flows
             .iter()
             .filter(|f| is_own(&fd.inodes, f.inode))
-            .cloned()
             .collect();
         let listening: Vec<(u64, SocketAddr)> = match &snapshot.listeners {
             Some(Ok(all)) => all.iter().map(|l| (u64::from(l.inode), l.local)).collect(),
@@ -253,7 +252,7 @@ impl Accounting {
             })
             .collect();
         self.listens = !listeners.is_empty();
-        let refresh = ledger.refresh(&own, &listeners, snapshot.instant);
+        let refresh = ledger.refresh(own, &listeners, snapshot.instant);
         if self.scanned_at == Some(snapshot.instant) {
             // What waited for this scan is counted now, not after it.
             self.accepted_at_scan = ledger.accepted_closes();

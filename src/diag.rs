@@ -23,13 +23,9 @@ use std::time::Duration;
 
 use netlink_packet_core::{
     NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
-    Parseable,
 };
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
-use netlink_packet_sock_diag::inet::nlas::{Nla, TcpInfo};
-use netlink_packet_sock_diag::inet::{
-    ExtensionFlags, InetRequest, InetResponse, InetResponseHeader, SocketId, StateFlags,
-};
+use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
 use netlink_packet_sock_diag::{SOCK_DIAG_BY_FAMILY, SockDiagMessage};
 use netlink_sys::protocols::{NETLINK_ROUTE, NETLINK_SOCK_DIAG};
 use netlink_sys::{Socket, SocketAddr as NetlinkAddr};
@@ -43,7 +39,7 @@ use rustc_hash::FxHashSet;
 use crate::closes::{CloseReader, CloseSubscription, Delivery, WANTED_BUFFER};
 use crate::error::DiagError;
 use crate::neighbours::Neighbour;
-use crate::parse::inet_diag::{InetDiagMsg, parse_inet_diag_msg};
+use crate::parse::inet_diag::{InetDiagMsg, parse_inet_diag_msg, tcp_counters};
 use crate::snapshot::{DumpPlace, FlowDump, TcpFlow};
 
 /// What a tick asks the kernel over sock_diag, in the network namespace
@@ -353,24 +349,20 @@ fn dump_connections(
         connection_states(),
         |message| {
             described += 1;
-            if only.is_some_and(|only| !only.contains(&inode_of(message.payload()))) {
+            let payload = message.payload();
+            let Ok(header) = parse_inet_diag_msg(payload) else {
+                return Err(DiagError::netlink(
+                    "cannot decode an answer: a short header",
+                ));
+            };
+            if only.is_some_and(|only| !only.contains(&u64::from(header.inode))) {
                 return Ok(());
             }
-            if let NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) =
-                decode(message.into_inner())?.payload
-            {
-                flows.extend(flow_of(&response));
-            }
+            flows.extend(flow_of(&header, payload));
             Ok(())
         },
     )?;
     Ok((flows, described))
-}
-
-/// The inode in the fixed header of a sock_diag answer (0 when too short
-/// to hold one).
-fn inode_of(payload: &[u8]) -> u64 {
-    InetResponseHeader::parse(payload).map_or(0, |header| u64::from(header.inode))
 }
 
 /// States whose sockets carry `tcp_info` and data: everything but
@@ -575,18 +567,12 @@ fn look_up(socket: &Socket, sockets: &[SocketName]) -> Result<Vec<Found>, DiagEr
 /// A lookup's answer: the fixed header, and the counters of a connection
 /// (the only answers whose attributes are decoded).
 fn found_in(message: NetlinkBuffer<&[u8]>) -> Result<Found, DiagError> {
-    let header = parse_inet_diag_msg(message.payload())
+    let payload = message.payload();
+    let header = parse_inet_diag_msg(payload)
         .map_err(|why| DiagError::netlink(format!("cannot decode an answer: {why}")))?;
-    let flow = if is_connection(header.state) {
-        match decode(message.into_inner())?.payload {
-            NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
-                flow_of(&response)
-            }
-            _ => None,
-        }
-    } else {
-        None
-    };
+    let flow = is_connection(header.state)
+        .then(|| flow_of(&header, payload))
+        .flatten();
     Ok(Found { header, flow })
 }
 
@@ -617,32 +603,28 @@ fn lookup_request(name: &SocketName, sequence: u32) -> Vec<u8> {
     )
 }
 
-/// A connection's record, when the kernel sent its `tcp_info`.
-fn flow_of(response: &InetResponse) -> Option<TcpFlow> {
-    let info: &TcpInfo = response.nlas.iter().find_map(|nla| match nla {
-        Nla::TcpInfo(info) => Some(info),
-        _ => None,
-    })?;
-    let header = &response.header;
-    let id = &header.socket_id;
+/// A connection's record from its answer's header and `payload`, when
+/// the kernel sent its `tcp_info`.
+fn flow_of(header: &InetDiagMsg, payload: &[u8]) -> Option<TcpFlow> {
+    let counters = tcp_counters(payload)?;
     Some(TcpFlow {
         inode: u64::from(header.inode),
         uid: header.uid,
-        local: SocketAddr::new(id.source_address, id.source_port),
-        peer: SocketAddr::new(id.destination_address, id.destination_port),
-        interface: id.interface_id,
-        cookie: id.cookie,
+        local: header.local,
+        peer: header.remote,
+        interface: header.interface,
+        cookie: header.cookie,
         state: header.state,
-        bytes_acked: info.bytes_acked,
-        bytes_received: info.bytes_received,
-        bytes_sent: info.bytes_sent,
-        bytes_retrans: info.bytes_retrans,
-        rtt_us: info.rtt,
-        rttvar_us: info.rttvar,
-        snd_cwnd: info.snd_cwnd,
-        retrans: info.retrans,
-        total_retrans: info.total_retrans,
-        delivery_rate: info.delivery_rate,
+        bytes_acked: counters.bytes_acked,
+        bytes_received: counters.bytes_received,
+        bytes_sent: counters.bytes_sent,
+        bytes_retrans: counters.bytes_retrans,
+        rtt_us: counters.rtt_us,
+        rttvar_us: counters.rttvar_us,
+        snd_cwnd: counters.snd_cwnd,
+        retrans: counters.retrans,
+        total_retrans: counters.total_retrans,
+        delivery_rate: counters.delivery_rate,
     })
 }
 

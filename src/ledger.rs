@@ -514,8 +514,14 @@ impl Ledger {
     /// Takes a refresh: `own` are the process's connections in a dump that
     /// began after the refresh before the last one, `listeners` its
     /// listening sockets then, `now` the time of the dump.
-    pub fn refresh(&mut self, own: &[TcpFlow], listeners: &[Listener], now: Instant) -> Refresh {
-        let mut live = FxHashMap::with_capacity_and_hasher(own.len(), Default::default());
+    pub fn refresh<'f>(
+        &mut self,
+        own: impl IntoIterator<Item = &'f TcpFlow>,
+        listeners: &[Listener],
+        now: Instant,
+    ) -> Refresh {
+        let own = own.into_iter();
+        let mut live = FxHashMap::with_capacity_and_hasher(own.size_hint().0, Default::default());
         for flow in own {
             if live.contains_key(&flow.cookie) {
                 continue;

@@ -25,7 +25,9 @@ use crate::parse::inet_diag::InetDiagMsg;
 use crate::plan::{
     Connections, KnownRows, Plan, TCP_TABLES, TableRead, TickInputs, lookups, plan, row_lookups,
 };
-use crate::snapshot::{DumpPlace, FlowDump, OwnConnections, Process, Snapshot, Table, Tables};
+use crate::snapshot::{
+    DumpPlace, FlowDump, OwnConnections, Process, Snapshot, Table, Tables, TcpFlow,
+};
 use crate::source::{Block, ProcSource};
 use crate::tabs::sockets::{left_out_of_dump, needs_other_tables, sift_block};
 use crate::tabs::{Settings, Viewed};
@@ -302,8 +304,10 @@ pub(crate) fn own_connections(
     if let Some((wanted, known)) = lookups(own, earlier, now) {
         let names: Vec<SocketName> = wanted.into_iter().map(SocketName::from).collect();
         if let Ok((found, place)) = kernel.look_up(view_dir, &names) {
+            let mut flows: Vec<TcpFlow> = found.into_iter().filter_map(|f| f.flow).collect();
+            flows.shrink_to_fit();
             return Ok(FlowDump {
-                flows: found.into_iter().filter_map(|f| f.flow).collect(),
+                flows,
                 place,
                 own: Some(known),
             });
@@ -511,8 +515,12 @@ fn look_up_rows(
     if !as_before {
         return None;
     }
-    let mut rows = [Vec::new(), Vec::new()];
-    let mut flows = Vec::new();
+    let v4 = found
+        .iter()
+        .filter(|f| f.header.table() == TCP_TABLES[0])
+        .count();
+    let mut rows = [Vec::with_capacity(v4), Vec::with_capacity(found.len() - v4)];
+    let mut flows = Vec::with_capacity(found.iter().filter(|f| f.flow.is_some()).count());
     for Found { header, flow } in found {
         rows[usize::from(header.table() != TCP_TABLES[0])].push(header);
         flows.extend(flow);
@@ -578,11 +586,15 @@ fn connections_of_rows(
         None
     };
     let mut dump = match looked_up {
-        Some((found, place)) => FlowDump {
-            flows: found.into_iter().filter_map(|f| f.flow).collect(),
-            place,
-            own: None,
-        },
+        Some((found, place)) => {
+            let mut flows: Vec<TcpFlow> = found.into_iter().filter_map(|f| f.flow).collect();
+            flows.shrink_to_fit();
+            FlowDump {
+                flows,
+                place,
+                own: None,
+            }
+        }
         None => kernel.connections(view_dir, Some(own))?.0,
     };
     let connections: FxHashSet<u64> = dump.flows.iter().map(|f| f.inode).collect();

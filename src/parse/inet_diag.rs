@@ -205,6 +205,81 @@ impl InetDiagMsg {
     }
 }
 
+/// `INET_DIAG_INFO`, the attribute that carries `struct tcp_info`.
+const INET_DIAG_INFO: u16 = 2;
+
+/// The bits of an attribute's type that name it (the others are flags).
+const NLA_TYPE_MASK: u16 = 0x3fff;
+
+/// What netmonitor reads of a connection's `struct tcp_info`, at its
+/// offsets in `include/uapi/linux/tcp.h`. Older kernels send a shorter
+/// structure: a field past its end reads 0 (`bytes_sent` and
+/// `bytes_retrans` came with Linux 4.19, `delivery_rate` with 4.9).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpCounters {
+    pub retrans: u32,
+    pub rtt_us: u32,
+    pub rttvar_us: u32,
+    pub snd_cwnd: u32,
+    pub total_retrans: u32,
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    pub delivery_rate: u64,
+    pub bytes_sent: u64,
+    pub bytes_retrans: u64,
+}
+
+/// Where `tcpi_bytes_received` ends: a `tcp_info` shorter than this (before
+/// Linux 4.1) has no byte counters to read.
+const TCP_INFO_WITH_BYTES: usize = 136;
+
+/// The `tcp_info` counters among the attributes that follow the fixed
+/// header of `payload` (a sock_diag answer without its netlink header);
+/// `None` when there is no `INET_DIAG_INFO` attribute, or one too short
+/// to hold byte counters. Malformed attributes end the search.
+pub fn tcp_counters(payload: &[u8]) -> Option<TcpCounters> {
+    let mut rest = payload.get(INET_DIAG_MSG_LEN..)?;
+    while rest.len() >= 4 {
+        let length = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & NLA_TYPE_MASK;
+        let value = rest.get(4..length)?;
+        if kind == INET_DIAG_INFO {
+            return counters_of(value);
+        }
+        rest = rest.get(length.next_multiple_of(4)..)?;
+    }
+    None
+}
+
+fn counters_of(info: &[u8]) -> Option<TcpCounters> {
+    if info.len() < TCP_INFO_WITH_BYTES {
+        return None;
+    }
+    let u32_at = |at: usize| {
+        info.get(at..at + 4)
+            .map_or(0, |b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let u64_at = |at: usize| {
+        info.get(at..at + 8).map_or(0, |b| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(b);
+            u64::from_ne_bytes(bytes)
+        })
+    };
+    Some(TcpCounters {
+        retrans: u32_at(36),
+        rtt_us: u32_at(68),
+        rttvar_us: u32_at(72),
+        snd_cwnd: u32_at(80),
+        total_retrans: u32_at(100),
+        bytes_acked: u64_at(120),
+        bytes_received: u64_at(128),
+        delivery_rate: u64_at(160),
+        bytes_sent: u64_at(200),
+        bytes_retrans: u64_at(208),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,6 +438,75 @@ mod tests {
             if let Ok(msg) = parse_inet_diag_msg(&bytes) {
                 let _ = msg.socket_entry(0, ticks);
             }
+            let _ = tcp_counters(&bytes);
         }
+
+        /// The counters read at their offsets are those the
+        /// netlink-packet-sock-diag crate decodes from the same answer,
+        /// whatever other attributes come before.
+        #[test]
+        fn tcp_counters_match_the_crates_decoding(
+            msg in any_msg(),
+            info in proptest::collection::vec(any::<u8>(), 232..=280),
+            before in proptest::collection::vec(any::<u8>(), 0..9),
+        ) {
+            use netlink_packet_core::Parseable;
+            use netlink_packet_sock_diag::inet::InetResponse;
+            use netlink_packet_sock_diag::inet::nlas::Nla;
+            let mut payload = msg.to_bytes();
+            payload.extend(attribute(100, &before)); // one the kernel does not send
+            payload.extend(attribute(INET_DIAG_INFO, &info));
+            let ours = tcp_counters(&payload).expect("counters");
+            let theirs = InetResponse::parse(payload.as_slice()).unwrap();
+            let Some(Nla::TcpInfo(info)) = theirs.nlas.iter().find(|n| matches!(n, Nla::TcpInfo(_))) else {
+                panic!("the crate found no tcp_info");
+            };
+            prop_assert_eq!(ours, TcpCounters {
+                retrans: info.retrans,
+                rtt_us: info.rtt,
+                rttvar_us: info.rttvar,
+                snd_cwnd: info.snd_cwnd,
+                total_retrans: info.total_retrans,
+                bytes_acked: info.bytes_acked,
+                bytes_received: info.bytes_received,
+                delivery_rate: info.delivery_rate,
+                bytes_sent: info.bytes_sent,
+                bytes_retrans: info.bytes_retrans,
+            });
+        }
+    }
+
+    fn attribute(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut out = ((4 + value.len()) as u16).to_ne_bytes().to_vec();
+        out.extend(kind.to_ne_bytes());
+        out.extend(value);
+        out.resize(out.len().div_ceil(4) * 4, 0);
+        out
+    }
+
+    #[test]
+    fn older_kernels_tcp_info_reads_what_it_has() {
+        let header = established().to_bytes();
+        let mut info = vec![0u8; 280];
+        info[128..136].copy_from_slice(&1001u64.to_ne_bytes());
+        info[200..208].copy_from_slice(&1500u64.to_ne_bytes());
+        let with = |len: usize| {
+            let mut payload = header.clone();
+            payload.extend(attribute(INET_DIAG_INFO, &info[..len]));
+            tcp_counters(&payload)
+        };
+        let now = with(280).unwrap();
+        assert_eq!((now.bytes_received, now.bytes_sent), (1001, 1500));
+        // Before 4.19: no bytes_sent, the rest still read.
+        let older = with(192).unwrap();
+        assert_eq!((older.bytes_received, older.bytes_sent), (1001, 0));
+        // Before 4.1: no byte counters at all.
+        assert_eq!(with(104), None);
+        // No INFO attribute, or a length running past the end.
+        assert_eq!(tcp_counters(&header), None);
+        let mut cut = header.clone();
+        cut.extend(attribute(INET_DIAG_INFO, &info));
+        cut.truncate(header.len() + 100);
+        assert_eq!(tcp_counters(&cut), None);
     }
 }
