@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::support::{
-    LiveSession, Netns, root_or_skip, run, stderr_of, stdout_of, table_rows, tools_or_skip,
+    LiveSession, Netns, root_or_skip, run, screens, stderr_of, stdout_of, table_rows, tools_or_skip,
 };
 
 const QUICK: Duration = Duration::from_secs(15);
@@ -264,5 +264,94 @@ fn hidepid_says_not_found_or_hidden() {
     assert!(
         err.contains("hidepid=invisible") || err.contains("hidepid=2"),
         "{err}"
+    );
+}
+
+/// Holds a listener and one connection to it (three sockets); opens a
+/// second connection once the file TRIGGER exists.
+const GROWING: &str = r#"
+import os, socket, time
+l = socket.socket(); l.bind(("127.0.0.1", 7011)); l.listen(8)
+c = socket.create_connection(("127.0.0.1", 7011)); a, _ = l.accept()
+print("ready", flush=True)
+while not os.path.exists("TRIGGER"):
+    time.sleep(0.05)
+c2 = socket.create_connection(("127.0.0.1", 7011)); a2, _ = l.accept()
+time.sleep(120)
+"#;
+
+/// While the process holds the same sockets, a refresh looks each one up
+/// and says the namespace's other sockets were counted earlier; a new
+/// connection makes the next refresh dump the namespace (its rows marked
+/// new), and the one after looks them up again.
+#[test]
+fn a_refresh_looks_up_the_same_sockets_and_dumps_when_one_is_new() {
+    if !root_or_skip("a_refresh_looks_up_the_same_sockets_and_dumps_when_one_is_new") {
+        return;
+    }
+    let ns = Netns::new("lookup");
+    let dir = tempfile::tempdir().unwrap();
+    let trigger = dir.path().join("connect");
+    let child = ns.spawn_python(&GROWING.replace("TRIGGER", trigger.to_str().unwrap()));
+    let pid = child.pid().to_string();
+    let session = LiveSession::start(&["--interval", "1", "--tab", "tcp", &pid]);
+    let looked_up = "(the others as counted";
+    session.wait_for("a refresh that looked the sockets up", QUICK, |out| {
+        screens(out).iter().any(|s| s.contains(looked_up))
+    });
+    let shown_before = screens(&session.output()).len();
+    std::fs::write(&trigger, b"").unwrap();
+    session.wait_for(
+        "a refresh after the new connection, looked up",
+        QUICK,
+        |out| {
+            screens(out)
+                .iter()
+                .any(|s| s.contains("own sockets: 5 of 5") && s.contains(looked_up))
+        },
+    );
+    let (code, out, err) = session.finish(QUICK);
+    assert_eq!(code, Some(0), "{err}");
+    let screens = screens(&out);
+    let first = screens
+        .iter()
+        .position(|s| s.contains("own sockets: 5 of 5"))
+        .expect("the new connection's screen");
+    // It is the first or second refresh after the connection was made
+    // (one may have been on its way), not the next periodic dump.
+    assert!(first <= shown_before + 1, "{first} {shown_before}:\n{out}");
+    // Before it, three sockets throughout; the first screen dumped.
+    assert!(
+        screens[..first]
+            .iter()
+            .all(|s| s.contains("own sockets: 3 of 3"))
+    );
+    assert!(!screens[0].contains(looked_up), "{}", screens[0]);
+    // The screen that saw the new sockets dumped the namespace, and marks
+    // exactly the two new ends as new.
+    let grown = screens[first];
+    assert!(!grown.contains(looked_up), "{grown}");
+    let new_rows: Vec<Vec<String>> = table_rows(grown)
+        .into_iter()
+        .filter(|row| row[0] == "+")
+        .collect();
+    assert_eq!(new_rows.len(), 2, "{grown}");
+    // Looked-up screens show the same rows a dump shows, none new.
+    let later = screens[first + 1..]
+        .iter()
+        .find(|s| s.contains(looked_up))
+        .expect("a looked-up screen after the new connection");
+    let rows = |screen: &str| {
+        let mut rows: Vec<Vec<String>> = table_rows(screen)
+            .into_iter()
+            .map(|row| row[1..].to_vec())
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(rows(later), rows(grown), "{later}");
+    assert!(
+        table_rows(later).iter().all(|row| row[0].is_empty()),
+        "{later}"
     );
 }
