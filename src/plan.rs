@@ -341,12 +341,35 @@ mod tests {
     /// files, and each rule holds.
     #[test]
     fn every_combination_reads_what_its_tab_needs_and_no_more() {
+        let rows = [row(1)];
+        let none = Arc::new(FxHashSet::default());
+        let held = set(&[1]);
+        let known = KnownRows {
+            rows: [&rows, &[]],
+            left_out: [&none, &none],
+            held: &held,
+            dumped_at: Instant::now(),
+            connections: None,
+        };
         for tab in Tab::ALL {
             for scope in Scope::ALL {
                 for origin in ORIGINS {
                     for source in SOURCES {
                         let case = format!("{tab:?} {scope:?} {origin:?} {source:?}");
-                        let plan = plan(&inputs(tab, scope, origin, source));
+                        let plan = plan(&TickInputs {
+                            earlier_rows: Some(known),
+                            ..inputs(tab, scope, origin, source)
+                        });
+                        // Rows looked up only where they come over
+                        // sock_diag, sifted: the tcp tab in scope own, live.
+                        assert_eq!(
+                            plan.known_rows.is_some(),
+                            tab == Tab::Tcp
+                                && scope == Scope::Own
+                                && origin == Origin::Live
+                                && source == TcpSource::Netlink,
+                            "{case}"
+                        );
                         let names: Vec<&str> = plan.tables.iter().map(|t| t.name).collect();
                         assert_eq!(names, tab.net_files(), "{case}");
                         // fd/ for socket tabs and for any connection reading.
@@ -488,6 +511,64 @@ mod tests {
 
     fn set(inodes: &[u64]) -> FxHashSet<u64> {
         inodes.iter().copied().collect()
+    }
+
+    fn row(inode: u32) -> InetDiagMsg {
+        InetDiagMsg {
+            family: 2,
+            state: 1,
+            timer: 0,
+            retransmits: 0,
+            local: "127.0.0.1:80".parse().unwrap(),
+            remote: format!("127.0.0.1:{}", 1000 + inode).parse().unwrap(),
+            interface: 0,
+            cookie: u64::from(inode).to_le_bytes(),
+            expires_ms: 0,
+            rx_queue: 0,
+            tx_queue: 0,
+            uid: 0,
+            inode,
+        }
+    }
+
+    #[test]
+    fn rows_are_looked_up_only_while_the_process_holds_the_same_sockets() {
+        let then = Instant::now();
+        let soon = then + Duration::from_secs(2);
+        let v4: Vec<InetDiagMsg> = (10..13).map(row).collect();
+        let others = Arc::new((0..2000u64).collect::<FxHashSet<u64>>());
+        let none = Arc::new(FxHashSet::default());
+        let held = set(&[10, 11, 12, 20]);
+        let known = KnownRows {
+            rows: [&v4, &[]],
+            left_out: [&others, &none],
+            held: &held,
+            dumped_at: then,
+            connections: Some(1000),
+        };
+        assert_eq!(known.namespace(), 2003);
+        // The same sockets (20 is in no TCP table): each row looked up.
+        let wanted = row_lookups(&held, &known, soon).expect("lookups");
+        assert_eq!(
+            wanted.iter().map(|n| n.cookie).collect::<Vec<_>>(),
+            v4.iter().map(|r| r.cookie).collect::<Vec<_>>()
+        );
+        // A socket more, or one fewer: dump.
+        assert!(row_lookups(&set(&[10, 11, 12, 20, 30]), &known, soon).is_none());
+        assert!(row_lookups(&set(&[10, 11, 12]), &known, soon).is_none());
+        // The namespace last dumped too long ago: dump.
+        let late = then + REDUMP_AFTER + Duration::from_secs(1);
+        assert!(row_lookups(&held, &known, late).is_none());
+        // The process holds most of a small namespace: one dump is cheaper.
+        let many: Vec<InetDiagMsg> = (100..500).map(row).collect();
+        let crowd: FxHashSet<u64> = (100..500).collect();
+        let crowded = KnownRows {
+            rows: [&many, &[]],
+            left_out: [&none, &none],
+            held: &crowd,
+            ..known
+        };
+        assert!(row_lookups(&crowd, &crowded, soon).is_none());
     }
 
     #[test]
