@@ -219,6 +219,53 @@ pub(crate) fn plan<'a>(inputs: &TickInputs<'a>) -> Plan<'a> {
     }
 }
 
+/// The reads of one tick shared by every watched process of a namespace
+/// (the exporter): the tcp tab's tables whole (over sock_diag where they
+/// can be) and `more` tables read whole; the namespace's listeners and
+/// every connection with its counters, in one dump that each process then
+/// picks its own from (cheaper than one reading per process once there
+/// are dozens: each walks the kernel's whole socket hash); and, when
+/// `scan_owners`, every process's `fd/`. Each process's own `fd/` is
+/// listed apart, so not here; unix, netlink and packet sockets are never
+/// read.
+pub(crate) fn namespace_plan(
+    origin: Origin,
+    tcp_source: TcpSource,
+    scan_owners: bool,
+    more: &[&'static str],
+) -> Plan<'static> {
+    let live = origin != Origin::Captured;
+    let mut plan = plan(&TickInputs {
+        tab: Tab::Tcp,
+        scope: Scope::All,
+        origin,
+        tcp_source,
+        with_rate: false,
+        earlier: None,
+        scan_listener_owners: false,
+        earlier_rows: None,
+    });
+    for &name in more {
+        if !plan.tables.iter().any(|t| t.name == name) {
+            plan.tables.push(TableRead {
+                name,
+                over_sock_diag: false,
+                sifted: false,
+            });
+        }
+    }
+    plan.fd = false;
+    plan.owners = live && scan_owners;
+    plan.connections = if live {
+        Connections::All
+    } else {
+        Connections::Skip
+    };
+    plan.listeners = live;
+    plan.if_unexplained.clear();
+    plan
+}
+
 /// The tables a sock_diag dump of TCP sockets describes.
 pub(crate) const TCP_TABLES: [&str; 2] = crate::parse::inet_diag::TABLES;
 
@@ -492,6 +539,27 @@ mod tests {
                 known_rows: None,
             }
         );
+    }
+
+    #[test]
+    fn a_namespace_tick_reads_every_table_whole_and_every_connection_once() {
+        let more = ["udp", "dev", "tcp"];
+        let live = namespace_plan(Origin::Live, TcpSource::Netlink, true, &more);
+        let names: Vec<&str> = live.tables.iter().map(|t| t.name).collect();
+        assert_eq!(names, ["tcp", "tcp6", "udp", "dev"]);
+        assert!(live.tables.iter().all(|t| !t.sifted));
+        assert!(live.tables[..2].iter().all(|t| t.over_sock_diag));
+        assert!(!live.tables[2..].iter().any(|t| t.over_sock_diag));
+        assert!(!live.fd && live.owners && live.listeners);
+        assert_eq!(live.connections, Connections::All);
+        assert!(live.if_unexplained.is_empty() && live.known_rows.is_none());
+        let quiet = namespace_plan(Origin::Live, TcpSource::Proc, false, &more);
+        assert!(!quiet.owners && !quiet.tables[0].over_sock_diag);
+        // A captured tree: files only, nothing to ask a kernel.
+        let captured = namespace_plan(Origin::Captured, TcpSource::Netlink, true, &more);
+        assert!(!captured.owners && !captured.listeners);
+        assert_eq!(captured.connections, Connections::Skip);
+        assert!(captured.tables.iter().all(|t| !t.over_sock_diag));
     }
 
     fn own_reading(flows: &[u64], others: &[u64], dumped_at: Instant) -> FlowDump {

@@ -50,13 +50,12 @@ use crate::accounting::Accounting;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::DiagError;
-use crate::plan::{Connections, TableRead, TickInputs};
 use crate::render::{Family, MetricKind, Screen, Value, sanitize};
 use crate::report::screen_samples;
 use crate::session::exit;
 use crate::snapshot::{FlowDump, OwnConnections, Process, Snapshot};
 use crate::source::{Liveness, ProcSource};
-use crate::tabs::{CounterDisplay, Scope, Settings, Tab, ViewContext, ViewSettings, view_with};
+use crate::tabs::{CounterDisplay, Settings, Tab, ViewContext, ViewSettings, view_with};
 
 use http::{Published, Rendered, Server};
 use metrics::{Exposition, Number};
@@ -369,43 +368,12 @@ impl Watcher {
                     .get(pid)
                     .is_some_and(|w| w.accounting.wants_owner_scan(now))
             });
-        let inputs = TickInputs {
-            tab: Tab::Tcp,
-            // Scope all: the tables whole, shared by every process.
-            scope: Scope::All,
-            origin,
-            tcp_source: self.settings.tcp_source,
-            with_rate: false,
-            earlier: None,
-            scan_listener_owners: false,
-            earlier_rows: None,
-        };
-        let mut plan = crate::plan::plan(&inputs);
-        for name in MORE_TABLES.iter().chain(Tab::Analysis.net_files()) {
-            if !plan.tables.iter().any(|t| t.name == *name) {
-                plan.tables.push(TableRead {
-                    name,
-                    over_sock_diag: false,
-                    sifted: false,
-                });
-            }
-        }
-        // Each process's fd/ and connections are read below; unix, netlink
-        // and packet sockets are not exported.
-        plan.fd = false;
-        plan.owners = scan;
-        let live = origin != crate::plan::Origin::Captured;
-        // Every connection of the namespace with its counters, in one dump
-        // that each process then picks its own from: cheaper than one
-        // reading per process once there are dozens of them (each dump
-        // walks the kernel's whole socket hash).
-        plan.connections = if live {
-            Connections::All
-        } else {
-            Connections::Skip
-        };
-        plan.listeners = live;
-        plan.if_unexplained.clear();
+        let more: Vec<&'static str> = MORE_TABLES
+            .iter()
+            .chain(Tab::Analysis.net_files())
+            .copied()
+            .collect();
+        let plan = crate::plan::namespace_plan(origin, self.settings.tcp_source, scan, &more);
         let mut snapshot =
             crate::tick::execute(&self.source, &crate::diag::Netlink, &lead.process, &plan);
         let connections = snapshot.flows.take().map(NamespaceConnections::of);
