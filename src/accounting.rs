@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use crate::closes::{CloseReader, Delivery};
@@ -91,11 +91,74 @@ impl TotalsRecord {
     }
 }
 
-/// One session's accounting.
+/// A close-event subscription of one network namespace and the ledgers
+/// it feeds: each event is received and decoded once, however many
+/// watched processes of the namespace account with it (the exporter
+/// watches dozens). It lives as long as an [`Accounting`] follows it.
+pub(crate) struct Closes {
+    members: Arc<Mutex<Vec<Weak<Mutex<Ledger>>>>>,
+    /// Keeps the subscription's thread alive; dropped with the last
+    /// accounting that follows it.
+    _reader: Option<CloseReader>,
+    /// Why closes cannot be followed, when they cannot.
+    unavailable: Option<String>,
+}
+
+impl Closes {
+    /// Subscribes to the closes of the namespace of the process whose view
+    /// directory is `view_dir` (a captured tree has none to follow).
+    pub(crate) fn subscribe(
+        kernel: &dyn SockDiag,
+        view_dir: &std::path::Path,
+        origin: Origin,
+    ) -> Arc<Closes> {
+        let members: Arc<Mutex<Vec<Weak<Mutex<Ledger>>>>> = Arc::default();
+        let (reader, unavailable) = match origin {
+            Origin::Captured => (None, Some("a captured tree has no close events".into())),
+            Origin::Live | Origin::LiveRecorded => {
+                let fed = Arc::clone(&members);
+                let on = Box::new(move |delivery: Delivery<'_>| {
+                    let mut members = fed.lock().unwrap_or_else(PoisonError::into_inner);
+                    members.retain(|ledger| ledger.strong_count() > 0);
+                    for ledger in members.iter().filter_map(Weak::upgrade) {
+                        feed(
+                            &mut ledger.lock().unwrap_or_else(PoisonError::into_inner),
+                            &delivery,
+                        );
+                    }
+                });
+                match kernel.subscribe_closes(view_dir, on) {
+                    Ok(reader) => (Some(reader), None),
+                    Err(why) => (None, Some(why.to_string())),
+                }
+            }
+        };
+        Arc::new(Closes {
+            members,
+            _reader: reader,
+            unavailable,
+        })
+    }
+}
+
+/// Hands one delivery of the close subscription to `ledger`.
+fn feed(ledger: &mut Ledger, delivery: &Delivery<'_>) {
+    match delivery {
+        Delivery::Closed(events) => {
+            for event in *events {
+                ledger.record_close(event);
+            }
+        }
+        Delivery::Overflowed { lost } => ledger.record_overflow(*lost, Instant::now()),
+        Delivery::Failed(_) => ledger.unsubscribed(Instant::now()),
+    }
+}
+
+/// One session's accounting (or one watched process's, in the exporter).
 pub(crate) struct Accounting {
     ledger: Arc<Mutex<Ledger>>,
-    /// Keeps the subscription's thread alive; dropped with the session.
-    _reader: Option<CloseReader>,
+    /// The subscription that feeds the ledger, kept alive with it.
+    _closes: Arc<Closes>,
     unavailable: Option<String>,
     /// Socket inode → the other processes holding it, for the process's
     /// listeners, from the last owner scan.
@@ -120,39 +183,34 @@ impl Accounting {
         origin: Origin,
         recorded: Vec<RecordedTotals>,
     ) -> Self {
+        Accounting::following(
+            Closes::subscribe(kernel, view_dir, origin),
+            origin,
+            recorded,
+        )
+    }
+
+    /// An accounting fed by `closes`, which other processes of the same
+    /// namespace may follow too.
+    pub(crate) fn following(
+        closes: Arc<Closes>,
+        origin: Origin,
+        recorded: Vec<RecordedTotals>,
+    ) -> Self {
         let mut ledger = Ledger::new();
         if origin != Origin::Captured {
             ledger.await_owner_scan();
         }
         let ledger = Arc::new(Mutex::new(ledger));
-        let (reader, unavailable) = match origin {
-            Origin::Captured => (None, Some("a captured tree has no close events".into())),
-            Origin::Live | Origin::LiveRecorded => {
-                let fed = Arc::clone(&ledger);
-                let on = Box::new(move |delivery: Delivery<'_>| {
-                    let mut ledger = fed.lock().unwrap_or_else(PoisonError::into_inner);
-                    match delivery {
-                        Delivery::Closed(events) => {
-                            for event in events {
-                                ledger.record_close(event);
-                            }
-                        }
-                        Delivery::Overflowed { lost } => {
-                            ledger.record_overflow(lost, Instant::now())
-                        }
-                        Delivery::Failed(_) => ledger.unsubscribed(Instant::now()),
-                    }
-                });
-                match kernel.subscribe_closes(view_dir, on) {
-                    Ok(reader) => (Some(reader), None),
-                    Err(why) => (None, Some(why.to_string())),
-                }
-            }
-        };
+        closes
+            .members
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::downgrade(&ledger));
         Accounting {
             ledger,
-            _reader: reader,
-            unavailable,
+            unavailable: closes.unavailable.clone(),
+            _closes: closes,
             listener_owners: HashMap::new(),
             scanned_at: None,
             accepted_at_scan: 0,
@@ -301,6 +359,93 @@ mod tests {
             refresh
         );
         assert_eq!(replayed.counters.lost_events, 7);
+    }
+
+    /// What a subscription hands its deliveries to.
+    type OnDelivery = Box<dyn FnMut(Delivery<'_>) + Send>;
+
+    /// A kernel that only takes subscriptions, keeping their callbacks.
+    #[derive(Default)]
+    struct Subscriptions {
+        taken: Mutex<Vec<OnDelivery>>,
+    }
+
+    impl SockDiag for Subscriptions {
+        fn connections(
+            &self,
+            _: &std::path::Path,
+            _: Option<&rustc_hash::FxHashSet<u64>>,
+        ) -> Result<(crate::snapshot::FlowDump, usize), crate::error::DiagError> {
+            unreachable!("only subscriptions")
+        }
+        fn look_up(
+            &self,
+            _: &std::path::Path,
+            _: &[crate::diag::SocketName],
+        ) -> Result<(Vec<crate::diag::Found>, crate::snapshot::DumpPlace), crate::error::DiagError>
+        {
+            unreachable!("only subscriptions")
+        }
+        fn neighbours(
+            &self,
+            _: &std::path::Path,
+        ) -> Result<Vec<crate::neighbours::Neighbour>, crate::error::DiagError> {
+            unreachable!("only subscriptions")
+        }
+        fn listeners(
+            &self,
+            _: &std::path::Path,
+        ) -> Result<Vec<crate::parse::inet_diag::InetDiagMsg>, crate::error::DiagError> {
+            unreachable!("only subscriptions")
+        }
+        fn subscribe_closes(
+            &self,
+            _: &std::path::Path,
+            on: Box<dyn FnMut(Delivery<'_>) + Send>,
+        ) -> Result<CloseReader, crate::error::DiagError> {
+            self.taken.lock().unwrap().push(on);
+            Ok(CloseReader::without_thread())
+        }
+        fn sockets(
+            &self,
+            _: &std::path::Path,
+            _: &mut (dyn FnMut(crate::parse::inet_diag::InetDiagMsg) + Send),
+        ) -> Result<crate::snapshot::DumpPlace, crate::error::DiagError> {
+            unreachable!("only subscriptions")
+        }
+    }
+
+    fn lost_events(accounting: &Accounting) -> u64 {
+        let mut ledger = accounting.ledger.lock().unwrap();
+        ledger.refresh([], &[], Instant::now()).counters.lost_events
+    }
+
+    /// Accountings that follow one subscription each get every delivery;
+    /// one that ends is no longer fed, and the subscription is taken once.
+    #[test]
+    fn one_subscription_feeds_every_ledger_that_follows_it() {
+        let kernel = Subscriptions::default();
+        let closes = Closes::subscribe(&kernel, std::path::Path::new("/nowhere"), Origin::Live);
+        let first = Accounting::following(Arc::clone(&closes), Origin::Live, Vec::new());
+        let second = Accounting::following(Arc::clone(&closes), Origin::Live, Vec::new());
+        assert_eq!(kernel.taken.lock().unwrap().len(), 1);
+        let deliver = |delivery| (kernel.taken.lock().unwrap()[0])(delivery);
+        deliver(Delivery::Overflowed { lost: Some(3) });
+        assert_eq!((lost_events(&first), lost_events(&second)), (3, 3));
+        drop(second);
+        deliver(Delivery::Overflowed { lost: Some(4) });
+        assert_eq!(lost_events(&first), 7);
+        assert_eq!(
+            closes.members.lock().unwrap().len(),
+            1,
+            "the ended one is let go"
+        );
+        // Without a subscription every follower says why.
+        let captured =
+            Closes::subscribe(&kernel, std::path::Path::new("/nowhere"), Origin::Captured);
+        let replay = Accounting::following(captured, Origin::Captured, Vec::new());
+        assert!(replay.unavailable.is_some());
+        assert_eq!(kernel.taken.lock().unwrap().len(), 1);
     }
 
     /// A replay shows the recorded totals tick by tick, then stays on the

@@ -408,6 +408,17 @@ impl CloseReader {
     }
 }
 
+#[cfg(test)]
+impl CloseReader {
+    /// A reader without a thread, for fake kernels.
+    pub(crate) fn without_thread() -> CloseReader {
+        CloseReader {
+            stop: Arc::default(),
+            thread: None,
+        }
+    }
+}
+
 impl Drop for CloseReader {
     fn drop(&mut self) {
         if self.thread.is_some() {

@@ -29,8 +29,8 @@
 //! that namespace snapshot and
 //! viewed as the tcp, udp, raw and icmp tabs in scope own (sockets by
 //! protocol and state) — and as the flows tab with `--per-connection`.
-//! Its [`Accounting`] (the close-event subscription and the ledger) gives
-//! the TCP totals. What a process leaves for the next refresh is its
+//! Its [`Accounting`] (a ledger, fed by the close-event subscription
+//! its namespace's processes share) gives the TCP totals. What a process leaves for the next refresh is its
 //! accounting and its own connections (the base of its rate);
 //! both go with the process. The namespace's tables are dropped at the
 //! end of each refresh.
@@ -38,15 +38,15 @@
 mod http;
 mod metrics;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use crate::accounting::Accounting;
+use crate::accounting::{Accounting, Closes};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::DiagError;
@@ -170,6 +170,9 @@ pub(crate) struct Watcher {
     problems: u64,
     /// Problems already printed on stderr (each once; bounded).
     told: HashSet<String>,
+    /// Each namespace's close-event subscription, shared by the watched
+    /// processes in it (it ends with the last of them).
+    closes: HashMap<String, Weak<Closes>>,
 }
 
 /// The inet socket tables besides tcp's, read with it each refresh.
@@ -190,6 +193,7 @@ impl Watcher {
             refreshes: 0,
             problems: 0,
             told: HashSet::new(),
+            closes: HashMap::new(),
         }
     }
 
@@ -265,13 +269,22 @@ impl Watcher {
     }
 
     fn watch(&mut self, process: Process, given: bool) {
-        let accounting = Accounting::start(
-            &crate::diag::Netlink,
-            &self.source.view_dir(&process),
-            self.source.origin(),
-            // A replay's recorded totals are one process's: not exported.
-            Vec::new(),
-        );
+        let origin = self.source.origin();
+        // One subscription per namespace: every process of it would
+        // otherwise receive and decode every close of the namespace.
+        self.closes.retain(|_, closes| closes.strong_count() > 0);
+        let netns = netns_label(&process);
+        let closes = match self.closes.get(&netns).and_then(Weak::upgrade) {
+            Some(closes) => closes,
+            None => {
+                let view_dir = self.source.view_dir(&process);
+                let closes = Closes::subscribe(&crate::diag::Netlink, &view_dir, origin);
+                self.closes.insert(netns, Arc::downgrade(&closes));
+                closes
+            }
+        };
+        // A replay's recorded totals are one process's: not exported.
+        let accounting = Accounting::following(closes, origin, Vec::new());
         self.watched.insert(
             process.pid,
             Watched {

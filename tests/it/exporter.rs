@@ -13,6 +13,7 @@
 //!   oversized and wrong requests answered with 4xx, 50 concurrent
 //!   scrapes, content negotiation, and SIGTERM ending with status 0.
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -633,5 +634,108 @@ fn prometheus_sees_every_byte_and_the_restarted_process() {
     assert_eq!(up[0].0["pid"], serde_json::Value::String(new_pid.clone()));
 
     drop(prometheus);
+    assert_eq!(exporter.stop(), Some(0));
+}
+
+/// The value of the sample of `family` whose labels start with `pid`.
+fn sample(text: &str, family: &str, pid: &str) -> Option<f64> {
+    let start = format!("{family}{{pid=\"{pid}\"");
+    text.lines()
+        .find(|line| line.starts_with(&start))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+}
+
+/// How many sock_diag sockets subscribed to multicast groups (the destroy
+/// groups) in the namespace of `member` the process `holder` has open.
+fn subscriptions_of(holder: u32, member: u32) -> usize {
+    let inodes: BTreeSet<u64> = std::fs::read_dir(format!("/proc/{holder}/fd"))
+        .expect("fd/ listed")
+        .flatten()
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            target
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let table = std::fs::read_to_string(format!("/proc/{member}/net/netlink")).expect("netlink");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            f.len() >= 10
+                && f[1] == "4"
+                && f[3] != "00000000"
+                && f[9].parse().is_ok_and(|inode: u64| inodes.contains(&inode))
+        })
+        .count()
+}
+
+/// Two processes of one namespace under one name: each counted exactly,
+/// from one close subscription for the namespace, not one per process.
+#[test]
+fn processes_of_one_namespace_share_one_close_subscription() {
+    const TEST: &str = "processes_of_one_namespace_share_one_close_subscription";
+    if !root_or_skip(TEST)
+        || !tools_or_skip(TEST, &[["ip", "-V"]], "iproute2")
+        || !tools_or_skip(TEST, &[["python3", "--version"]], "python3")
+    {
+        return;
+    }
+    let ns = Netns::new("shared");
+    let name = format!("nms{}", std::process::id() % 1_000_000);
+    let servers = [
+        python(&ns, SERVER, &[&name, "0"]),
+        python(&ns, SERVER, &[&name, "0"]),
+    ];
+    let exporter = Exporter::start(&["--name", &name]);
+    let pids: Vec<String> = servers.iter().map(|s| s.pid().to_string()).collect();
+    let received = "netmonitor_process_tcp_received_bytes_total";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let before: Vec<f64> = loop {
+        let text = get(exporter.address, "/metrics", None).text();
+        let found: Vec<Option<f64>> = pids.iter().map(|p| sample(&text, received, p)).collect();
+        if found.iter().all(Option::is_some) {
+            break found.into_iter().flatten().collect();
+        }
+        assert!(Instant::now() < deadline, "both processes watched: {text}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        subscriptions_of(exporter.session.child.id(), servers[0].pid()),
+        1,
+        "one subscription for the namespace"
+    );
+    let counts = [120u64, 80];
+    let expected: Vec<f64> = counts
+        .iter()
+        .map(|&n| (0..n).map(|i| 500 + (i * 7919) % 3000).sum::<u64>() as f64)
+        .collect();
+    for (server, count) in servers.iter().zip(counts) {
+        let port = server.ready.trim_start_matches("ready ").to_string();
+        let mut client = python(&ns, CLIENT, &[&port, &count.to_string()]);
+        let _ = client.child.wait();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = get(exporter.address, "/metrics", None).text();
+        let grown: Vec<f64> = pids
+            .iter()
+            .zip(&before)
+            .map(|(p, b)| sample(&text, received, p).unwrap_or(f64::NAN) - b)
+            .collect();
+        if grown == expected {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "received {grown:?}, expected {expected:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
     assert_eq!(exporter.stop(), Some(0));
 }
