@@ -522,8 +522,7 @@ impl ProcSource {
         Ok(found)
     }
 
-    /// Reads a file below the root that is not per-process (`/etc/passwd`
-    /// is read from the real filesystem, see [`read_passwd`]).
+    /// Reads a file below the root that is not per-process.
     pub(crate) fn read_global(&self, relative: &str) -> Result<String, ReadError> {
         self.read_text(&self.root.join(relative))
     }

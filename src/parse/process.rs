@@ -2,8 +2,6 @@
 //! `fd/` links. They say who the monitored process is, whether it is still
 //! the same process (start time), and which sockets are its own.
 
-use std::collections::HashMap;
-
 use nom::Parser;
 use nom::bytes::complete::tag;
 use nom::character::complete::{anychar, char};
@@ -132,25 +130,6 @@ pub fn proc_hidepid(mountinfo: &str, mount_point: &str) -> Option<String> {
     })
 }
 
-/// User names by uid from `/etc/passwd` text (`name:x:uid:…`). Lines that
-/// do not have that shape are skipped: the table is only used to label
-/// uids, and an unknown uid is shown as a number.
-pub fn parse_passwd(text: &str) -> HashMap<u32, String> {
-    let mut users = HashMap::new();
-    for line in text.lines() {
-        let mut fields = line.split(':');
-        let (Some(name), Some(_), Some(uid)) = (fields.next(), fields.next(), fields.next()) else {
-            continue;
-        };
-        if let Ok(uid) = uid.parse::<u32>() {
-            if !name.is_empty() {
-                users.entry(uid).or_insert_with(|| name.to_string());
-            }
-        }
-    }
-    users
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,16 +194,6 @@ mod tests {
     }
 
     #[test]
-    fn passwd_names_by_uid() {
-        let users = parse_passwd(
-            "root:x:0:0:root:/root:/bin/bash\n# comment\nbad\nnobody:x:65534:65534::/:/usr/sbin/nologin\nroot2:x:0:0::/:/bin/sh\n",
-        );
-        assert_eq!(users.get(&0).map(String::as_str), Some("root"));
-        assert_eq!(users.get(&65534).map(String::as_str), Some("nobody"));
-        assert_eq!(users.len(), 2);
-    }
-
-    #[test]
     fn cmdline_joins_arguments() {
         assert_eq!(format_cmdline("nc\0-l\x00127.0.0.1\0"), "nc -l 127.0.0.1");
         assert_eq!(format_cmdline(""), "");
@@ -239,30 +208,8 @@ mod tests {
             fn any_text_never_panics(text in "(?s).{0,400}", point in "\\PC{0,20}") {
                 let _ = parse_stat(&text);
                 let _ = socket_inode(&text);
-                let _ = parse_passwd(&text);
                 let _ = format_cmdline(&text);
                 let _ = proc_hidepid(&text, &point);
-            }
-
-            #[test]
-            fn passwd_files_with_garbage_name_every_uid_once(
-                lines in proptest::collection::vec(
-                    prop_oneof![
-                        ("[a-z_][a-z0-9_-]{0,31}", 0u32..2000, any::<u32>(), "[^:\\pC]{0,20}")
-                            .prop_map(|(name, uid, gid, gecos)| (Some((uid, name.clone())), format!("{name}:x:{uid}:{gid}:{gecos}:/home/{name}:/bin/sh"))),
-                        // No colon: not a passwd line.
-                        "[^:\\pC]{0,80}".prop_map(|g| (None, g)),
-                    ],
-                    0..40,
-                ),
-                crlf in any::<bool>(),
-            ) {
-                let text = lines.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join(if crlf { "\r\n" } else { "\n" });
-                let mut expected = HashMap::new();
-                for (uid, name) in lines.iter().filter_map(|(user, _)| user.clone()) {
-                    expected.entry(uid).or_insert(name);
-                }
-                prop_assert_eq!(parse_passwd(&text), expected);
             }
 
             #[test]
