@@ -923,14 +923,8 @@ mod tests {
 
     fn live_plan(tab: Tab, scope: Scope, earlier: Option<&FlowDump>) -> Plan<'_> {
         plan(&crate::plan::TickInputs {
-            tab,
-            scope,
-            origin: Origin::Live,
-            tcp_source: TcpSource::Netlink,
-            with_rate: true,
             earlier,
-            scan_listener_owners: false,
-            earlier_rows: None,
+            ..live_inputs(tab, scope)
         })
     }
 
@@ -1194,14 +1188,8 @@ mod tests {
         );
         assert_eq!(all.flows.unwrap().unwrap().flows.len(), 2);
         let captured_plan = plan(&crate::plan::TickInputs {
-            tab: Tab::Tcp,
-            scope: Scope::Own,
             origin: Origin::Captured,
-            tcp_source: TcpSource::Netlink,
-            with_rate: true,
-            earlier: None,
-            scan_listener_owners: false,
-            earlier_rows: None,
+            ..live_inputs(Tab::Tcp, Scope::Own)
         });
         let quiet = FakeKernel::default();
         let snapshot = execute(&source, &quiet, &process, &captured_plan);
