@@ -570,7 +570,9 @@ fn connections_of_rows(
         .iter()
         .filter_map(|(_, table)| table.as_ref().ok()?.dumped())
         .flatten()
-        .filter(|row| is_connection(row.state))
+        // Without `fd/` the rows are every socket, and none is known to
+        // be the process's.
+        .filter(|row| is_connection(row.state) && own.contains(&u64::from(row.inode)))
         .map(SocketName::from)
         .collect();
     let known = OwnConnections {
