@@ -281,6 +281,10 @@ pub(crate) const REDUMP_AFTER: Duration = Duration::from_secs(10);
 const LOOKUP_COST: usize = 3;
 const LOOKUP_ANYWAY: usize = 300;
 
+/// A namespace with fewer TCP sockets is dumped at every tick of the tcp
+/// tab: that costs about a millisecond, and keeps its count current.
+pub(crate) const DUMP_BELOW: usize = 1000;
+
 /// Whether looking up `wanted` sockets one by one costs less than dumping
 /// a namespace of `in_namespace`.
 pub(crate) fn worth_looking_up(wanted: usize, in_namespace: usize) -> bool {
@@ -291,7 +295,8 @@ pub(crate) fn worth_looking_up(wanted: usize, in_namespace: usize) -> bool {
 /// exactly the sockets it held at the last tick (`known`): none new, none
 /// gone — a socket that came or went may be a connection the namespace's
 /// dump must show, or no longer the process's. `None` (dump instead) when
-/// they differ, the namespace was dumped more than [`REDUMP_AFTER`] ago
+/// they differ, the namespace is small ([`DUMP_BELOW`]), it was dumped
+/// more than [`REDUMP_AFTER`] ago
 /// (its other sockets are counted again, and a socket of the process that
 /// was bound but not yet listening or connected is found), or the process
 /// holds so much of the namespace that one dump is cheaper.
@@ -300,7 +305,10 @@ pub(crate) fn row_lookups(
     known: &KnownRows<'_>,
     now: Instant,
 ) -> Option<Vec<SocketName>> {
-    if now.saturating_duration_since(known.dumped_at) > REDUMP_AFTER || own != known.held {
+    if known.namespace() < DUMP_BELOW
+        || now.saturating_duration_since(known.dumped_at) > REDUMP_AFTER
+        || own != known.held
+    {
         return None;
     }
     let rows = known.rows.iter().flat_map(|rows| rows.iter());
@@ -627,9 +635,16 @@ mod tests {
         // The namespace last dumped too long ago: dump.
         let late = then + REDUMP_AFTER + Duration::from_secs(1);
         assert!(row_lookups(&held, &known, late).is_none());
-        // The process holds most of a small namespace: one dump is cheaper.
-        let many: Vec<InetDiagMsg> = (100..500).map(row).collect();
-        let crowd: FxHashSet<u64> = (100..500).collect();
+        // A small namespace is dumped anyway: cheap, and its count current.
+        let few = Arc::new((0..900u64).collect::<FxHashSet<u64>>());
+        let small = KnownRows {
+            left_out: [&few, &none],
+            ..known
+        };
+        assert!(row_lookups(&held, &small, soon).is_none());
+        // The process holds most of a namespace: one dump is cheaper.
+        let many: Vec<InetDiagMsg> = (100..1100).map(row).collect();
+        let crowd: FxHashSet<u64> = (100..1100).collect();
         let crowded = KnownRows {
             rows: [&many, &[]],
             left_out: [&none, &none],

@@ -975,17 +975,27 @@ mod tests {
     }
 
     /// The namespace of the captured process: its listener 22851 and
-    /// connection 22870, a neighbour's listener and connection, and a
-    /// TIME_WAIT socket.
+    /// connection 22870, a neighbour's listener and connection, a
+    /// TIME_WAIT socket, and 1 000 more listeners (a namespace big enough
+    /// for lookups: `plan::DUMP_BELOW`).
     fn namespace_with_a_connection() -> FakeKernel {
+        let mut sockets = vec![
+            header(22851, "127.0.0.1:5555", "0.0.0.0:0", 10),
+            header(22870, "127.0.0.1:6000", "127.0.0.1:40870", 1),
+            header(99, "127.0.0.1:7000", "0.0.0.0:0", 10),
+            header(98, "127.0.0.1:7000", "127.0.0.1:40098", 1),
+            header(0, "127.0.0.1:5555", "127.0.0.1:40000", 6),
+        ];
+        sockets.extend((0..1000).map(|i| {
+            header(
+                100_000 + i,
+                &format!("127.0.0.1:{}", 20_000 + i),
+                "0.0.0.0:0",
+                10,
+            )
+        }));
         FakeKernel {
-            sockets: vec![
-                header(22851, "127.0.0.1:5555", "0.0.0.0:0", 10),
-                header(22870, "127.0.0.1:6000", "127.0.0.1:40870", 1),
-                header(99, "127.0.0.1:7000", "0.0.0.0:0", 10),
-                header(98, "127.0.0.1:7000", "127.0.0.1:40098", 1),
-                header(0, "127.0.0.1:5555", "127.0.0.1:40000", 6),
-            ],
+            sockets,
             connections: vec![TcpFlow::sample(22870, 100), TcpFlow::sample(98, 7)],
             ..FakeKernel::default()
         }
@@ -1037,7 +1047,7 @@ mod tests {
         // The process holds the same sockets: each is looked up, the
         // namespace is not dumped, and the others are those counted then.
         let known = KnownRows::of(&first).expect("scope own rows over sock_diag");
-        assert_eq!(known.namespace(), 5);
+        assert_eq!(known.namespace(), 1005);
         let second = execute(&source, &kernel, &process, &tcp_plan_after(Some(known)));
         assert_eq!(
             kernel.asked_for_connections(),
@@ -1059,7 +1069,7 @@ mod tests {
         // A tick built on a looked-up one knows as much.
         let known = KnownRows::of(&second).unwrap();
         assert_eq!(known.dumped_at, first.instant);
-        assert_eq!(known.namespace(), 5);
+        assert_eq!(known.namespace(), 1005);
 
         // A socket that is no longer found as it was (here: gone from the
         // kernel while still listed in fd/): the namespace is dumped.

@@ -280,6 +280,21 @@ c2 = socket.create_connection(("127.0.0.1", 7011)); a2, _ = l.accept()
 time.sleep(120)
 "#;
 
+/// A neighbour holding 1 200 sockets (600 loopback connections), so that
+/// the namespace is big enough for lookups (a small one is dumped at
+/// every refresh).
+const CROWD: &str = r#"
+import resource, socket, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+l = socket.socket(); l.bind(("127.0.0.1", 7012)); l.listen(1024)
+held = []
+for _ in range(600):
+    held.append(socket.create_connection(("127.0.0.1", 7012)))
+    held.append(l.accept()[0])
+print("ready", flush=True)
+time.sleep(120)
+"#;
+
 /// While the process holds the same sockets, a refresh looks each one up
 /// and says the namespace's other sockets were counted earlier; a new
 /// connection makes the next refresh dump the namespace (its rows marked
@@ -292,6 +307,7 @@ fn a_refresh_looks_up_the_same_sockets_and_dumps_when_one_is_new() {
     let ns = Netns::new("lookup");
     let dir = tempfile::tempdir().unwrap();
     let trigger = dir.path().join("connect");
+    let _crowd = ns.spawn_python(CROWD);
     let child = ns.spawn_python(&GROWING.replace("TRIGGER", trigger.to_str().unwrap()));
     let pid = child.pid().to_string();
     let session = LiveSession::start(&["--interval", "1", "--tab", "tcp", &pid]);
@@ -307,7 +323,7 @@ fn a_refresh_looks_up_the_same_sockets_and_dumps_when_one_is_new() {
         |out| {
             screens(out)
                 .iter()
-                .any(|s| s.contains("own sockets: 5 of 5") && s.contains(looked_up))
+                .any(|s| s.contains("own sockets: 5 of 1206") && s.contains(looked_up))
         },
     );
     let (code, out, err) = session.finish(QUICK);
@@ -315,7 +331,7 @@ fn a_refresh_looks_up_the_same_sockets_and_dumps_when_one_is_new() {
     let screens = screens(&out);
     let first = screens
         .iter()
-        .position(|s| s.contains("own sockets: 5 of 5"))
+        .position(|s| s.contains("own sockets: 5 of 1206"))
         .expect("the new connection's screen");
     // It is the first or second refresh after the connection was made
     // (one may have been on its way), not the next periodic dump.
@@ -324,7 +340,7 @@ fn a_refresh_looks_up_the_same_sockets_and_dumps_when_one_is_new() {
     assert!(
         screens[..first]
             .iter()
-            .all(|s| s.contains("own sockets: 3 of 3"))
+            .all(|s| s.contains("own sockets: 3 of 1204"))
     );
     assert!(!screens[0].contains(looked_up), "{}", screens[0]);
     // The screen that saw the new sockets dumped the namespace, and marks
