@@ -10,10 +10,10 @@ use libfuzzer_sys::fuzz_target;
 use netmonitor::parse::counters::{
     counter_delta, parse_pairs, parse_snmp6, value_delta, wrapping_delta_u32,
 };
+use netmonitor::parse::decode_bytes;
 use netmonitor::parse::dev::{DevCounters, parse_dev};
 use netmonitor::parse::sockstat::parse_sockstat;
 use netmonitor::parse::softnet::{SoftnetRow, parse_softnet};
-use netmonitor::parse::decode_bytes;
 
 /// `counter_delta(previous, current)` is exact, or absent because the
 /// counter went backwards.

@@ -5,8 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 use netmonitor::parse::Endian;
 use netmonitor::parse::arp::{parse_arp_table, parse_neigh_cache_stats};
-use netmonitor::parse::route::{parse_ipv6_route_table, parse_route_table};
 use netmonitor::parse::decode_bytes;
+use netmonitor::parse::route::{parse_ipv6_route_table, parse_route_table};
 
 fuzz_target!(|data: &[u8]| {
     let text = decode_bytes(data.to_vec());

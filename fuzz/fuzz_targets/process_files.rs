@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use netmonitor::parse::process::{format_cmdline, parse_stat, socket_inode};
 use netmonitor::parse::decode_bytes;
+use netmonitor::parse::process::{format_cmdline, parse_stat, socket_inode};
 
 fuzz_target!(|data: &[u8]| {
     let text = decode_bytes(data.to_vec());

@@ -5,9 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use netmonitor::command::Command;
-use netmonitor::vocab::Interval;
 use netmonitor::render::sanitize;
 use netmonitor::session::{Event, Session, step};
+use netmonitor::vocab::Interval;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

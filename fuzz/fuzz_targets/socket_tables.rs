@@ -4,16 +4,19 @@
 //! columns, without the parser). The same bytes as a sock_diag socket header
 //! (the tcp tab's other source): parsed only when long enough and of an IP
 //! family, laid out again it parses back to itself, and its row never
-//! panics whatever the clock rate.
+//! panics whatever the clock rate; the `tcp_info` counters after it are
+//! found only in an answer long enough to hold a header and an attribute.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use libfuzzer_sys::fuzz_target;
 use netmonitor::parse::Endian;
-use netmonitor::parse::inet_diag::{AF_INET, AF_INET6, INET_DIAG_MSG_LEN, parse_inet_diag_msg};
-use netmonitor::parse::sockets::{SocketEntry, parse_socket_table};
 use netmonitor::parse::decode_bytes;
+use netmonitor::parse::inet_diag::{
+    AF_INET, AF_INET6, INET_DIAG_MSG_LEN, parse_inet_diag_msg, tcp_counters,
+};
+use netmonitor::parse::sockets::{SocketEntry, parse_socket_table};
 
 /// `ADDR:PORT` as the kernel prints it: 8 hex digits for IPv4, 32 for IPv6,
 /// each 32-bit word in the producer's byte order; the port in network order.
@@ -68,6 +71,10 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => {
             assert!(data.len() < INET_DIAG_MSG_LEN || (data[0] != AF_INET && data[0] != AF_INET6))
         }
+    }
+    if tcp_counters(data).is_some() {
+        // A header, an attribute header and a tcp_info with byte counters.
+        assert!(data.len() >= INET_DIAG_MSG_LEN + 4 + 136);
     }
     let text = decode_bytes(data.to_vec());
     for endian in [Endian::Little, Endian::Big] {
