@@ -347,3 +347,25 @@ pub struct OwnConnections {
     /// How many connections the namespace had then.
     pub in_namespace: usize,
 }
+
+impl OwnConnections {
+    /// What a reading of `connections` knew, the process holding `own`
+    /// (its socket inodes): which of them were no connection.
+    pub fn of(
+        own: &FxHashSet<u64>,
+        connections: &[TcpFlow],
+        dumped_at: Instant,
+        in_namespace: usize,
+    ) -> OwnConnections {
+        let connections: FxHashSet<u64> = connections.iter().map(|f| f.inode).collect();
+        OwnConnections {
+            others: own
+                .iter()
+                .copied()
+                .filter(|inode| !connections.contains(inode))
+                .collect(),
+            dumped_at,
+            in_namespace,
+        }
+    }
+}

@@ -29,7 +29,7 @@ use crate::snapshot::{
     DumpPlace, FlowDump, OwnConnections, Process, Snapshot, Table, Tables, TcpFlow,
 };
 use crate::source::{Block, ProcSource};
-use crate::tabs::sockets::{left_out_of_dump, needs_other_tables, sift_block};
+use crate::tabs::sockets::{is_own, left_out_of_dump, needs_other_tables, sift_block};
 use crate::tabs::{Settings, Viewed};
 use crate::vocab::{Scope, Tab};
 
@@ -304,27 +304,23 @@ pub(crate) fn own_connections(
     if let Some((wanted, known)) = lookups(own, earlier, now) {
         let names: Vec<SocketName> = wanted.into_iter().map(SocketName::from).collect();
         if let Ok((found, place)) = kernel.look_up(view_dir, &names) {
-            let mut flows: Vec<TcpFlow> = found.into_iter().filter_map(|f| f.flow).collect();
-            flows.shrink_to_fit();
             return Ok(FlowDump {
-                flows,
+                flows: counters_of(found),
                 place,
                 own: Some(known),
             });
         }
     }
     let (mut dump, in_namespace) = kernel.connections(view_dir, Some(own))?;
-    let connections: FxHashSet<u64> = dump.flows.iter().map(|f| f.inode).collect();
-    dump.own = Some(OwnConnections {
-        others: own
-            .iter()
-            .copied()
-            .filter(|inode| !connections.contains(inode))
-            .collect(),
-        dumped_at: now,
-        in_namespace,
-    });
+    dump.own = Some(OwnConnections::of(own, &dump.flows, now, in_namespace));
     Ok(dump)
+}
+
+/// The connections among the sockets a lookup found, with their counters.
+fn counters_of(found: Vec<Found>) -> Vec<TcpFlow> {
+    let mut flows: Vec<TcpFlow> = found.into_iter().filter_map(|f| f.flow).collect();
+    flows.shrink_to_fit();
+    flows
 }
 
 /// Where a dump of the TCP tables gets the process's socket inodes from,
@@ -487,10 +483,7 @@ fn own_rows(
             return (Err(why), flows);
         }
     };
-    let flows = with_connections.then(|| {
-        let own = dumped.inodes.clone().unwrap_or_default();
-        connections_of_rows(kernel, view_dir, &own, &dumped, started)
-    });
+    let flows = with_connections.then(|| connections_of_rows(kernel, view_dir, &dumped, started));
     (Ok(dumped.tables), flows)
 }
 
@@ -508,10 +501,8 @@ fn look_up_rows(
 ) -> Option<(Tables, FlowDump)> {
     let wanted = row_lookups(own, known, now)?;
     let (found, place) = kernel.look_up(view_dir, &wanted).ok()?;
-    let as_before = found.len() == wanted.len()
-        && found
-            .iter()
-            .all(|f| f.header.inode != 0 && own.contains(&u64::from(f.header.inode)));
+    let as_before =
+        found.len() == wanted.len() && found.iter().all(|f| is_own(own, u64::from(f.header.inode)));
     if !as_before {
         return None;
     }
@@ -537,17 +528,14 @@ fn look_up_rows(
             (name, Ok(table))
         })
         .collect();
-    let connections: FxHashSet<u64> = flows.iter().map(|f| f.inode).collect();
+    let in_namespace = known.connections.unwrap_or(flows.len());
     let dump = FlowDump {
-        own: Some(OwnConnections {
-            others: own
-                .iter()
-                .copied()
-                .filter(|inode| !connections.contains(inode))
-                .collect(),
-            dumped_at: known.dumped_at,
-            in_namespace: known.connections.unwrap_or(flows.len()),
-        }),
+        own: Some(OwnConnections::of(
+            own,
+            &flows,
+            known.dumped_at,
+            in_namespace,
+        )),
         flows,
         place,
     };
@@ -555,31 +543,27 @@ fn look_up_rows(
 }
 
 /// The process's connections with their counters, after a dump of the
-/// namespace gave its rows (`own`: its socket inodes): each looked up by
-/// its cookie, or when that would cost more than the dump (most of the
+/// namespace gave its rows (sifted with its socket inodes): each looked up
+/// by its cookie, or when that would cost more than the dump (most of the
 /// namespace's connections are the process's) or a lookup fails, dumped.
 fn connections_of_rows(
     kernel: &dyn SockDiag,
     view_dir: &Path,
-    own: &FxHashSet<u64>,
     dumped: &DumpedRows,
     dumped_at: Instant,
 ) -> Result<FlowDump, DiagError> {
+    // Without `fd/` the rows are every socket, and none is known to be
+    // the process's.
+    let none = FxHashSet::default();
+    let own = dumped.inodes.as_ref().unwrap_or(&none);
     let wanted: Vec<SocketName> = dumped
         .tables
         .iter()
         .filter_map(|(_, table)| table.as_ref().ok()?.dumped())
         .flatten()
-        // Without `fd/` the rows are every socket, and none is known to
-        // be the process's.
-        .filter(|row| is_connection(row.state) && own.contains(&u64::from(row.inode)))
+        .filter(|row| is_connection(row.state) && is_own(own, u64::from(row.inode)))
         .map(SocketName::from)
         .collect();
-    let known = OwnConnections {
-        others: FxHashSet::default(),
-        dumped_at,
-        in_namespace: dumped.connections,
-    };
     let looked_up = if wanted.is_empty() {
         Some((Vec::new(), dumped.place.clone()))
     } else if crate::plan::worth_looking_up(wanted.len(), dumped.connections) {
@@ -588,26 +572,19 @@ fn connections_of_rows(
         None
     };
     let mut dump = match looked_up {
-        Some((found, place)) => {
-            let mut flows: Vec<TcpFlow> = found.into_iter().filter_map(|f| f.flow).collect();
-            flows.shrink_to_fit();
-            FlowDump {
-                flows,
-                place,
-                own: None,
-            }
-        }
+        Some((found, place)) => FlowDump {
+            flows: counters_of(found),
+            place,
+            own: None,
+        },
         None => kernel.connections(view_dir, Some(own))?.0,
     };
-    let connections: FxHashSet<u64> = dump.flows.iter().map(|f| f.inode).collect();
-    dump.own = Some(OwnConnections {
-        others: own
-            .iter()
-            .copied()
-            .filter(|inode| !connections.contains(inode))
-            .collect(),
-        ..known
-    });
+    dump.own = Some(OwnConnections::of(
+        own,
+        &dump.flows,
+        dumped_at,
+        dumped.connections,
+    ));
     Ok(dump)
 }
 
