@@ -158,8 +158,7 @@ fn feed(ledger: &mut Ledger, delivery: &Delivery<'_>) {
 pub(crate) struct Accounting {
     ledger: Arc<Mutex<Ledger>>,
     /// The subscription that feeds the ledger, kept alive with it.
-    _closes: Arc<Closes>,
-    unavailable: Option<String>,
+    closes: Arc<Closes>,
     /// Socket inode → the other processes holding it, for the process's
     /// listeners, from the last owner scan.
     listener_owners: HashMap<u64, Vec<u32>>,
@@ -209,8 +208,7 @@ impl Accounting {
             .push(Arc::downgrade(&ledger));
         Accounting {
             ledger,
-            unavailable: closes.unavailable.clone(),
-            _closes: closes,
+            closes,
             listener_owners: HashMap::new(),
             scanned_at: None,
             accepted_at_scan: 0,
@@ -226,7 +224,7 @@ impl Accounting {
     /// [`OWNER_SCAN_EVERY`] while more do. On a namespace of 100 000
     /// sockets a scan costs as much as a tick.
     pub(crate) fn wants_owner_scan(&self, now: Instant) -> bool {
-        if self.unavailable.is_some() || !self.listens {
+        if self.closes.unavailable.is_some() || !self.listens {
             return false;
         }
         let ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
@@ -255,7 +253,7 @@ impl Accounting {
         let Some(Ok(dump)) = &snapshot.flows else {
             return None;
         };
-        if let Some(why) = &self.unavailable {
+        if let Some(why) = &self.closes.unavailable {
             return Some(TcpTotals::Unavailable(why.clone()));
         }
         // Without the process's socket inodes nothing is known to be its.
@@ -376,7 +374,7 @@ mod tests {
             _: &std::path::Path,
             _: Option<&rustc_hash::FxHashSet<u64>>,
         ) -> Result<(crate::snapshot::FlowDump, usize), crate::error::DiagError> {
-            unreachable!("only subscriptions")
+            unreachable!("only subscriptions are asked for")
         }
         fn look_up(
             &self,
@@ -384,19 +382,19 @@ mod tests {
             _: &[crate::diag::SocketName],
         ) -> Result<(Vec<crate::diag::Found>, crate::snapshot::DumpPlace), crate::error::DiagError>
         {
-            unreachable!("only subscriptions")
+            unreachable!("only subscriptions are asked for")
         }
         fn neighbours(
             &self,
             _: &std::path::Path,
         ) -> Result<Vec<crate::neighbours::Neighbour>, crate::error::DiagError> {
-            unreachable!("only subscriptions")
+            unreachable!("only subscriptions are asked for")
         }
         fn listeners(
             &self,
             _: &std::path::Path,
         ) -> Result<Vec<crate::parse::inet_diag::InetDiagMsg>, crate::error::DiagError> {
-            unreachable!("only subscriptions")
+            unreachable!("only subscriptions are asked for")
         }
         fn subscribe_closes(
             &self,
@@ -411,7 +409,7 @@ mod tests {
             _: &std::path::Path,
             _: &mut (dyn FnMut(crate::parse::inet_diag::InetDiagMsg) + Send),
         ) -> Result<crate::snapshot::DumpPlace, crate::error::DiagError> {
-            unreachable!("only subscriptions")
+            unreachable!("only subscriptions are asked for")
         }
     }
 
@@ -444,7 +442,7 @@ mod tests {
         let captured =
             Closes::subscribe(&kernel, std::path::Path::new("/nowhere"), Origin::Captured);
         let replay = Accounting::following(captured, Origin::Captured, Vec::new());
-        assert!(replay.unavailable.is_some());
+        assert!(replay.closes.unavailable.is_some());
         assert_eq!(kernel.taken.lock().unwrap().len(), 1);
     }
 
@@ -452,59 +450,13 @@ mod tests {
     /// last; a live kernel is never asked.
     #[test]
     fn a_replay_steps_through_the_recorded_ticks() {
-        struct NoKernel;
-        impl SockDiag for NoKernel {
-            fn connections(
-                &self,
-                _: &std::path::Path,
-                _: Option<&rustc_hash::FxHashSet<u64>>,
-            ) -> Result<(crate::snapshot::FlowDump, usize), crate::error::DiagError> {
-                unreachable!("a replay asks no kernel")
-            }
-            fn look_up(
-                &self,
-                _: &std::path::Path,
-                _: &[crate::diag::SocketName],
-            ) -> Result<
-                (Vec<crate::diag::Found>, crate::snapshot::DumpPlace),
-                crate::error::DiagError,
-            > {
-                unreachable!("a replay asks no kernel")
-            }
-            fn neighbours(
-                &self,
-                _: &std::path::Path,
-            ) -> Result<Vec<crate::neighbours::Neighbour>, crate::error::DiagError> {
-                unreachable!("a replay asks no kernel")
-            }
-            fn listeners(
-                &self,
-                _: &std::path::Path,
-            ) -> Result<Vec<crate::parse::inet_diag::InetDiagMsg>, crate::error::DiagError>
-            {
-                unreachable!("a replay asks no kernel")
-            }
-            fn subscribe_closes(
-                &self,
-                _: &std::path::Path,
-                _: Box<dyn FnMut(Delivery<'_>) + Send>,
-            ) -> Result<CloseReader, crate::error::DiagError> {
-                unreachable!("a replay asks no kernel")
-            }
-            fn sockets(
-                &self,
-                _: &std::path::Path,
-                _: &mut (dyn FnMut(crate::parse::inet_diag::InetDiagMsg) + Send),
-            ) -> Result<crate::snapshot::DumpPlace, crate::error::DiagError> {
-                unreachable!("a replay asks no kernel")
-            }
-        }
+        let kernel = Subscriptions::default();
         let unavailable = |tick, why: &str| RecordedTotals {
             tick,
             totals: TotalsRecord::Unavailable { why: why.into() },
         };
         let mut accounting = Accounting::start(
-            &NoKernel,
+            &kernel,
             std::path::Path::new("/nowhere"),
             Origin::Captured,
             vec![unavailable(2, "second"), unavailable(3, "third")],
@@ -519,5 +471,6 @@ mod tests {
         assert_eq!(why(accounting.refresh(&snapshot, 1)), "second");
         assert_eq!(why(accounting.refresh(&snapshot, 1)), "third");
         assert_eq!(why(accounting.refresh(&snapshot, 1)), "third");
+        assert!(kernel.taken.lock().unwrap().is_empty(), "no subscription");
     }
 }
