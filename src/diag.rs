@@ -365,10 +365,13 @@ fn dump_connections(
     Ok((flows, described))
 }
 
-/// States whose sockets carry `tcp_info` and data: everything but
-/// listeners and the mini-sockets (TIME_WAIT, SYN_RECV request sockets).
+/// The states a dump of connections asks for: those [`is_connection`]
+/// accepts.
 fn connection_states() -> StateFlags {
-    StateFlags::all() - StateFlags::LISTEN - StateFlags::TIME_WAIT - StateFlags::SYN_RECV
+    let bits = (0..u32::BITS as u8)
+        .filter(|&state| is_connection(state))
+        .fold(0u32, |bits, state| bits | 1 << state);
+    StateFlags::from_bits_truncate(bits)
 }
 
 /// Dumps the TCP sockets in `states` of both address families with the
@@ -639,6 +642,10 @@ mod tests {
         assert!(states.contains(StateFlags::ESTABLISHED | StateFlags::CLOSE_WAIT));
         assert!(
             !states.intersects(StateFlags::LISTEN | StateFlags::TIME_WAIT | StateFlags::SYN_RECV)
+        );
+        assert_eq!(
+            states,
+            StateFlags::all() - StateFlags::LISTEN - StateFlags::TIME_WAIT - StateFlags::SYN_RECV
         );
     }
 
