@@ -375,12 +375,12 @@ impl Watcher {
         };
         let origin = self.source.origin();
         let now = Instant::now();
-        let scan = origin != crate::plan::Origin::Captured
-            && pids.iter().any(|pid| {
-                self.watched
-                    .get(pid)
-                    .is_some_and(|w| w.accounting.wants_owner_scan(now))
-            });
+        // (A captured tree has no closes and no scan: namespace_plan.)
+        let scan = pids.iter().any(|pid| {
+            self.watched
+                .get(pid)
+                .is_some_and(|w| w.accounting.wants_owner_scan(now))
+        });
         let more: Vec<&'static str> = MORE_TABLES
             .iter()
             .chain(Tab::Analysis.net_files())
