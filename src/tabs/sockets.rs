@@ -77,21 +77,32 @@ pub struct SocketKey {
 impl Socket {
     pub fn key(&self) -> SocketKey {
         let e = &self.entry;
-        if e.inode != 0 {
-            SocketKey::of_inode(self.table, e.inode)
-        } else {
-            SocketKey {
-                table: self.table,
-                inode: 0,
-                local: e.local,
-                remote: e.remote,
-                state: e.state,
-            }
-        }
+        SocketKey::of_row(self.table, e.inode, e.local, e.remote, e.state)
     }
 }
 
 impl SocketKey {
+    /// The key of a row of `table`: its inode, or for an inode-less row
+    /// its addresses and state.
+    pub fn of_row(
+        table: &'static str,
+        inode: u64,
+        local: SocketAddr,
+        remote: SocketAddr,
+        state: u8,
+    ) -> SocketKey {
+        if inode != 0 {
+            return SocketKey::of_inode(table, inode);
+        }
+        SocketKey {
+            table,
+            inode,
+            local,
+            remote,
+            state,
+        }
+    }
+
     /// The key of a socket that has an inode (not 0).
     pub fn of_inode(table: &'static str, inode: u64) -> SocketKey {
         let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
@@ -534,17 +545,8 @@ pub(crate) fn left_out_of_dump(
     inodes: &FxHashSet<u64>,
 ) -> Option<u64> {
     let inode = u64::from(header.inode);
-    if inode != 0 {
-        return left_out(table, inode, inodes);
-    }
-    let key = SocketKey {
-        table,
-        inode,
-        local: header.local,
-        remote: header.remote,
-        state: header.state,
-    };
-    Some(key.fingerprint())
+    let key = SocketKey::of_row(table, inode, header.local, header.remote, header.state);
+    (!is_own(inodes, inode)).then(|| key.fingerprint())
 }
 
 /// The socket tables a tab does not display: read only when a socket held
