@@ -380,8 +380,8 @@ mod tests {
             &self,
             _: &std::path::Path,
             _: &[crate::diag::SocketName],
-        ) -> Result<(Vec<crate::diag::Found>, crate::snapshot::DumpPlace), crate::error::DiagError>
-        {
+            _: &mut (dyn FnMut(crate::diag::Found) + Send),
+        ) -> Result<crate::snapshot::DumpPlace, crate::error::DiagError> {
             unreachable!("only subscriptions are asked for")
         }
         fn neighbours(

@@ -58,13 +58,15 @@ pub trait SockDiag: Sync {
 
     /// Each of `sockets` again, by its addresses, interface and cookie:
     /// the ones still open, as they are now (a connection with its
-    /// counters). A socket that closed meanwhile (or whose 4-tuple a new
-    /// socket took: the cookie differs) is left out.
+    /// counters), handed to `on_found` one by one. A socket that closed
+    /// meanwhile (or whose 4-tuple a new socket took: the cookie differs)
+    /// is left out.
     fn look_up(
         &self,
         view_dir: &Path,
         sockets: &[SocketName],
-    ) -> Result<(Vec<Found>, DumpPlace), DiagError>;
+        on_found: &mut (dyn FnMut(Found) + Send),
+    ) -> Result<DumpPlace, DiagError>;
 
     /// The neighbours of both families, as `ip neigh` lists them (over
     /// rtnetlink: no `/proc` file has the IPv6 ones).
@@ -163,8 +165,10 @@ impl SockDiag for Netlink {
         &self,
         view_dir: &Path,
         sockets: &[SocketName],
-    ) -> Result<(Vec<Found>, DumpPlace), DiagError> {
-        in_namespace_of(view_dir, |socket| look_up(socket, sockets))
+        on_found: &mut (dyn FnMut(Found) + Send),
+    ) -> Result<DumpPlace, DiagError> {
+        let ((), place) = in_namespace_of(view_dir, |socket| look_up(socket, sockets, on_found))?;
+        Ok(place)
     }
 
     fn neighbours(&self, view_dir: &Path) -> Result<Vec<Neighbour>, DiagError> {
@@ -521,11 +525,14 @@ const LOOKUP_BATCH: usize = 32;
 const LOOKUP_PATIENCE: Duration = Duration::from_secs(2);
 
 /// Asks for each of `sockets` by itself; returns those still open.
-fn look_up(socket: &Socket, sockets: &[SocketName]) -> Result<Vec<Found>, DiagError> {
+fn look_up(
+    socket: &Socket,
+    sockets: &[SocketName],
+    on_found: &mut (dyn FnMut(Found) + Send),
+) -> Result<(), DiagError> {
     let patience = TimeVal::new(LOOKUP_PATIENCE.as_secs() as _, 0);
     setsockopt(socket, sockopt::ReceiveTimeout, &patience)
         .map_err(|errno| DiagError::Netlink(errno.into()))?;
-    let mut found = Vec::with_capacity(sockets.len());
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     let mut sequence: u32 = 0;
     for batch in sockets.chunks(LOOKUP_BATCH) {
@@ -541,7 +548,7 @@ fn look_up(socket: &Socket, sockets: &[SocketName]) -> Result<Vec<Found>, DiagEr
         receive(socket, &mut buffer, |answer| {
             match answer {
                 Answer::Socket(seq, message) if ours.contains(&seq) => {
-                    found.push(found_in(message)?);
+                    on_found(found_in(message)?);
                     answered += 1;
                 }
                 // Gone, or its 4-tuple now names another socket.
@@ -564,7 +571,7 @@ fn look_up(socket: &Socket, sockets: &[SocketName]) -> Result<Vec<Found>, DiagEr
             })
         })?;
     }
-    Ok(found)
+    Ok(())
 }
 
 /// A lookup's answer: the fixed header, and the counters of a connection
@@ -683,6 +690,15 @@ mod tests {
         inodes.iter().copied().collect()
     }
 
+    /// What a lookup of `names` in this namespace finds.
+    fn found_by(here: &Path, names: &[SocketName]) -> Vec<Found> {
+        let mut found = Vec::new();
+        Netlink
+            .look_up(here, names, &mut |f| found.push(f))
+            .unwrap();
+        found
+    }
+
     /// The socket inode of an open descriptor.
     fn inode_of(fd: &impl std::os::fd::AsFd) -> u64 {
         fstat(fd).unwrap().st_ino
@@ -742,7 +758,7 @@ mod tests {
             let dumped = own_connections(&Netlink, here, &own6, None).unwrap();
             assert_eq!(dumped.flows.len(), ends.len(), "{:?}", dumped.flows);
             let names: Vec<SocketName> = dumped.flows.iter().map(SocketName::from).collect();
-            let (looked_up, _) = Netlink.look_up(here, &names).unwrap();
+            let looked_up = found_by(here, &names);
             let mut found: Vec<u64> = looked_up
                 .iter()
                 .filter_map(|f| f.flow.as_ref())
@@ -757,7 +773,7 @@ mod tests {
         let mut stale = first.flows.clone();
         stale[0].cookie = [0xAB; 8];
         let names: Vec<SocketName> = stale.iter().map(SocketName::from).collect();
-        let (found, _) = Netlink.look_up(here, &names).unwrap();
+        let found = found_by(here, &names);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].header.inode as u64, stale[1].inode);
         assert_eq!(
@@ -782,9 +798,7 @@ mod tests {
         )
         .unwrap();
         let listening = listening.expect("the listener is dumped");
-        let (found, _) = Netlink
-            .look_up(here, &[SocketName::from(&listening)])
-            .unwrap();
+        let found = found_by(here, &[SocketName::from(&listening)]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].header, listening);
         assert_eq!(found[0].flow, None);

@@ -303,9 +303,9 @@ pub(crate) fn own_connections(
     let now = Instant::now();
     if let Some((wanted, known)) = lookups(own, earlier, now) {
         let names: Vec<SocketName> = wanted.into_iter().map(SocketName::from).collect();
-        if let Ok((found, place)) = kernel.look_up(view_dir, &names) {
+        if let Ok((flows, place)) = looked_up_connections(kernel, view_dir, &names) {
             return Ok(FlowDump {
-                flows: counters_of(found),
+                flows,
                 place,
                 own: Some(known),
             });
@@ -316,11 +316,17 @@ pub(crate) fn own_connections(
     Ok(dump)
 }
 
-/// The connections among the sockets a lookup found, with their counters.
-fn counters_of(found: Vec<Found>) -> Vec<TcpFlow> {
-    let mut flows: Vec<TcpFlow> = found.into_iter().filter_map(|f| f.flow).collect();
+/// The connections among `names` that a lookup finds, with their
+/// counters.
+fn looked_up_connections(
+    kernel: &dyn SockDiag,
+    view_dir: &Path,
+    names: &[SocketName],
+) -> Result<(Vec<TcpFlow>, DumpPlace), DiagError> {
+    let mut flows = Vec::with_capacity(names.len());
+    let place = kernel.look_up(view_dir, names, &mut |found| flows.extend(found.flow))?;
     flows.shrink_to_fit();
-    flows
+    Ok((flows, place))
 }
 
 /// Where a dump of the TCP tables gets the process's socket inodes from,
@@ -500,22 +506,27 @@ fn look_up_rows(
     now: Instant,
 ) -> Option<(Tables, FlowDump)> {
     let wanted = row_lookups(own, known, now)?;
-    let (found, place) = kernel.look_up(view_dir, &wanted).ok()?;
-    let as_before =
-        found.len() == wanted.len() && found.iter().all(|f| is_own(own, u64::from(f.header.inode)));
-    if !as_before {
+    // The answers come in the families they were asked in.
+    let v4 = wanted.iter().filter(|name| name.local.is_ipv4()).count();
+    let mut rows = [
+        Vec::with_capacity(v4),
+        Vec::with_capacity(wanted.len() - v4),
+    ];
+    let mut flows = Vec::with_capacity(wanted.len());
+    let mut found = 0;
+    let mut all_own = true;
+    let place = kernel
+        .look_up(view_dir, &wanted, &mut |Found { header, flow }| {
+            found += 1;
+            all_own &= is_own(own, u64::from(header.inode));
+            rows[usize::from(header.table() != TCP_TABLES[0])].push(header);
+            flows.extend(flow);
+        })
+        .ok()?;
+    if found != wanted.len() || !all_own {
         return None;
     }
-    let v4 = found
-        .iter()
-        .filter(|f| f.header.table() == TCP_TABLES[0])
-        .count();
-    let mut rows = [Vec::with_capacity(v4), Vec::with_capacity(found.len() - v4)];
-    let mut flows = Vec::with_capacity(found.iter().filter(|f| f.flow.is_some()).count());
-    for Found { header, flow } in found {
-        rows[usize::from(header.table() != TCP_TABLES[0])].push(header);
-        flows.extend(flow);
-    }
+    flows.shrink_to_fit();
     let tables = TCP_TABLES
         .into_iter()
         .zip(rows.into_iter().zip(known.left_out))
@@ -567,13 +578,13 @@ fn connections_of_rows(
     let looked_up = if wanted.is_empty() {
         Some((Vec::new(), dumped.place.clone()))
     } else if crate::plan::worth_looking_up(wanted.len(), dumped.connections) {
-        kernel.look_up(view_dir, &wanted).ok()
+        looked_up_connections(kernel, view_dir, &wanted).ok()
     } else {
         None
     };
     let mut dump = match looked_up {
-        Some((found, place)) => FlowDump {
-            flows: counters_of(found),
+        Some((flows, place)) => FlowDump {
+            flows,
             place,
             own: None,
         },
@@ -788,13 +799,14 @@ mod tests {
             &self,
             _: &Path,
             sockets: &[SocketName],
-        ) -> Result<(Vec<Found>, DumpPlace), DiagError> {
+            on_found: &mut (dyn FnMut(Found) + Send),
+        ) -> Result<DumpPlace, DiagError> {
             self.asked.lock().unwrap().push("look_up");
             self.refusal()?;
             if self.refuse_lookups {
                 return Err(DiagError::netlink("no answer"));
             }
-            let found = sockets
+            sockets
                 .iter()
                 .filter_map(|wanted| {
                     let flow = self
@@ -810,8 +822,8 @@ mod tests {
                         .or_else(|| flow.as_ref().map(header_of))?;
                     Some(Found { header, flow })
                 })
-                .collect();
-            Ok((found, DumpPlace::SameNamespace))
+                .for_each(on_found);
+            Ok(DumpPlace::SameNamespace)
         }
 
         fn listeners(&self, _: &Path) -> Result<Vec<InetDiagMsg>, DiagError> {
