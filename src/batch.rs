@@ -15,12 +15,12 @@ use std::time::Instant;
 use crate::accounting::Accounting;
 use crate::capture::Capture;
 use crate::cli::{BatchMode, Format};
-use crate::render::{RenderOptions, render, sanitize};
+use crate::render::{LineCache, RenderOptions, sanitize};
 use crate::report::{Tick, json_document, openmetrics};
 use crate::session::{Session, exit};
 use crate::snapshot::Process;
 use crate::source::{Liveness, ProcSource};
-use crate::tabs::{CounterDisplay, Settings, Tab, ViewContext, Viewed, view_with};
+use crate::tabs::{CounterDisplay, Settings, Tab, ViewContext, Viewed, text_with, view_with};
 
 /// Prints `mode.count` ticks of `tab` to stdout; returns the exit status.
 pub fn run(
@@ -53,6 +53,8 @@ pub fn run(
         )
     });
     let mut stdout = io::stdout().lock();
+    // The lines of the last tick's big table, for its unchanged rows.
+    let mut lines = LineCache::default();
     for number in 1..=mode.count {
         if number > 1 {
             // Ticks keep their pace whatever a tick costs.
@@ -95,29 +97,53 @@ pub fn run(
             replay: taken.replay.as_ref(),
             ..session.view_context(&process, settings)
         };
-        let (screen, sockets) = view_with(
-            tab,
-            &ctx,
-            &taken.snapshot,
-            previous.as_ref().map(Viewed::before),
-        );
-        // Kept only when another tick follows.
-        let sockets = sockets.filter(|_| number < mode.count);
-        let tick = Tick {
-            tab,
-            number,
-            process: &process,
-            taken_at: taken.snapshot.taken_at,
-            elapsed: previous
-                .as_ref()
-                .and_then(|p| {
-                    taken
-                        .snapshot
-                        .instant
-                        .checked_duration_since(p.snapshot.instant)
-                })
-                .map(|d| d.as_secs_f64()),
-            interval_seconds: interval.as_secs_f64(),
+        let before = previous.as_ref().map(Viewed::before);
+        let (text, sockets) = match mode.format {
+            Format::Text => {
+                let (mut text, sockets) = text_with(
+                    tab,
+                    &ctx,
+                    &taken.snapshot,
+                    before,
+                    &text_options(),
+                    &mut lines,
+                );
+                if number < mode.count {
+                    text.push('\n');
+                }
+                (text, sockets)
+            }
+            Format::Json | Format::Openmetrics => {
+                let (screen, sockets) = view_with(tab, &ctx, &taken.snapshot, before);
+                let tick = Tick {
+                    tab,
+                    number,
+                    process: &process,
+                    taken_at: taken.snapshot.taken_at,
+                    elapsed: previous
+                        .as_ref()
+                        .and_then(|p| {
+                            taken
+                                .snapshot
+                                .instant
+                                .checked_duration_since(p.snapshot.instant)
+                        })
+                        .map(|d| d.as_secs_f64()),
+                    interval_seconds: interval.as_secs_f64(),
+                };
+                let text = if mode.format == Format::Json {
+                    let document = json_document(&screen, &tick);
+                    let text = if mode.once {
+                        serde_json::to_string_pretty(&document)
+                    } else {
+                        serde_json::to_string(&document)
+                    };
+                    text.unwrap_or_default() + "\n"
+                } else {
+                    openmetrics(&screen, &tick)
+                };
+                (text, sockets)
+            }
         };
         // Keep this tick only when another tick follows, without the text
         // its socket set was parsed from.
@@ -126,29 +152,11 @@ pub fn run(
             taken.settle();
             taken
         });
-        let text = match mode.format {
-            Format::Text => {
-                let mut text = render(&screen, &text_options());
-                if number < mode.count {
-                    text.push('\n');
-                }
-                text
-            }
-            Format::Json => {
-                let document = json_document(&screen, &tick);
-                let text = if mode.once {
-                    serde_json::to_string_pretty(&document)
-                } else {
-                    serde_json::to_string(&document)
-                };
-                text.unwrap_or_default() + "\n"
-            }
-            Format::Openmetrics => openmetrics(&screen, &tick),
-        };
-        match stdout
+        let written = stdout
             .write_all(text.as_bytes())
-            .and_then(|_| stdout.flush())
-        {
+            .and_then(|_| stdout.flush());
+        lines.keep(text);
+        match written {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return exit::OK,
             Err(e) => {
@@ -157,6 +165,10 @@ pub fn run(
             }
         }
         previous = previous_for_next;
+        if number < mode.count {
+            // Only waiting for the next tick now.
+            crate::memory::release_freed();
+        }
     }
     exit::OK
 }

@@ -23,6 +23,7 @@ pub mod diag;
 pub mod error;
 mod exporter;
 pub mod ledger;
+mod memory;
 mod neighbours;
 pub mod parse;
 mod plan;

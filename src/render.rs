@@ -15,6 +15,10 @@ use rayon::prelude::*;
 use std::fmt::Write as _;
 use thin_vec::ThinVec;
 
+mod later;
+
+pub use later::{LineCache, RowSource};
+
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{
     Attribute, Cell as TableCell, CellAlignment, Color, ColumnConstraint, ContentArrangement,
@@ -73,6 +77,11 @@ pub struct TableBlock {
     /// Rows after `rows` that the view did not build because the display
     /// cap would hide them anyway ([`crate::tabs::ViewContext::rows_shown`]).
     pub unbuilt_rows: usize,
+    /// Rows the view left to the [`RowSource`] it gives the renderer
+    /// ([`render_with`]), which builds them a piece at a time as it prints
+    /// them ([`crate::tabs::ViewContext::rows_later`]); `rows` is then
+    /// empty. Only text output asks for them.
+    pub later_rows: usize,
 }
 
 /// A column: its heading, its machine key, and how it is used.
@@ -419,6 +428,17 @@ impl RenderOptions {
 /// Renders a whole screen: status box, then each block, separated by blank
 /// lines. The result ends with a newline.
 pub fn render(screen: &Screen, options: &RenderOptions) -> String {
+    render_with(screen, options, None)
+}
+
+/// [`render`], with the rows of the table that has [`TableBlock::later_rows`]
+/// built by `later`'s source, reusing and then keeping the lines of its
+/// cache.
+pub fn render_with(
+    screen: &Screen,
+    options: &RenderOptions,
+    mut later: Option<(&dyn RowSource, &mut LineCache)>,
+) -> String {
     let mut out = String::new();
     let mut status = new_table(options);
     let status_lines: Vec<Cow<'_, str>> = screen.status.iter().map(|l| sanitize(l)).collect();
@@ -432,7 +452,7 @@ pub fn render(screen: &Screen, options: &RenderOptions) -> String {
                     write_line(&mut out, "", &sanitize(line), options.width);
                 }
             }
-            Block::Table(table) => render_table(&mut out, table, options),
+            Block::Table(table) => render_table(&mut out, table, options, later.as_mut()),
             Block::List(list) => {
                 write_line(&mut out, "", &sanitize(&list.title), options.width);
                 for item in &list.items {
@@ -473,62 +493,23 @@ fn new_table(options: &RenderOptions) -> Table {
 /// sockets prints in little memory, and the text is the same.
 const PIECE_ROWS: usize = 1000;
 
-fn render_table(out: &mut String, block: &TableBlock, options: &RenderOptions) {
+fn render_table(
+    out: &mut String,
+    block: &TableBlock,
+    options: &RenderOptions,
+    later: Option<&mut (&dyn RowSource, &mut LineCache)>,
+) {
     if let Some(title) = &block.title {
         write_line(out, "", &sanitize(title), options.width);
     }
-    let shown = options
-        .max_rows
-        .map_or(block.rows.len(), |cap| cap.min(block.rows.len()));
-    let rows = &block.rows[..shown];
-    let fitted = options
-        .width
-        .and_then(|width| Fitted::of(block, rows, width));
-    if let Some(fitted) = &fitted {
-        let table = fitted_table(block, rows, options, fitted);
-        let _ = writeln!(out, "{table}");
-    } else if rows.len() <= PIECE_ROWS || options.width.is_some() {
-        let table = comfy_table(block, rows, true, options, None);
-        let _ = writeln!(out, "{table}");
-    } else {
-        let widths = content_widths(block, rows);
-        let pieces: Vec<&[Row]> = rows.chunks(PIECE_ROWS).collect();
-        let last = pieces.len() - 1;
-        // Pieces are laid out a round at a time, one per core: the text is
-        // the same, it comes sooner, and only one round's texts are held.
-        let cores = rayon::current_num_threads().max(1);
-        for (round, group) in pieces.chunks(cores).enumerate() {
-            let texts: Vec<String> = group
-                .par_iter()
-                .enumerate()
-                .map(|(offset, piece)| {
-                    let index = round * cores + offset;
-                    comfy_table(block, piece, index == 0, options, Some(&widths)).to_string()
-                })
-                .collect();
-            for (offset, text) in texts.iter().enumerate() {
-                let index = round * cores + offset;
-                if index == 0 {
-                    // The pieces are about as long as the first one.
-                    out.reserve(text.len() * pieces.len());
-                }
-                // Pieces join where one's bottom border and the next one's
-                // top border would be.
-                let mut text = text.as_str();
-                if index > 0 {
-                    text = text.split_once('\n').map_or("", |(_, rest)| rest);
-                }
-                if index < last {
-                    text = text.rsplit_once('\n').map_or("", |(kept, _)| kept);
-                }
-                if !text.is_empty() {
-                    out.push_str(text);
-                    out.push('\n');
-                }
-            }
+    let fitted = match later {
+        Some((source, cache)) if block.later_rows > 0 => {
+            later::lay_out(out, block, options, *source, cache);
+            None
         }
-    }
-    let hidden = block.rows.len() - shown + block.unbuilt_rows;
+        _ => render_rows(out, block, options),
+    };
+    let hidden = block.rows.len() - shown_rows(block, options) + block.unbuilt_rows;
     if hidden > 0 {
         let _ = writeln!(
             out,
@@ -559,6 +540,68 @@ fn render_table(out: &mut String, block: &TableBlock, options: &RenderOptions) {
     for note in &block.notes {
         write_line(out, "", &sanitize(note), options.width);
     }
+}
+
+/// How many of the built rows of `block` are shown.
+fn shown_rows(block: &TableBlock, options: &RenderOptions) -> usize {
+    options
+        .max_rows
+        .map_or(block.rows.len(), |cap| cap.min(block.rows.len()))
+}
+
+/// Writes the frame and built rows of `block`; returns the columns left
+/// out to fit the width, if any.
+fn render_rows(out: &mut String, block: &TableBlock, options: &RenderOptions) -> Option<Fitted> {
+    let rows = &block.rows[..shown_rows(block, options)];
+    let none = block.rows.is_empty() && block.later_rows == 0;
+    let fitted = options
+        .width
+        .and_then(|width| Fitted::of(block, rows, width));
+    if let Some(fitted) = &fitted {
+        let table = fitted_table(block, rows, options, fitted);
+        let _ = writeln!(out, "{table}");
+    } else if rows.len() <= PIECE_ROWS || options.width.is_some() {
+        let table = comfy_table(block, rows, true, none, options, None);
+        let _ = writeln!(out, "{table}");
+    } else {
+        let widths = content_widths(block, rows);
+        let pieces: Vec<&[Row]> = rows.chunks(PIECE_ROWS).collect();
+        let last = pieces.len() - 1;
+        // Pieces are laid out a round at a time, one per core: the text is
+        // the same, it comes sooner, and only one round's texts are held.
+        let cores = rayon::current_num_threads().max(1);
+        for (round, group) in pieces.chunks(cores).enumerate() {
+            let texts: Vec<String> = group
+                .par_iter()
+                .enumerate()
+                .map(|(offset, piece)| {
+                    let index = round * cores + offset;
+                    comfy_table(block, piece, index == 0, none, options, Some(&widths)).to_string()
+                })
+                .collect();
+            for (offset, text) in texts.iter().enumerate() {
+                let index = round * cores + offset;
+                if index == 0 {
+                    // The pieces are about as long as the first one.
+                    out.reserve(text.len() * pieces.len());
+                }
+                // Pieces join where one's bottom border and the next one's
+                // top border would be.
+                let mut text = text.as_str();
+                if index > 0 {
+                    text = text.split_once('\n').map_or("", |(_, rest)| rest);
+                }
+                if index < last {
+                    text = text.rsplit_once('\n').map_or("", |(kept, _)| kept);
+                }
+                if !text.is_empty() {
+                    out.push_str(text);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    fitted
 }
 
 /// Writes `text` after `marker`, broken at spaces into lines of at most
@@ -858,12 +901,40 @@ fn content_widths(block: &TableBlock, rows: &[Row]) -> Vec<u16> {
         .collect()
 }
 
-/// A comfy-table of `rows` (with the header when `with_header`), its
-/// columns fixed to `widths` when given.
+/// What laying out a row needs: its texts and its emphasis.
+trait ShownRow {
+    fn texts(&self) -> impl Iterator<Item = &str>;
+    fn emphasis(&self) -> Emphasis;
+}
+
+impl ShownRow for Row {
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        self.cells.iter().map(|c| c.text.as_str())
+    }
+
+    fn emphasis(&self) -> Emphasis {
+        self.emphasis
+    }
+}
+
+impl<T: ShownRow> ShownRow for &T {
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        (**self).texts()
+    }
+
+    fn emphasis(&self) -> Emphasis {
+        (**self).emphasis()
+    }
+}
+
+/// A comfy-table of `rows` (with the header when `with_header`, and a
+/// `(none)` row when `none`: the table has no rows at all), its columns
+/// fixed to `widths` when given.
 fn comfy_table(
     block: &TableBlock,
-    rows: &[Row],
+    rows: &[impl ShownRow],
     with_header: bool,
+    none: bool,
     options: &RenderOptions,
     widths: Option<&[u16]>,
 ) -> Table {
@@ -884,17 +955,17 @@ fn comfy_table(
         table.set_header(header);
     }
     for row in rows {
+        let emphasis = row.emphasis();
         let cells: Vec<TableCell> = row
-            .cells
-            .iter()
+            .texts()
             .enumerate()
-            .map(|(index, cell)| {
-                let mut cell = TableCell::new(sanitize(&cell.text));
+            .map(|(index, text)| {
+                let mut cell = TableCell::new(sanitize(text));
                 if block.columns.get(index).is_some_and(|c| c.numeric) {
                     cell = cell.set_alignment(CellAlignment::Right);
                 }
                 if options.colour {
-                    cell = match row.emphasis {
+                    cell = match emphasis {
                         Emphasis::None => cell,
                         Emphasis::Highlight => cell.fg(Color::Green),
                         Emphasis::Dim => cell.fg(Color::DarkGrey),
@@ -905,7 +976,7 @@ fn comfy_table(
             .collect();
         table.add_row(cells);
     }
-    if block.rows.is_empty() {
+    if none {
         let columns = block.columns.len().max(1);
         let mut cells = vec![TableCell::new("(none)")];
         cells.extend((1..columns).map(|_| TableCell::new("")));
@@ -1151,9 +1222,16 @@ mod tests {
             ..TableBlock::default()
         };
         let mut in_pieces = String::new();
-        render_table(&mut in_pieces, &block, &RenderOptions::plain());
+        render_table(&mut in_pieces, &block, &RenderOptions::plain(), None);
         let mut whole = String::new();
-        let table = comfy_table(&block, &block.rows, true, &RenderOptions::plain(), None);
+        let table = comfy_table(
+            &block,
+            &block.rows,
+            true,
+            false,
+            &RenderOptions::plain(),
+            None,
+        );
         whole.push_str("big\n");
         let _ = writeln!(whole, "{table}");
         whole.push_str("end\n");
@@ -1192,7 +1270,7 @@ mod tests {
             width: Some(width),
             ..RenderOptions::plain()
         };
-        render_table(&mut out, block, &options);
+        render_table(&mut out, block, &options, None);
         out
     }
 

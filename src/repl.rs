@@ -42,11 +42,11 @@ use rustyline::{
 use crate::accounting::{Accounting, TcpTotals};
 use crate::capture::Capture;
 use crate::command::Command;
-use crate::render::{RenderOptions, render, sanitize};
+use crate::render::{LineCache, RenderOptions, sanitize};
 use crate::session::{Effect, Event, Session, exit, step};
 use crate::snapshot::Process;
 use crate::source::{Liveness, ProcSource};
-use crate::tabs::{ReplayTick, Settings, Tab, ViewContext, Viewed, view_with};
+use crate::tabs::{ReplayTick, Settings, Tab, ViewContext, Viewed, text_with};
 use crate::vocab::{Interval, Scope, command_words, help_text};
 
 /// Longest input line kept; longer lines are answered with an error and
@@ -232,6 +232,9 @@ pub struct Driver {
     pending: VecDeque<Incoming>,
     /// `--capture`: written after every snapshot until it fails.
     capture: Option<Capture>,
+    /// The lines of the last big table printed in full, for the rows that
+    /// have not changed at the next refresh.
+    lines: LineCache,
 }
 
 /// Runs an interactive or piped session until it ends; returns the exit
@@ -306,6 +309,7 @@ pub fn run(
         rx,
         pending: VecDeque::new(),
         capture,
+        lines: LineCache::default(),
     };
     driver.event_loop(start_tab)
 }
@@ -415,13 +419,18 @@ impl Driver {
                     } else {
                         self.print(&screen)
                     };
+                    self.lines.keep(screen);
+                    // The session waits for the next refresh now.
+                    crate::memory::release_freed();
                     if let Some(code) = printed {
                         return Some(code);
                     }
                 }
                 Effect::Redraw(tab) => {
                     let screen = self.redraw(tab) + "\n";
-                    if let Some(code) = self.print(&screen) {
+                    let printed = self.print(&screen);
+                    self.lines.keep(screen);
+                    if let Some(code) = printed {
                         return Some(code);
                     }
                 }
@@ -480,6 +489,13 @@ impl Driver {
     /// Reads a snapshot for `tab` and renders it against the previous one.
     fn show(&mut self, tab: Tab) -> String {
         self.ticks_taken += 1;
+        // The tick on screen becomes the one before once this one is
+        // taken; the one before it is of no more use, and the tick on
+        // screen needs no more than what settles.
+        self.before = None;
+        if let Some(shown) = self.shown.as_mut() {
+            shown.settle();
+        }
         let mut tick = crate::tick::take_viewed(
             &self.source,
             &self.process,
@@ -499,10 +515,7 @@ impl Driver {
         }
         // The tick on screen becomes the one before: the base of changes
         // when it is of this tab, and of the status box's TCP rate always.
-        self.before = self.shown.take().map(|mut shown| {
-            shown.settle();
-            shown
-        });
+        self.before = self.shown.take();
         let (text, sockets) = self.render(
             tab,
             &tick.snapshot,
@@ -538,7 +551,7 @@ impl Driver {
     /// `snapshot` of `tab` rendered against the tick before; also the
     /// socket set its view parsed.
     fn render(
-        &self,
+        &mut self,
         tab: Tab,
         snapshot: &crate::snapshot::Snapshot,
         totals: Option<&TcpTotals>,
@@ -557,8 +570,7 @@ impl Driver {
             .as_ref()
             .filter(|before| before.tab == tab)
             .map(Viewed::before);
-        let (screen, sockets) = view_with(tab, &ctx, snapshot, previous);
-        (render(&screen, &options), sockets)
+        text_with(tab, &ctx, snapshot, previous, &options, &mut self.lines)
     }
 
     /// How to render now: on a terminal its size at this moment, and the

@@ -130,6 +130,7 @@ impl Session {
             totals: None,
             replay: None,
             rows_shown: None,
+            rows_later: false,
         }
     }
 

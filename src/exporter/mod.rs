@@ -114,6 +114,7 @@ pub(crate) fn run(config: Config, source: ProcSource, settings: Settings) -> i32
                 let started = Instant::now();
                 let rendered = watcher.refresh();
                 published.publish(rendered);
+                crate::memory::release_freed();
                 let wait = (started + interval).saturating_duration_since(Instant::now());
                 match stopped.recv_timeout(wait) {
                     Err(RecvTimeoutError::Timeout) => {}
@@ -360,6 +361,7 @@ impl Watcher {
             totals: None,
             replay: None,
             rows_shown: None,
+            rows_later: false,
         }
     }
 

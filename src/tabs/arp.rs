@@ -160,6 +160,7 @@ fn neighbours(now: &Snapshot, netlink: &Netlink) -> Block {
         problems: Problem::lines(ARP, &parsed.bad_lines),
         labels: Vec::new(),
         unbuilt_rows: 0,
+        later_rows: 0,
     })
 }
 
@@ -489,6 +490,7 @@ fn cache_statistics(now: &Snapshot, previous: Option<&Snapshot>) -> Block {
         problems: Problem::lines(ARP_CACHE, &stats.bad_lines),
         labels: Vec::new(),
         unbuilt_rows: 0,
+        later_rows: 0,
     })
 }
 

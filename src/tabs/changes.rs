@@ -398,6 +398,7 @@ pub fn keyed_counter_table(
         problems: Vec::new(),
         labels: key.labels,
         unbuilt_rows: 0,
+        later_rows: 0,
     }
 }
 

@@ -662,6 +662,7 @@ mod tests {
             totals: None,
             replay: None,
             rows_shown: None,
+            rows_later: false,
         }
     }
 

@@ -38,7 +38,7 @@ pub const TABLES: [&str; 2] = ["icmp", "icmp6"];
 /// The ping-socket tables and the two counter files.
 pub const NET_FILES: [&str; 4] = [TABLES[0], TABLES[1], "snmp", "snmp6"];
 
-const SPEC: SocketTab = SocketTab {
+pub(super) static SPEC: SocketTab = SocketTab {
     tab: Tab::Icmp,
     kind: "ping",
     tables: &TABLES,
@@ -394,6 +394,7 @@ fn counter_block(
         problems: problems.clone(),
         labels: vec![("family", family_label.into())],
         unbuilt_rows: 0,
+        later_rows: 0,
     });
     (block, facts, Vec::new())
 }

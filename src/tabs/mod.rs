@@ -36,7 +36,10 @@ pub use crate::vocab::{CounterDisplay, Filter, Scope, Tab, ViewSettings};
 
 use crate::accounting::TcpTotals;
 use crate::parse::Endian;
-use crate::render::{Fact, Family, MetricKind, Problem, Screen, Value, human_rate, human_seconds};
+use crate::render::{
+    Fact, Family, LineCache, MetricKind, Problem, RenderOptions, Screen, Value, human_rate,
+    human_seconds, render, render_with,
+};
 use crate::snapshot::{Process, Snapshot, Table};
 use sockets::SocketSet;
 
@@ -123,6 +126,10 @@ pub struct ViewContext<'a> {
     /// a view may leave the rest unbuilt. `None`: every row (machine
     /// output, `--once`, pipes).
     pub rows_shown: Option<usize>,
+    /// Text output of every row: a socket tab leaves its rows to the
+    /// renderer, which builds them from [`sockets::SocketRows`] a piece at
+    /// a time as it prints them ([`crate::render::render_with`]).
+    pub rows_later: bool,
 }
 
 impl ViewContext<'_> {
@@ -385,6 +392,44 @@ pub fn view(
     previous: Option<&Snapshot>,
 ) -> Screen {
     view_with(tab, ctx, now, previous.map(Before::of)).0
+}
+
+/// [`view_with`] rendered as text. When every row is printed (no width,
+/// no row cap), a socket tab leaves its rows to the renderer, which builds
+/// them a piece at a time as it prints them and reuses the lines `cache`
+/// kept of rows unchanged since the last refresh.
+pub fn text_with(
+    tab: Tab,
+    ctx: &ViewContext<'_>,
+    now: &Snapshot,
+    before: Option<Before<'_>>,
+    options: &RenderOptions,
+    cache: &mut LineCache,
+) -> (String, Option<SocketSet>) {
+    let ctx = ViewContext {
+        rows_later: options.width.is_none() && options.max_rows.is_none(),
+        ..ctx.clone()
+    };
+    let (screen, sockets) = view_with(tab, &ctx, now, before);
+    let text = match (socket_tab(tab), &sockets) {
+        (Some(spec), Some(set)) => {
+            let source = sockets::SocketRows::new(spec, &ctx, set, before.and_then(|b| b.sockets));
+            render_with(&screen, options, Some((&source, cache)))
+        }
+        _ => render(&screen, options),
+    };
+    (text, sockets)
+}
+
+/// The layout of a socket tab.
+fn socket_tab(tab: Tab) -> Option<&'static sockets::SocketTab> {
+    match tab {
+        Tab::Tcp => Some(&tcp::SPEC),
+        Tab::Udp => Some(&udp::SPEC),
+        Tab::Raw => Some(&raw::SPEC),
+        Tab::Icmp => Some(&icmp::SPEC),
+        Tab::Arp | Tab::Traffic | Tab::Routing | Tab::Stats | Tab::Analysis | Tab::Flows => None,
+    }
 }
 
 /// [`view`], given the previous tick as its view left it; also returns

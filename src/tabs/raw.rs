@@ -18,7 +18,7 @@ use crate::snapshot::Snapshot;
 /// The tables this tab displays.
 pub const TABLES: [&str; 2] = ["raw", "raw6"];
 
-const SPEC: SocketTab = SocketTab {
+pub(super) static SPEC: SocketTab = SocketTab {
     tab: Tab::Raw,
     kind: "raw",
     tables: &TABLES,

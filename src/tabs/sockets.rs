@@ -876,7 +876,9 @@ pub struct SocketTab {
     pub columns: &'static [Column],
     /// Row order before addresses (lower first).
     pub rank: fn(&SocketEntry) -> u8,
-    /// The cells of one row, matching `columns`.
+    /// The cells of one row, matching `columns`: a function of the socket,
+    /// its user's name and `clock_ticks` alone, which
+    /// [`SocketRows`]' digest stands for.
     pub cells: fn(&ViewContext<'_>, &Socket) -> Vec<Cell>,
     /// Colour of a row that is not new.
     pub emphasis: fn(&Socket) -> Emphasis,
@@ -912,17 +914,9 @@ pub fn socket_screen(
         }
         None => None,
     };
-    let with_owner = ctx.view.scope.needs_owners();
     let filter = ctx.view.filter.as_ref();
-    let cells_of = |set: &SocketSet, socket: &Socket| {
-        let mut cells = (spec.cells)(ctx, socket);
-        if with_owner {
-            // Exact growth: a doubled vector per row adds up on big tables.
-            cells.reserve_exact(1);
-            cells.push(set.owner_cell(socket));
-        }
-        cells
-    };
+    let source = SocketRows::new(spec, ctx, &set, before);
+    let with_owner = source.with_owner;
     let matches = |cells: &[Cell]| {
         filter.is_none_or(|f| f.matches(&cells.iter().map(|c| &c.text).collect::<Vec<_>>()))
     };
@@ -936,40 +930,26 @@ pub fn socket_screen(
         columns.push(Column::new("Owner", "owners").importance(4));
     }
 
-    // Rows are built on every core, straight into one vector in the order
-    // of the sockets; rows the filter hides are dropped after. Without a
-    // filter, rows past what the display shows are not built at all.
+    // Text output of every row leaves the rows to the renderer, which
+    // builds them from [`SocketRows`] as it prints them; that needs the
+    // set before as the caller has it (not parsed again here).
+    let later = ctx.rows_later
+        && filter.is_none()
+        && ctx.rows_shown.is_none()
+        && previous.is_none_or(|p| p.sockets.is_some())
+        && !set.sockets.is_empty();
+    // Otherwise rows are built on every core, straight into one vector in
+    // the order of the sockets; rows the filter hides are dropped after.
+    // Without a filter, rows past what the display shows are not built at
+    // all.
     let build = match (ctx.rows_shown, filter) {
+        _ if later => 0,
         (Some(cap), None) => cap.min(set.sockets.len()),
         _ => set.sockets.len(),
     };
     let built: Vec<Option<Row>> = set.sockets[..build]
         .par_iter()
-        .map(|socket| {
-            let mut cells = cells_of(&set, socket);
-            if !matches(&cells) {
-                return None;
-            }
-            let is_new = before
-                .as_ref()
-                .is_some_and(|b| !b.lists(socket.key().fingerprint()));
-            let new = match before {
-                Some(_) => Cell::new(if is_new { "+" } else { "" }, Value::Bool(is_new)),
-                None => Cell::new("", Value::Null),
-            };
-            cells.reserve_exact(1);
-            cells.insert(0, new);
-            let emphasis = if is_new {
-                Emphasis::Highlight
-            } else {
-                (spec.emphasis)(socket)
-            };
-            Some(Row {
-                cells,
-                emphasis,
-                total: false,
-            })
-        })
+        .map(|socket| Some(source.of(socket)).filter(|row| matches(&row.cells[1..])))
         .collect();
     let shown: Vec<&Socket> = match filter {
         Some(_) => set
@@ -980,7 +960,8 @@ pub fn socket_screen(
             .collect(),
         None => set.sockets.iter().collect(),
     };
-    let unbuilt_rows = set.sockets.len() - build;
+    let later_rows = if later { set.sockets.len() } else { 0 };
+    let unbuilt_rows = set.sockets.len() - build - later_rows;
     // In place: an optional row is as big as a row.
     let rows: Vec<Row> = built.into_iter().flatten().collect();
     let unknown_owner = with_owner && shown.iter().any(|s| set.owner_cell(s).text == "?");
@@ -1009,7 +990,7 @@ pub fn socket_screen(
             .sockets
             .iter()
             .filter(|s| !set.lists(s.key().fingerprint()))
-            .filter(|s| matches(&cells_of(before, s)))
+            .filter(|s| matches(&source.cells(before, s)))
             .map(|s| (spec.describe)(s))
             .collect();
         if !closed.is_empty() {
@@ -1046,10 +1027,145 @@ pub fn socket_screen(
             problems: set.typed_problems.clone(),
             labels: Vec::new(),
             unbuilt_rows,
+            later_rows,
         })],
         problems: Vec::new(),
     };
     (screen, set)
+}
+
+/// The rows of a socket tab's table, built one at a time: by the view
+/// itself, or by the renderer as it prints them when the view leaves
+/// them to it ([`crate::render::RowSource`]).
+pub struct SocketRows<'a> {
+    pub spec: &'a SocketTab,
+    pub ctx: &'a ViewContext<'a>,
+    pub set: &'a SocketSet,
+    /// The set of the tick before, whose sockets are not new.
+    pub before: Option<&'a SocketSet>,
+    /// With the Owner column (scopes all and tree).
+    pub with_owner: bool,
+}
+
+impl<'a> SocketRows<'a> {
+    pub fn new(
+        spec: &'a SocketTab,
+        ctx: &'a ViewContext<'a>,
+        set: &'a SocketSet,
+        before: Option<&'a SocketSet>,
+    ) -> SocketRows<'a> {
+        SocketRows {
+            spec,
+            ctx,
+            set,
+            before,
+            with_owner: ctx.view.scope.needs_owners(),
+        }
+    }
+
+    /// The row of `socket` (one of `self.set`'s): the `+` cell, then the
+    /// tab's cells, then the owners.
+    pub fn of(&self, socket: &Socket) -> Row {
+        let new = self.is_new(socket);
+        let mut cells = Vec::with_capacity(self.spec.columns.len() + 2);
+        cells.push(match new {
+            Some(new) => Cell::new(if new { "+" } else { "" }, Value::Bool(new)),
+            None => Cell::new("", Value::Null),
+        });
+        cells.extend(self.cells(self.set, socket));
+        Row {
+            cells,
+            emphasis: if new == Some(true) {
+                Emphasis::Highlight
+            } else {
+                (self.spec.emphasis)(socket)
+            },
+            total: false,
+        }
+    }
+
+    /// The tab's cells of `socket` of `set`, and its owners when shown.
+    fn cells(&self, set: &SocketSet, socket: &Socket) -> Vec<Cell> {
+        let mut cells = (self.spec.cells)(self.ctx, socket);
+        if self.with_owner {
+            // Exact growth: a doubled vector per row adds up on big tables.
+            cells.reserve_exact(1);
+            cells.push(set.owner_cell(socket));
+        }
+        cells
+    }
+
+    /// Whether `socket` is new since the tick before; `None` without one.
+    fn is_new(&self, socket: &Socket) -> Option<bool> {
+        self.before
+            .map(|before| !before.lists(socket.key().fingerprint()))
+    }
+}
+
+impl crate::render::RowSource for SocketRows<'_> {
+    fn len(&self) -> usize {
+        self.set.sockets.len()
+    }
+
+    fn row(&self, index: usize) -> Row {
+        self.of(&self.set.sockets[index])
+    }
+
+    /// Everything a row is made of: the tab, the socket's line, whether it
+    /// is new, its user's name, its owners and the clock the timers are
+    /// counted in (the tabs' `cells` read nothing else, see
+    /// [`SocketTab::cells`]).
+    fn digest(&self, index: usize) -> u64 {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let socket = &self.set.sockets[index];
+        let mut hasher = DefaultHasher::new();
+        self.spec.tab.hash(&mut hasher);
+        socket.table.hash(&mut hasher);
+        hash_shown(&socket.entry, &mut hasher);
+        // Not new and not known to be new print alike.
+        (self.is_new(socket) == Some(true)).hash(&mut hasher);
+        self.ctx.user(socket.entry.uid).hash(&mut hasher);
+        self.ctx.clock_ticks.hash(&mut hasher);
+        if self.with_owner {
+            let holders = self
+                .set
+                .owners
+                .as_ref()
+                .and_then(|o| o.get(&socket.entry.inode));
+            for owner in holders.into_iter().flatten() {
+                owner.pid.hash(&mut hasher);
+                owner.name.hash(&mut hasher);
+            }
+        }
+        hasher.finish()
+    }
+}
+
+/// Feeds `hasher` every field of `entry` a socket tab's cells read: all
+/// but the row number (`sl`, which shifts whenever the namespace's sockets
+/// do), the reference count and the values of the TCP details (only
+/// whether the line has them shows, in the timer's kind).
+fn hash_shown(entry: &SocketEntry, hasher: &mut impl std::hash::Hasher) {
+    use std::hash::Hash;
+    let SocketEntry {
+        slot: _,
+        local,
+        remote,
+        state,
+        tx_queue,
+        rx_queue,
+        timer,
+        timer_ticks,
+        retransmits,
+        uid,
+        probes,
+        inode,
+        refcount: _,
+        tcp,
+        drops,
+    } = entry;
+    (local, remote, state, tx_queue, rx_queue, timer, timer_ticks).hash(hasher);
+    (retransmits, uid, probes, inode, tcp.is_some(), drops).hash(hasher);
 }
 
 /// Sockets shown by a socket tab, by table and state.
@@ -1195,6 +1311,73 @@ mod tests {
             start = end;
         }
         (kept, dropped)
+    }
+
+    fn digest(entry: &SocketEntry) -> u64 {
+        let mut hasher = std::hash::DefaultHasher::new();
+        hash_shown(entry, &mut hasher);
+        std::hash::Hasher::finish(&hasher)
+    }
+
+    /// A row's digest leaves out only what no socket tab shows: entries
+    /// that differ there alone make the same cells in every tab, and a
+    /// change of anything shown changes the digest.
+    #[test]
+    fn a_row_digest_covers_everything_the_socket_tabs_show() {
+        let text = include_str!("../../testdata/files/tcp-6.18-kinds");
+        let ctx = crate::tabs::testing::context(crate::tabs::CounterDisplay::default());
+        let specs = [
+            &crate::tabs::tcp::SPEC,
+            &crate::tabs::udp::SPEC,
+            &crate::tabs::raw::SPEC,
+            &crate::tabs::icmp::SPEC,
+        ];
+        let entries: Vec<SocketEntry> = text
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                parse_socket_line(line.trim_end(), crate::parse::Endian::Little).ok()
+            })
+            .collect();
+        assert!(entries.len() > 3);
+        for entry in entries {
+            let mut unshown = entry.clone();
+            unshown.slot += 7;
+            unshown.refcount = Some(unshown.refcount.unwrap_or(0) + 1);
+            if let Some(tcp) = &mut unshown.tcp {
+                tcp.rto += 1;
+                tcp.cwnd += 1;
+                tcp.ssthresh -= 1;
+            }
+            assert_eq!(digest(&entry), digest(&unshown));
+            for spec in specs {
+                let cells = |entry: &SocketEntry| {
+                    let socket = Socket {
+                        table: "tcp",
+                        entry: entry.clone(),
+                    };
+                    (spec.cells)(&ctx, &socket)
+                };
+                assert_eq!(cells(&entry), cells(&unshown), "{}", spec.kind);
+            }
+            let changes: [fn(&mut SocketEntry); 10] = [
+                |e| e.state ^= 1,
+                |e| e.tx_queue += 1,
+                |e| e.rx_queue += 1,
+                |e| e.timer = (e.timer + 1) % 5,
+                |e| e.timer_ticks += 1,
+                |e| e.retransmits += 1,
+                |e| e.uid += 1,
+                |e| e.inode += 1,
+                |e| e.local.set_port(e.local.port() ^ 1),
+                |e| e.remote.set_port(e.remote.port() ^ 1),
+            ];
+            for change in changes {
+                let mut changed = entry.clone();
+                change(&mut changed);
+                assert_ne!(digest(&entry), digest(&changed), "{changed:?}");
+            }
+        }
     }
 
     #[test]

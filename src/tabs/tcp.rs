@@ -16,7 +16,7 @@ use crate::snapshot::Snapshot;
 /// The tables this tab displays (read as text, or as rows over sock_diag).
 pub const TABLES: [&str; 2] = crate::parse::inet_diag::TABLES;
 
-const SPEC: SocketTab = SocketTab {
+pub(super) static SPEC: SocketTab = SocketTab {
     tab: Tab::Tcp,
     kind: "TCP",
     tables: &TABLES,
@@ -228,6 +228,7 @@ mod tests {
             totals: None,
             replay: None,
             rows_shown: None,
+            rows_later: false,
         };
         f(&ctx)
     }

@@ -90,6 +90,7 @@ pub fn context(counters: CounterDisplay) -> ViewContext<'static> {
         totals: None,
         replay: None,
         rows_shown: None,
+        rows_later: false,
     }
 }
 

@@ -485,6 +485,7 @@ fn other_table(devices: &[DevCounters], changes: &[Vec<Change>], has_previous: b
                 .into(),
         ],
         unbuilt_rows: 0,
+        later_rows: 0,
     }
 }
 

@@ -19,7 +19,7 @@ use crate::snapshot::Snapshot;
 /// The tables this tab displays.
 pub const TABLES: [&str; 4] = ["udp", "udp6", "udplite", "udplite6"];
 
-const SPEC: SocketTab = SocketTab {
+pub(super) static SPEC: SocketTab = SocketTab {
     tab: Tab::Udp,
     kind: "UDP",
     tables: &TABLES,

@@ -195,6 +195,7 @@ fn screen(
         totals: None,
         replay: None,
         rows_shown: None,
+        rows_later: false,
     };
     view(tab, &ctx, now, previous)
 }
@@ -724,4 +725,74 @@ fn captured_datagram_tables_render_in_each_tab() {
     assert_eq!(row(&icmp, "15340")[7], "127.0.0.1");
     assert_eq!(row(&icmp, "15341")[7], "*");
     insta::assert_snapshot!("captured_icmp", text(&icmp));
+}
+
+/// Text output of every row leaves the rows to the renderer
+/// (`text_with`), which reuses the lines of rows unchanged since the last
+/// refresh: at the first tick and at the next (with rows new, gone and
+/// kept) the text is exactly that of the rows built by the view, in every
+/// socket tab and in the scopes with and without the Owner column.
+#[test]
+fn rows_left_to_the_renderer_print_as_rows_built_by_the_view() {
+    use netmonitor::render::LineCache;
+    use netmonitor::tabs::{Before, text_with, view_with};
+    let process = process();
+    let users = users();
+    for tab in [Tab::Tcp, Tab::Udp, Tab::Raw, Tab::Icmp] {
+        for scope in [Scope::Own, Scope::All] {
+            let settings = ViewSettings {
+                scope,
+                filter: None,
+            };
+            let ctx = ViewContext {
+                process: &process,
+                interval: Duration::from_secs(2),
+                users: &users,
+                numeric: false,
+                endian: Endian::Little,
+                clock_ticks: 100,
+                counters: Default::default(),
+                view: &settings,
+                earlier: None,
+                totals: None,
+                replay: None,
+                rows_shown: None,
+                rows_later: false,
+            };
+            let (mut before, mut now) = ticks();
+            if scope.needs_owners() {
+                before.processes = Some(Ok(scan()));
+                now.processes = Some(Ok(scan()));
+            }
+            let mut lines = LineCache::default();
+            let options = RenderOptions::plain();
+            let (first, sockets) = text_with(tab, &ctx, &before, None, &options, &mut lines);
+            let (eager, _) = view_with(tab, &ctx, &before, None);
+            assert_eq!(first, render(&eager, &options), "{tab:?} {scope:?}");
+            lines.keep(first);
+            let rows = sockets.as_ref().map_or(0, |set| set.sockets.len());
+            assert_eq!(lines.len(), rows, "{tab:?} {scope:?}: a line kept a row");
+            let kept = Before {
+                snapshot: &before,
+                sockets: sockets.as_ref(),
+            };
+            let (second, sockets) = text_with(tab, &ctx, &now, Some(kept), &options, &mut lines);
+            let (eager, _) = view_with(tab, &ctx, &now, Some(kept));
+            assert_eq!(second, render(&eager, &options), "{tab:?} {scope:?}");
+            if tab == Tab::Udp {
+                assert!(second.contains("│ + ┆"), "{second}");
+            }
+            // The same sockets again: the rows new at the last refresh are
+            // not any more.
+            lines.keep(second);
+            let kept = Before {
+                snapshot: &now,
+                sockets: sockets.as_ref(),
+            };
+            let (third, _) = text_with(tab, &ctx, &now, Some(kept), &options, &mut lines);
+            let (eager, _) = view_with(tab, &ctx, &now, Some(kept));
+            assert_eq!(third, render(&eager, &options), "{tab:?} {scope:?}");
+            assert!(!third.contains("│ + ┆"), "{third}");
+        }
+    }
 }
