@@ -4,11 +4,13 @@
 Run as root from the repository root, after `cargo build --release`:
 
     python3 bench/session_cost.py [--sockets 100000] [--own 20000]
-        [--runs 5] [--prints 7] [--binary target/release/netmonitor]
-        [--binary OTHER ...]
+        [--runs 5] [--prints 7] [--sessions 1] [--piped]
+        [--binary target/release/netmonitor] [--binary OTHER ...]
 
 It builds the namespace of bench/compare.py (about SOCKETS TCP sockets,
-OWN of them held by the target) and, for each binary given, in one run:
+OWN of them held by the target) and, for each binary given, in one run
+(the binaries taken in turn, so that a machine getting busier or quieter
+weighs on each alike):
 
   cold      netmonitor --once --tab tcp PID, RUNS times: median CPU
             (user + system of the process and its threads) and peak RSS
@@ -17,7 +19,8 @@ OWN of them held by the target) and, for each binary given, in one run:
             tables are cut to the terminal's height) and, with --piped,
             also with stdin and stdout pipes (every row printed, like a
             session redirected to a file): CPU of the whole session divided
-            by the screens, and its peak RSS
+            by the screens (the first, cold, tick included), and its peak
+            RSS; SESSIONS times, the median shown with every figure
 
 and prints the ratio session-per-refresh / cold. Output goes to a file
 that is then dropped. Everything is torn down at the end, even on error.
@@ -154,28 +157,47 @@ def main():
     ap.add_argument("--own", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--prints", type=int, default=7)
+    ap.add_argument("--sessions", type=int, default=1,
+                    help="sessions of each kind per binary (the median is shown)")
     ap.add_argument("--binary", action="append")
     ap.add_argument("--piped", action="store_true",
                     help="also time a piped session (every row printed)")
     args = ap.parse_args()
     binaries = args.binary or ["target/release/netmonitor"]
+    kinds = [("terminal", terminal_session)]
+    if args.piped:
+        kinds.append(("piped", session))
     needs_root_and("nsenter", "ip")
     with socket_namespace(args.sockets, args.own) as (enter, pid):
         print(f"machine: {os.cpu_count()} CPUs, kernel {os.uname().release}, "
               f"{time.strftime('%Y-%m-%d')}; cold: median of {args.runs}; "
-              f"session: {args.prints} screens at --interval 2, piped\n")
+              f"session: {args.prints} screens at --interval 2, median of {args.sessions}; "
+              f"binaries taken in turn\n")
+        # In turns, so that a machine getting busier or quieter weighs on
+        # every binary alike.
+        colds = {binary: [] for binary in binaries}
+        for _ in range(args.runs):
+            for binary in binaries:
+                colds[binary].append(cold(enter, binary, pid, 1))
+        sessions = {(binary, kind): [] for binary in binaries for kind, _ in kinds}
+        for _ in range(args.sessions):
+            for binary in binaries:
+                for kind, run in kinds:
+                    per_refresh, rss, _ = run(enter, binary, pid, args.prints)
+                    sessions[(binary, kind)].append((per_refresh, rss))
         print(f"{'binary':40} {'session':>8} {'cold CPU':>10} {'cold RSS':>9} "
               f"{'CPU/refresh':>12} {'session RSS':>12} {'ratio':>6}")
         for binary in binaries:
-            cold_cpu, cold_rss = cold(enter, binary, pid, args.runs)
-            kinds = [("terminal", terminal_session)]
-            if args.piped:
-                kinds.append(("piped", session))
-            for kind, run in kinds:
-                per_refresh, session_rss, _ = run(enter, binary, pid, args.prints)
+            cold_cpu = statistics.median(cpu for cpu, _ in colds[binary])
+            cold_rss = max(rss for _, rss in colds[binary])
+            for kind, _ in kinds:
+                runs = sessions[(binary, kind)]
+                per_refresh = statistics.median(cpu for cpu, _ in runs)
+                session_rss = max(rss for _, rss in runs)
+                each = ", ".join(f"{cpu * 1000:.0f}" for cpu, _ in runs)
                 print(f"{binary:40} {kind:>8} {cold_cpu * 1000:7.0f} ms {cold_rss / 1024:5.1f} MiB "
                       f"{per_refresh * 1000:9.0f} ms {session_rss / 1024:8.1f} MiB "
-                      f"{per_refresh / cold_cpu:6.2f}")
+                      f"{per_refresh / cold_cpu:6.2f}   ({each} ms)")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use compact_str::{ToCompactString, format_compact};
+use rayon::iter::Either;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
@@ -314,18 +315,16 @@ pub fn collect(
                 others_counted_before = Some(snapshot.instant.saturating_duration_since(at));
             }
         }
-        // Each row is decoded on its own, on every core; what depends on
-        // the rows before it (duplicates) is decided after, in order.
-        let decided: Vec<TableLine> = if let Some(dumped) = snapshot.dumped(table) {
-            dumped
-                .par_iter()
-                .enumerate()
-                .map(|(slot, header)| {
-                    theirs(table, header.inode.into()).unwrap_or_else(|| {
-                        socket_line(table, header.socket_entry(slot as u64, ctx.clock_ticks))
-                    })
+        // A line of text is decoded on its own, on every core; what
+        // depends on the rows before it (duplicates) is decided after, in
+        // order. A row from sock_diag is cheap to turn into a line: as it
+        // is taken, with no vector of lines in between.
+        let decided = if let Some(dumped) = snapshot.dumped(table) {
+            Either::Left(dumped.iter().enumerate().map(|(slot, header)| {
+                theirs(table, header.inode.into()).unwrap_or_else(|| {
+                    socket_line(table, header.socket_entry(slot as u64, ctx.clock_ticks))
                 })
-                .collect()
+            }))
         } else {
             let Some(text) = problems.text(snapshot, table) else {
                 continue;
@@ -337,7 +336,7 @@ pub fn collect(
                 .map(|(index, line)| (index, line.trim_end()))
                 .filter(|(_, line)| !line.is_empty())
                 .collect();
-            lines
+            let decoded = lines
                 .par_iter()
                 .map(|&(index, line)| {
                     // The inode column, without decoding the rest.
@@ -352,7 +351,8 @@ pub fn collect(
                         }),
                     }
                 })
-                .collect()
+                .collect::<Vec<TableLine>>();
+            Either::Right(decoded.into_iter())
         };
         for line in decided {
             let (socket, fingerprint) = match line {
