@@ -741,25 +741,18 @@ mod tests {
         text.parse().unwrap()
     }
 
+    /// An established connection between `local` and `peer` that sent
+    /// `sent` payload bytes (and its FIN was acknowledged) and received
+    /// `received`.
     fn flow(cookie: u64, local: &str, peer: &str, sent: u64, received: u64) -> TcpFlow {
         TcpFlow {
-            inode: cookie,
-            uid: 0,
             local: addr(local),
             peer: addr(peer),
-            interface: 0,
             cookie: cookie.to_ne_bytes(),
             state: ESTABLISHED,
             bytes_acked: sent + 1,
             bytes_received: received,
-            bytes_sent: sent,
-            bytes_retrans: 0,
-            rtt_us: 0,
-            rttvar_us: 0,
-            snd_cwnd: 10,
-            retrans: 0,
-            total_retrans: 0,
-            delivery_rate: 0,
+            ..TcpFlow::sample(cookie, sent)
         }
     }
 
