@@ -1,5 +1,5 @@
 //! Any bytes into the counter parsers (`snmp`/`netstat` pairs, `snmp6`,
-//! `softnet_stat`, `dev`, `sockstat`): never a panic; deltas never overflow.
+//! `softnet_stat`, `dev`): never a panic; deltas never overflow.
 //! The bytes up to the first NUL are a first reading, the rest a second one
 //! (of any of those files): for every counter both readings hold, the delta
 //! added to the first reading gives the second, or there is no delta because
@@ -12,7 +12,6 @@ use netmonitor::parse::counters::{
 };
 use netmonitor::parse::decode_bytes;
 use netmonitor::parse::dev::{DevCounters, parse_dev};
-use netmonitor::parse::sockstat::parse_sockstat;
 use netmonitor::parse::softnet::{SoftnetRow, parse_softnet};
 
 /// `counter_delta(previous, current)` is exact, or absent because the
@@ -104,6 +103,4 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-
-    let _ = parse_sockstat(&first);
 });

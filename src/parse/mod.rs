@@ -13,7 +13,6 @@ pub mod other_sockets;
 pub mod process;
 pub mod route;
 pub mod sockets;
-pub mod sockstat;
 pub mod softnet;
 #[cfg(test)]
 mod table_text;

@@ -38,7 +38,5 @@ n netstat >"$out/netstat-$kver"
 n snmp6 >"$out/snmp6-$kver"
 n dev_snmp6/$va >"$out/dev_snmp6-veth-$kver"
 n dev >"$out/dev-$kver"
-n sockstat >"$out/sockstat-$kver"
-n sockstat6 >"$out/sockstat6-$kver"
 cols=$(head -n1 /proc/net/softnet_stat | wc -w)
 cat /proc/net/softnet_stat >"$out/softnet_stat-$kver-${cols}col"
