@@ -5,8 +5,7 @@
 //! glibc keeps what they free in the arenas it gave them. Between
 //! refreshes a session or an exporter only waits, maybe for weeks: the
 //! free pages are returned then, so the next refresh does not start from
-//! the last one's leftovers (7 MiB less at the peak of a piped session on
-//! a process with 20 000 sockets; docs/performance.md).
+//! the last one's leftovers (figures in docs/performance.md).
 
 /// Returns the allocator's free pages to the system (glibc; elsewhere the
 /// allocator decides on its own).
