@@ -182,10 +182,19 @@ fn screen(
 ) -> Screen {
     let process = process();
     let users = users();
-    let ctx = ViewContext {
-        process: &process,
+    view(tab, &context(&process, &users, settings), now, previous)
+}
+
+/// The view settings of the tests: 2 s, names, 100 ticks a second.
+fn context<'a>(
+    process: &'a Process,
+    users: &'a HashMap<u32, String>,
+    settings: &'a ViewSettings,
+) -> ViewContext<'a> {
+    ViewContext {
+        process,
         interval: Duration::from_secs(2),
-        users: &users,
+        users,
         numeric: false,
         endian: Endian::Little,
         clock_ticks: 100,
@@ -196,8 +205,7 @@ fn screen(
         replay: None,
         rows_shown: None,
         rows_later: false,
-    };
-    view(tab, &ctx, now, previous)
+    }
 }
 
 fn text(screen: &Screen) -> String {
@@ -744,21 +752,7 @@ fn rows_left_to_the_renderer_print_as_rows_built_by_the_view() {
                 scope,
                 filter: None,
             };
-            let ctx = ViewContext {
-                process: &process,
-                interval: Duration::from_secs(2),
-                users: &users,
-                numeric: false,
-                endian: Endian::Little,
-                clock_ticks: 100,
-                counters: Default::default(),
-                view: &settings,
-                earlier: None,
-                totals: None,
-                replay: None,
-                rows_shown: None,
-                rows_later: false,
-            };
+            let ctx = context(&process, &users, &settings);
             let (mut before, mut now) = ticks();
             if scope.needs_owners() {
                 before.processes = Some(Ok(scan()));
