@@ -502,14 +502,16 @@ fn render_table(
     if let Some(title) = &block.title {
         write_line(out, "", &sanitize(title), options.width);
     }
-    let fitted = match later {
+    // Rows left to a source that was not given are not printed: they are
+    // counted with the hidden ones rather than lost without a word.
+    let (fitted, unprinted) = match later {
         Some((source, cache)) if block.later_rows > 0 => {
             later::lay_out(out, block, options, *source, cache);
-            None
+            (None, 0)
         }
-        _ => render_rows(out, block, options),
+        _ => (render_rows(out, block, options), block.later_rows),
     };
-    let hidden = block.rows.len() - shown_rows(block, options) + block.unbuilt_rows;
+    let hidden = block.rows.len() - shown_rows(block, options) + block.unbuilt_rows + unprinted;
     if hidden > 0 {
         let _ = writeln!(
             out,

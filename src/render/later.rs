@@ -545,6 +545,12 @@ mod tests {
         assert!(cache.is_empty());
     }
 
+    #[test]
+    fn rows_left_to_a_source_not_given_are_counted_not_lost() {
+        let text = render(&screen(rows(30, 2), true), &RenderOptions::plain());
+        assert!(text.contains("… 30 more rows"), "{text}");
+    }
+
     fn any_row() -> impl Strategy<Value = Row> {
         (
             prop::sample::select(vec!["", "+"]),
