@@ -153,7 +153,8 @@ pub(super) fn lay_out(
 ) {
     let layout = layout_of(block, options);
     let reusable = cache.layout == layout && cache.awaiting.is_none();
-    let pieces = pieces(source.len());
+    let count = source.len();
+    let pieces = pieces(count);
 
     // Each row's digest, and the texts of those not kept, on every core.
     let mut slots: Vec<Vec<Slot>> = pieces
@@ -218,7 +219,6 @@ pub(super) fn lay_out(
 
     let (head, foot) = frame(block, options, &widths);
     out.push_str(&head);
-    let count = pieces.last().map_or(0, |last| last.end);
     let mut next = LineCache {
         layout,
         widths: widths.clone(),
